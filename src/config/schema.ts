@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/** host:port with a numeric port; IPv6 as [::1]:port. */
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be "host:port", e.g. "127.0.0.1:1143"')
+  .refine((s) => {
+    const port = Number(s.slice(s.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65535;
+  }, 'port must be 1-65535');
+
+const optionalListen = z.union([hostPort, z.literal('')]).optional();
+
+const backendTls = z.enum(['none', 'starttls', 'tls']);
+
+export const configSchema = z
+  .object({
+    store: z
+      .object({
+        path: z.string().min(1).default('data/twostep.db'),
+        /** File holding the 32-byte key that encrypts TOTP secrets at rest; default: beside the database. */
+        secret_key_file: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ path: 'data/twostep.db' }),
+    tls: z
+      .object({
+        cert: z.string().min(1).default('config/tls/cert.pem'),
+        key: z.string().min(1).default('config/tls/key.pem'),
+      })
+      .strict()
+      .default({ cert: 'config/tls/cert.pem', key: 'config/tls/key.pem' }),
+    backend: z
+      .object({
+        master_user: z.string().min(1),
+        master_password: z.string().min(1).optional(),
+        master_password_file: z.string().min(1).optional(),
+        /** Master user separator configured in Dovecot (auth_master_user_separator). */
+        master_separator: z.string().length(1).default('*'),
+        /** CA bundle to verify the backend's certificate when backend_tls is starttls or tls. */
+        ca: z.string().min(1).optional(),
+        /** Name checked against the backend certificate (default: the backend host). */
+        servername: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((b) => !!b.master_password !== !!b.master_password_file, {
+        message: 'set exactly one of master_password or master_password_file',
+        path: ['master_password'],
+      }),
+    imap: z
+      .object({
+        listen: optionalListen.default('127.0.0.1:1143'),
+        listen_tls: optionalListen.default('127.0.0.1:1993'),
+        backend: hostPort.default('127.0.0.1:143'),
+        backend_tls: backendTls.default('none'),
+      })
+      .strict()
+      .default({ listen: '127.0.0.1:1143', listen_tls: '127.0.0.1:1993', backend: '127.0.0.1:143', backend_tls: 'none' }),
+    auth: z
+      .object({
+        allow_plaintext: z.boolean().default(false),
+        /** Failed logins from one IP within the window before further attempts are refused. */
+        ip_failures: z.number().int().min(1).default(10),
+        /** Failed logins for one user within the window before further attempts are refused. */
+        user_failures: z.number().int().min(1).default(10),
+        /** Sliding window for both counters, seconds. */
+        failure_window_seconds: z.number().int().min(1).default(300),
+      })
+      .strict()
+      .default({ allow_plaintext: false, ip_failures: 10, user_failures: 10, failure_window_seconds: 300 }),
+    codes: z
+      .object({
+        /** Most active application codes one user may have. */
+        max_app_codes: z.number().int().min(1).max(1000).default(25),
+      })
+      .strict()
+      .default({ max_app_codes: 25 }),
+    totp: z
+      .object({
+        /** Issuer shown in the authenticator app (otpauth:// issuer). */
+        issuer: z.string().min(1).default('twostep'),
+      })
+      .strict()
+      .default({ issuer: 'twostep' }),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type BackendTls = z.infer<typeof backendTls>;

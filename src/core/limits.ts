@@ -1,0 +1,38 @@
+/**
+ * Every byte cap and deadline of the process, in one place, each with the reason for its value.
+ * Protocol code imports these; nothing else hard-codes a size or a timeout.
+ */
+export const limits = {
+  /** Longest command line before login. RFC 7162 advises servers to accept at least 8192 octets. */
+  preAuthLineBytes: 8192,
+  /** Largest literal accepted before login ({n}); a LOGIN password or SASL blob is far smaller. */
+  preAuthLiteralBytes: 8192,
+  /** Total bytes a client may send before login; a real client sends a few hundred. */
+  preAuthTotalBytes: 64 * 1024,
+  /** Unknown or malformed commands before login before we hang up (Dovecot: mail_max_bad_commands 20; nginx closes sooner). */
+  preAuthMaxBadCommands: 10,
+  /** Failed logins on one connection before we hang up (Dovecot closes after 3 by default). */
+  preAuthMaxAuthFailures: 3,
+  /** Time from accept to a successful login (Dovecot's login_timeout-ish: clients log in at once). */
+  preAuthTimeoutMs: 60_000,
+  /** Idle time between commands before login. */
+  preAuthIdleMs: 30_000,
+  /** TLS handshake (implicit TLS or after STARTTLS). */
+  tlsHandshakeMs: 15_000,
+  /** Connect to the backend, including its greeting. */
+  backendConnectMs: 10_000,
+  /** Whole backend login exchange (ID, STARTTLS, AUTHENTICATE). */
+  backendLoginMs: 20_000,
+  /** Largest single backend response line during the login exchange. */
+  backendLineBytes: 64 * 1024,
+  /** Idle time after login; IMAP IDLE clients refresh every 29 minutes (RFC 3501 autologout ≥ 30 min). */
+  proxyIdleMs: 31 * 60_000,
+  /** Longest IMAP ID value kept as the client name (Dovecot truncates ID values too). */
+  clientNameChars: 64,
+  /** Longest user name accepted (Dovecot's default auth limit is 255ish). */
+  userNameChars: 255,
+  /** Longest password or code accepted before hashing (argon2 on megabytes is a DoS). */
+  secretChars: 1024,
+} as const;
+
+export type Limits = typeof limits;

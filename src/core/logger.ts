@@ -1,0 +1,42 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+/**
+ * Structured JSON logs: fields cid, proto, event, user, ip, reason. Secrets never reach a log:
+ * they travel as Secret (prints "[redacted]") and these paths are censored as a second guard.
+ */
+const REDACT_PATHS = [
+  'password',
+  'secret',
+  'code',
+  'passcode',
+  'key',
+  '*.password',
+  '*.secret',
+  '*.code',
+  '*.passcode',
+  '*.key',
+  'master_password',
+  '*.master_password',
+];
+
+export interface LoggerOptions {
+  level?: string;
+  destination?: DestinationStream;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const options = {
+    level: opts.level ?? process.env.TWOSTEP_LOG_LEVEL ?? 'info',
+    base: { svc: 'twostep' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return opts.destination ? pino(options, opts.destination) : pino(options, pino.destination(2));
+}
+
+/** A logger that drops everything: for tests and CLI commands that do not log. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,56 @@
+import type { Secret } from '../core/secret.js';
+
+/** The protocols (and the portal) that ask the policy for a decision. */
+export type Protocol = 'imap' | 'pop3' | 'smtp' | 'portal';
+
+/** What a protocol front end hands to policy.authenticate() once it has parsed a login. */
+export interface AuthRequest {
+  protocol: Protocol;
+  /** e.g. 'LOGIN' (IMAP LOGIN), 'PLAIN', 'AUTH=LOGIN', 'USER' */
+  mechanism: string;
+  /** Authentication identity as the client typed it. */
+  user: string;
+  /** SASL PLAIN authorization identity, when the client sent a non-empty one. */
+  authzid?: string;
+  /** The password or application code the client sent. */
+  secret: Secret;
+  clientIp: string;
+  clientPort: number;
+  /** True when the client connection is TLS (implicit or after STARTTLS). */
+  tls: boolean;
+  /** Client's self-description (IMAP ID name + version), bounded by limits.clientNameChars. */
+  clientName?: string;
+  /** Connection id for logs. */
+  cid: string;
+}
+
+/** Every reason a login can fail; each protocol renders all of them in one exhaustive table. */
+export type FailReason =
+  | 'invalid-credentials' // wrong password/code (passthrough backend said no, or bad code for a user)
+  | 'app-code-required' // account has 2FA on and the secret was not an active application code
+  | 'tls-required' // plaintext login attempted where allow_plaintext = false
+  | 'throttled' // too many recent failures from this IP or for this user
+  | 'backend-unavailable' // backend could not be reached or failed unexpectedly
+  | 'malformed'; // unparsable credentials (bad base64, NUL in user name, over-long)
+
+export type AuthDecision =
+  /** The account does not use 2FA: log in upstream with the client's own credentials and relay the answer. */
+  | { ok: true; via: 'passthrough'; user: string }
+  /** An active application code matched: log in upstream as `user` via the master login. */
+  | { ok: true; via: 'app-code'; user: string; codeId: number; codeName: string }
+  | { ok: false; reason: FailReason; retryAfterMs?: number };
+
+export type AuthFailure = Extract<AuthDecision, { ok: false }>;
+
+/** Outcome of a passthrough login as the backend judged it, reported back for throttling and audit. */
+export type PassthroughOutcome = 'ok' | 'rejected' | 'backend-unavailable';
+
+/** The login surface the protocol front ends depend on (nothing else of the policy). */
+export interface Authenticator {
+  authenticate(req: AuthRequest): Promise<AuthDecision>;
+  reportPassthrough(req: AuthRequest, outcome: PassthroughOutcome): void;
+}
+
+export function exhaustive(x: never): never {
+  throw new Error(`unhandled case: ${String(x)}`);
+}
