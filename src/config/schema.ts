@@ -35,8 +35,6 @@ export const configSchema = z
         master_user: z.string().min(1),
         master_password: z.string().min(1).optional(),
         master_password_file: z.string().min(1).optional(),
-        /** Master user separator configured in Dovecot (auth_master_user_separator). */
-        master_separator: z.string().length(1).default('*'),
         /** CA bundle to verify the backend's certificate when backend_tls is starttls or tls. */
         ca: z.string().min(1).optional(),
         /** Name checked against the backend certificate (default: the backend host). */

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { TwostepError } from '../core/errors.js';
+import { Secret } from '../core/secret.js';
+import type { BackendTls, Config } from './schema.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Split "host:port" / "[::1]:port" (already validated by the schema). */
+export function parseHostPort(value: string): HostPort {
+  const i = value.lastIndexOf(':');
+  let host = value.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(value.slice(i + 1)) };
+}
+
+/** Where the store's encryption key lives: [store] secret_key_file, else "secret.key" in the database's folder. */
+export function secretKeyPath(config: Config): string {
+  return config.store.secret_key_file ?? join(dirname(config.store.path), 'secret.key');
+}
+
+/** The master password, from the TOML or from master_password_file (first line, trailing newline dropped). */
+export function readMasterPassword(config: Config): Secret {
+  const b = config.backend;
+  if (b.master_password !== undefined) return new Secret(b.master_password);
+  const file = b.master_password_file as string;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TwostepError(
+      'CONFIG_INVALID',
+      `backend.master_password_file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      { cause: err },
+    );
+  }
+  const first = text.split(/\r?\n/)[0] ?? '';
+  if (!first) throw new TwostepError('CONFIG_INVALID', `backend.master_password_file: ${file} is empty`);
+  return new Secret(first);
+}
+
+export function readFileOrConfigError(key: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new TwostepError(
+      'CONFIG_INVALID',
+      `${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+export interface BackendTarget extends HostPort {
+  tls: BackendTls;
+  ca?: Buffer;
+  servername?: string;
+}
+
+export function backendTarget(config: Config, address: string): BackendTarget {
+  const target: BackendTarget = { ...parseHostPort(address), tls: config.imap.backend_tls };
+  if (config.backend.ca) target.ca = readFileOrConfigError('backend.ca', config.backend.ca);
+  if (config.backend.servername) target.servername = config.backend.servername;
+  return target;
+}

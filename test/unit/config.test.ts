@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig, resolveConfigPath } from '../../src/config/load-config.js';
+import { parseHostPort, readMasterPassword, secretKeyPath } from '../../src/config/runtime-config.js';
+import { isTwostepError } from '../../src/core/errors.js';
+import { readFileSync } from 'node:fs';
+
+const MINIMAL = '[backend]\nmaster_user = "proxymaster"\nmaster_password = "pw"\n';
+
+function errorOf(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    if (isTwostepError(err)) return { code: err.code, message: err.message };
+    throw err;
+  }
+  throw new Error('expected an error');
+}
+
+describe('config', () => {
+  it('fills every default from a minimal file', () => {
+    const c = parseConfig(MINIMAL);
+    expect(c.store.path).toBe('data/twostep.db');
+    expect(c.imap).toEqual({ listen: '127.0.0.1:1143', listen_tls: '127.0.0.1:1993', backend: '127.0.0.1:143', backend_tls: 'none' });
+    expect(c.auth.allow_plaintext).toBe(false);
+    expect(c.codes.max_app_codes).toBe(25);
+    expect(secretKeyPath(c)).toBe(join('data', 'secret.key'));
+  });
+
+  it('loads the documented example file', () => {
+    const text = readFileSync(new URL('../../config/twostep.example.toml', import.meta.url), 'utf8');
+    const c = parseConfig(text);
+    expect(c.backend.master_password_file).toBe('config/master-password');
+  });
+
+  it.each([
+    ['[backend]\nmaster_user = "p"\n', 'backend.master_password: set exactly one of master_password or master_password_file'],
+    [MINIMAL + '[imap]\nlisten = "nope"\n', 'imap.listen: must be "host:port"'],
+    [MINIMAL + '[imap]\nbackend = "127.0.0.1:70000"\n', 'imap.backend: port must be 1-65535'],
+    [MINIMAL + '[imap]\nbackend_tls = "ssl"\n', 'imap.backend_tls:'],
+    [MINIMAL + '[imap]\nlistne = "127.0.0.1:1"\n', 'imap.listne: unknown key'],
+    [MINIMAL + '[auth]\nallow_plaintext = "yes"\n', 'auth.allow_plaintext:'],
+    ['', 'backend: required key is missing'],
+    ['[imap\n', 'not valid TOML (line 1'],
+  ])('rejects bad input with one line naming the key: %#', (text, expected) => {
+    const e = errorOf(() => parseConfig(text, 'twostep.toml'));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toContain(`twostep.toml: ${expected}`);
+    expect(e.message).not.toContain('\n');
+  });
+
+  it('says how to start when the file is missing', () => {
+    const e = errorOf(() => loadConfig('/nonexistent/twostep.toml'));
+    expect(e.code).toBe('CONFIG_NOT_FOUND');
+    expect(e.message).toMatch(/twostep init/);
+  });
+
+  it('takes --config, then $TWOSTEP_CONFIG, then config/twostep.toml', () => {
+    const saved = process.env.TWOSTEP_CONFIG;
+    try {
+      delete process.env.TWOSTEP_CONFIG;
+      expect(resolveConfigPath()).toBe('config/twostep.toml');
+      process.env.TWOSTEP_CONFIG = '/etc/twostep.toml';
+      expect(resolveConfigPath()).toBe('/etc/twostep.toml');
+      expect(resolveConfigPath('x.toml')).toBe('x.toml');
+    } finally {
+      if (saved === undefined) delete process.env.TWOSTEP_CONFIG;
+      else process.env.TWOSTEP_CONFIG = saved;
+    }
+  });
+
+  it('reads the master password from a file, first line only, and keeps it redacted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twostep-cfg-'));
+    const file = join(dir, 'mp');
+    writeFileSync(file, 's3cret-pw\n');
+    const c = parseConfig(`[backend]\nmaster_user = "p"\nmaster_password_file = "${file}"\n`);
+    const secret = readMasterPassword(c);
+    expect(secret.reveal()).toBe('s3cret-pw');
+    expect(JSON.stringify({ secret })).not.toContain('s3cret');
+    const missing = parseConfig(`[backend]\nmaster_user = "p"\nmaster_password_file = "${join(dir, 'nope')}"\n`);
+    expect(errorOf(() => readMasterPassword(missing)).message).toMatch(/^backend\.master_password_file: cannot read .*ENOENT/);
+  });
+
+  it('splits host:port including IPv6', () => {
+    expect(parseHostPort('127.0.0.1:143')).toEqual({ host: '127.0.0.1', port: 143 });
+    expect(parseHostPort('[::1]:993')).toEqual({ host: '::1', port: 993 });
+    expect(parseHostPort('mail.example.com:143')).toEqual({ host: 'mail.example.com', port: 143 });
+  });
+});
