@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import { TwostepError, isTwostepError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { deriveKeys } from '../crypto/derive-keys.js';
+import { createArgon2Hasher, type Hasher } from '../crypto/hasher.js';
+import type { NewAuditEvent } from '../store/audit-repo.js';
+import type { Store } from '../store/open-store.js';
+import type { Account } from '../store/types.js';
+import { FailureThrottle } from './failure-throttle.js';
+import { normalizeUsername, usernameProblem } from './username.js';
+
+export interface PolicyOptions {
+  store: Store;
+  /** 32-byte master key (loadOrCreateKeyFile); encryption and lookup keys are derived from it. */
+  masterKey: Buffer;
+  config: Config;
+  logger: Logger;
+  /** Unix ms; injectable for tests. */
+  clock?: () => number;
+  /** argon2id by default; injectable so tests can count verifications. */
+  hasher?: Hasher;
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+/** Additional authenticated data binding an encrypted secret to its row. */
+export const totpContext = (accountId: number) => `totp:${accountId}`;
+export const oneTimeContext = (accountId: number) => `otc:${accountId}`;
+
+/**
+ * What every policy operation shares: the store, derived keys, clock, hasher, throttles, and
+ * the small helpers (account lookup, transactions, audit). Internal to src/policy.
+ */
+export class PolicyContext {
+  readonly store: Store;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  readonly hasher: Hasher;
+  readonly encKey: Buffer;
+  readonly lookupKey: Buffer;
+  /** In memory, per process: the CLI's throttles are its own. */
+  readonly ipThrottle: FailureThrottle;
+  readonly userThrottle: FailureThrottle;
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(opts: PolicyOptions) {
+    this.store = opts.store;
+    this.config = opts.config;
+    this.logger = opts.logger;
+    this.clock = opts.clock ?? Date.now;
+    this.hasher = opts.hasher ?? createArgon2Hasher();
+    const keys = deriveKeys(opts.masterKey);
+    this.encKey = keys.encryptionKey;
+    this.lookupKey = keys.lookupKey;
+    const windowMs = opts.config.auth.failure_window_seconds * 1000;
+    this.ipThrottle = new FailureThrottle({ limit: opts.config.auth.ip_failures, windowMs });
+    this.userThrottle = new FailureThrottle({ limit: opts.config.auth.user_failures, windowMs });
+  }
+
+  /** Audit writes never undo an action that already happened; a failed write is logged. */
+  audit(e: NewAuditEvent): void {
+    try {
+      this.store.audit.insert(e);
+    } catch (err) {
+      this.logger.error({ event: 'audit.write-failed', auditEvent: e.event, user: e.username, err }, 'audit write failed');
+    }
+  }
+
+  /** One IMMEDIATE transaction; database faults become STORE_FAILED. */
+  tx<T>(fn: () => T): T {
+    return this.wrapStore(() => this.store.transaction(fn));
+  }
+
+  /** Database faults become TwostepError('STORE_FAILED'); rule violations pass through. */
+  wrapStore<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (isTwostepError(err)) throw err;
+      throw new TwostepError('STORE_FAILED', 'database operation failed', { cause: err });
+    }
+  }
+
+  /** A hash of a random value: verifying against it costs what a real check costs. */
+  dummyHash(): Promise<string> {
+    this.#dummyHash ??= this.hasher.hash(randomBytes(16).toString('hex'));
+    return this.#dummyHash;
+  }
+
+  /** Normalized user name for admin and portal calls, else INVALID_INPUT. */
+  adminUsername(user: string): string {
+    const problem = usernameProblem(user);
+    if (problem !== null) throw new TwostepError('INVALID_INPUT', `invalid user name (${problem})`);
+    return normalizeUsername(user);
+  }
+
+  readAccount(username: string): Account | undefined {
+    return this.wrapStore(() => this.store.accounts.findByUsername(username));
+  }
+
+  requireAccount(user: string): Account {
+    const username = this.adminUsername(user);
+    const a = this.readAccount(username);
+    if (!a) throw new TwostepError('USER_NOT_FOUND', `no such user: ${username}`);
+    return a;
+  }
+
+  requireOn(user: string): Account {
+    const a = this.requireAccount(user);
+    if (a.twofaState !== 'on') throw new TwostepError('BAD_STATE', `two-step authentication is not on for ${a.username}`);
+    return a;
+  }
+
+  /** LIMIT_REACHED while the user is throttled (second-factor and enrolment attempts). */
+  checkUserThrottle(username: string, now: number): void {
+    const v = this.userThrottle.check(username, now);
+    if (v.retryAfterMs > 0) {
+      throw new TwostepError('LIMIT_REACHED', `too many failed attempts; retry in ${Math.ceil(v.retryAfterMs / 1000)} s`);
+    }
+  }
+
+  /** Inside a transaction: two-step off and everything it granted gone (the account row stays). */
+  wipeTwoStep(accountId: number, now: number): void {
+    this.store.accounts.clearTwofa(accountId, now);
+    this.store.appCodes.revokeAllForAccount(accountId, now);
+    this.store.oneTimeCodes.deleteForAccount(accountId);
+    this.store.trustedDevices.revokeAllForAccount(accountId, now);
+  }
+}

@@ -1,0 +1,120 @@
+import type { AdminPolicy } from '../store/types.js';
+import { disable, listAudit, setAdminPolicy, showUser } from './admin.js';
+import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
+import { authenticate, reportPassthrough } from './login.js';
+import { oneTimeCodesRegenerate, oneTimeCodesShow } from './one-time-codes.js';
+import { PolicyContext, type PolicyOptions } from './policy-context.js';
+import type { AppCodeInfo, AuditEntry, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
+import { totpConfirm, totpEnroll, verifySecondFactor } from './totp-enrolment.js';
+import { isTrustedDevice, revokeTrustedDevices, trustDevice } from './trusted-devices.js';
+import type { AuthDecision, AuthRequest, Authenticator, PassthroughOutcome } from './types.js';
+
+export type { PolicyOptions };
+
+/**
+ * Every two-step rule, behind one object: who must present an application code, which code is
+ * valid, TOTP enrolment, one-time codes, trusted devices, throttling and the audit trail.
+ * State is re-read from the store on every call, so a change made by another process (the CLI)
+ * applies at once; only the failure throttle is per process. Each group of rules lives in its
+ * own file; this class is the public surface.
+ */
+export class Policy implements Authenticator {
+  readonly #ctx: PolicyContext;
+
+  constructor(opts: PolicyOptions) {
+    this.#ctx = new PolicyContext(opts);
+  }
+
+  // login (protocol front ends)
+
+  /**
+   * Malformed → TLS → throttle → authzid → account: no 2FA → passthrough; 2FA on → only an
+   * active application code, verified with at most one argon2 call.
+   */
+  authenticate(req: AuthRequest): Promise<AuthDecision> {
+    return authenticate(this.#ctx, req);
+  }
+
+  reportPassthrough(req: AuthRequest, outcome: PassthroughOutcome): void {
+    reportPassthrough(this.#ctx, req, outcome);
+  }
+
+  // admin
+
+  /** Creates the account if needed; 'disallowed' also turns two-step off and wipes its secrets. */
+  setAdminPolicy(user: string, policy: AdminPolicy): void {
+    setAdminPolicy(this.#ctx, user, policy);
+  }
+
+  showUser(user: string): UserSummary {
+    return showUser(this.#ctx, user);
+  }
+
+  /** Two-step off: TOTP key wiped, app codes revoked, one-time codes deleted, trusted devices revoked. */
+  disable(user: string): void {
+    disable(this.#ctx, user);
+  }
+
+  /** Newest first; default limit 100, at most 10 000. */
+  audit(opts: { user?: string; limit?: number } = {}): AuditEntry[] {
+    return listAudit(this.#ctx, opts);
+  }
+
+  // TOTP
+
+  totpEnroll(user: string): TotpEnrollment {
+    return totpEnroll(this.#ctx, user);
+  }
+
+  totpConfirm(user: string, code: string): { oneTimeCodes: string[] } {
+    return totpConfirm(this.#ctx, user, code);
+  }
+
+  verifySecondFactor(user: string, code: string): boolean {
+    return verifySecondFactor(this.#ctx, user, code);
+  }
+
+  // application codes
+
+  appCodeAdd(user: string, name: string): Promise<{ name: string; code: string }> {
+    return appCodeAdd(this.#ctx, user, name);
+  }
+
+  appCodeList(user: string): AppCodeInfo[] {
+    return appCodeList(this.#ctx, user);
+  }
+
+  appCodeRevoke(user: string, name: string): void {
+    appCodeRevoke(this.#ctx, user, name);
+  }
+
+  // one-time codes
+
+  oneTimeCodesShow(user: string): OneTimeCodesView {
+    return oneTimeCodesShow(this.#ctx, user);
+  }
+
+  oneTimeCodesRegenerate(user: string): string[] {
+    return oneTimeCodesRegenerate(this.#ctx, user);
+  }
+
+  // trusted devices (web portal)
+
+  /** Returns the device token to keep in a cookie; only its SHA-256 is stored. */
+  trustDevice(user: string, label: string): string {
+    return trustDevice(this.#ctx, user, label);
+  }
+
+  isTrustedDevice(user: string, token: string): boolean {
+    return isTrustedDevice(this.#ctx, user, token);
+  }
+
+  /** All, or all but the device holding exceptToken ("revoke all other devices"). */
+  revokeTrustedDevices(user: string, opts: { exceptToken?: string } = {}): number {
+    return revokeTrustedDevices(this.#ctx, user, opts);
+  }
+}
+
+export function createPolicy(opts: PolicyOptions): Policy {
+  return new Policy(opts);
+}

@@ -1,0 +1,83 @@
+import { TwostepError } from '../core/errors.js';
+import { decryptSecret, encryptSecret } from '../crypto/secret-box.js';
+import { generateTotpKey, matchTotp, totpUri } from '../crypto/totp.js';
+import { consumeOneTimeCode, prepareOneTimeCodes, replaceOneTimeCodes } from './one-time-codes.js';
+import { totpContext, type PolicyContext } from './policy-context.js';
+import type { TotpEnrollment } from './policy-results.js';
+import { normalizeUsername, usernameProblem } from './username.js';
+
+export function totpEnroll(ctx: PolicyContext, user: string): TotpEnrollment {
+  const username = ctx.adminUsername(user);
+  const now = ctx.clock();
+  const key = generateTotpKey();
+  const account = ctx.tx(() => {
+    const a = ctx.store.accounts.findByUsername(username);
+    if (!a || a.adminPolicy === 'disallowed') {
+      throw new TwostepError('USER_NOT_ALLOWED', `two-step authentication is not allowed for ${username}`);
+    }
+    if (a.twofaState === 'on') {
+      throw new TwostepError('BAD_STATE', `two-step authentication is already on for ${username}; disable it first`);
+    }
+    ctx.store.accounts.setTotpPending(a.id, encryptSecret(ctx.encKey, key, totpContext(a.id)), now);
+    return a;
+  });
+  ctx.audit({ at: now, username: account.username, event: 'totp.enroll' });
+  return { key, uri: totpUri(ctx.config.totp.issuer, account.username, key) };
+}
+
+export function totpConfirm(ctx: PolicyContext, user: string, code: string): { oneTimeCodes: string[] } {
+  const a = ctx.requireAccount(user);
+  const now = ctx.clock();
+  if (a.twofaState !== 'pending' || !a.totpSecretEnc) {
+    throw new TwostepError('BAD_STATE', `no enrolment is pending for ${a.username}; run enroll first`);
+  }
+  ctx.checkUserThrottle(a.username, now);
+  const key = decryptSecret(ctx.encKey, a.totpSecretEnc, totpContext(a.id));
+  const step = matchTotp(key, code, now);
+  if (step === null) {
+    ctx.userThrottle.record(a.username, now);
+    ctx.audit({ at: now, username: a.username, event: 'totp.confirm.fail' });
+    throw new TwostepError('INVALID_CODE', 'the code does not match; check the key and the phone clock');
+  }
+  const prepared = prepareOneTimeCodes(ctx, a.id);
+  const pendingBlob = a.totpSecretEnc;
+  ctx.tx(() => {
+    const cur = ctx.store.accounts.findByUsername(a.username);
+    // Re-check under the write lock: a concurrent re-enroll, disable or disallow wins.
+    if (!cur || cur.id !== a.id || cur.twofaState !== 'pending' || !cur.totpSecretEnc?.equals(pendingBlob)) {
+      throw new TwostepError('BAD_STATE', `enrolment for ${a.username} changed meanwhile; start again`);
+    }
+    ctx.store.accounts.setTwofaOn(a.id, step, now);
+    replaceOneTimeCodes(ctx, a.id, prepared, now);
+  });
+  ctx.audit({ at: now, username: a.username, event: 'totp.confirm' });
+  return { oneTimeCodes: prepared.map((p) => p.code) };
+}
+
+/** A current TOTP code (each step accepted once) or an unused one-time code (consumed). */
+export function verifySecondFactor(ctx: PolicyContext, user: string, code: string): boolean {
+  const now = ctx.clock();
+  if (usernameProblem(user) !== null || code.length > 64) return false;
+  const a = ctx.readAccount(normalizeUsername(user));
+  if (!a || a.twofaState !== 'on' || !a.totpSecretEnc) return false;
+  if (ctx.userThrottle.check(a.username, now).retryAfterMs > 0) {
+    ctx.audit({ at: now, username: a.username, event: '2fa.fail', detail: { reason: 'throttled' } });
+    return false;
+  }
+  let method: 'totp' | 'one-time-code' | null = null;
+  if (/^[0-9]{6}$/.test(code.replace(/[\s-]/g, ''))) {
+    const key = decryptSecret(ctx.encKey, a.totpSecretEnc, totpContext(a.id));
+    const step = matchTotp(key, code, now);
+    // advanceTotpStep is atomic: a replayed or older step is refused even across processes.
+    if (step !== null && ctx.wrapStore(() => ctx.store.accounts.advanceTotpStep(a.id, step, now))) method = 'totp';
+  } else if (consumeOneTimeCode(ctx, a, code, now)) {
+    method = 'one-time-code';
+  }
+  if (method === null) {
+    ctx.userThrottle.record(a.username, now);
+    ctx.audit({ at: now, username: a.username, event: '2fa.fail' });
+    return false;
+  }
+  ctx.audit({ at: now, username: a.username, event: '2fa.ok', detail: { method } });
+  return true;
+}

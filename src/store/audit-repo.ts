@@ -1,0 +1,70 @@
+import type { Database } from 'better-sqlite3';
+import type { AuditEvent } from './types.js';
+
+interface Row {
+  id: number;
+  at: number;
+  username: string | null;
+  event: string;
+  protocol: string | null;
+  ip: string | null;
+  detail: string;
+}
+
+const toEvent = (r: Row): AuditEvent => {
+  let detail: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(r.detail);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) detail = parsed as Record<string, unknown>;
+  } catch {
+    // keep {}
+  }
+  return { id: r.id, at: r.at, username: r.username, event: r.event, protocol: r.protocol, ip: r.ip, detail };
+};
+
+export interface NewAuditEvent {
+  at: number;
+  username?: string | null;
+  event: string;
+  protocol?: string | null;
+  ip?: string | null;
+  /** Must never hold a secret; callers pass reasons, names and ids only. */
+  detail?: Record<string, unknown>;
+}
+
+/** Append-only security log. */
+export class AuditRepo {
+  readonly #insert;
+  readonly #listAll;
+  readonly #listUser;
+
+  constructor(db: Database) {
+    this.#insert = db.prepare<[number, string | null, string, string | null, string | null, string]>(
+      'INSERT INTO audit_events (at, username, event, protocol, ip, detail) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#listAll = db.prepare<[number], Row>('SELECT * FROM audit_events ORDER BY at DESC, id DESC LIMIT ?');
+    this.#listUser = db.prepare<[string, number], Row>(
+      'SELECT * FROM audit_events WHERE username = ? ORDER BY at DESC, id DESC LIMIT ?',
+    );
+  }
+
+  insert(e: NewAuditEvent): number {
+    return Number(
+      this.#insert.run(
+        e.at,
+        e.username ?? null,
+        e.event,
+        e.protocol ?? null,
+        e.ip ?? null,
+        JSON.stringify(e.detail ?? {}),
+      ).lastInsertRowid,
+    );
+  }
+
+  /** Newest first. */
+  list(opts: { username?: string; limit: number }): AuditEvent[] {
+    const rows =
+      opts.username === undefined ? this.#listAll.all(opts.limit) : this.#listUser.all(opts.username, opts.limit);
+    return rows.map(toEvent);
+  }
+}

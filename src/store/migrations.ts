@@ -1,0 +1,119 @@
+import type { Database } from 'better-sqlite3';
+import { TwostepError } from '../core/errors.js';
+
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+/**
+ * Forward-only schema history. Never edit an entry once released; append a new one.
+ * The applied version is PRAGMA user_version. Times are unix milliseconds (INTEGER).
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE accounts (
+  id              INTEGER PRIMARY KEY,
+  username        TEXT    NOT NULL UNIQUE CHECK (username = lower(username) AND length(username) > 0),
+  admin_policy    TEXT    NOT NULL CHECK (admin_policy IN ('allowed', 'required', 'disallowed')),
+  twofa_state     TEXT    NOT NULL DEFAULT 'off' CHECK (twofa_state IN ('off', 'pending', 'on')),
+  totp_secret_enc BLOB,
+  totp_last_step  INTEGER,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+
+CREATE TABLE app_codes (
+  id                 INTEGER PRIMARY KEY,
+  account_id         INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name               TEXT    NOT NULL,
+  lookup             TEXT    NOT NULL UNIQUE,
+  hash               TEXT    NOT NULL,
+  created_at         INTEGER NOT NULL,
+  last_used_at       INTEGER,
+  last_used_ip       TEXT,
+  last_used_protocol TEXT,
+  last_used_client   TEXT,
+  revoked_at         INTEGER
+);
+-- A name is unique among a user's active codes; a revoked name may be reused.
+CREATE UNIQUE INDEX app_codes_active_name ON app_codes(account_id, name) WHERE revoked_at IS NULL;
+CREATE INDEX app_codes_account ON app_codes(account_id);
+
+-- lookup = HMAC-SHA256(key derived from the master key, code) is the verifier. No argon2 hash:
+-- an 8-digit code hashed with argon2 could be brute-forced offline from a stolen database
+-- (10^8 guesses), while the keyed HMAC cannot without the key; and whoever has the key can
+-- decrypt secret_enc (kept so the user can view unused codes) anyway.
+-- lookup is unique per account, not globally: 8-digit codes would collide across many users.
+CREATE TABLE one_time_codes (
+  id         INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  lookup     TEXT    NOT NULL,
+  secret_enc BLOB    NOT NULL,
+  created_at INTEGER NOT NULL,
+  used_at    INTEGER,
+  UNIQUE (account_id, lookup)
+);
+
+CREATE TABLE trusted_devices (
+  id           INTEGER PRIMARY KEY,
+  account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  token_hash   TEXT    NOT NULL UNIQUE,
+  label        TEXT    NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER,
+  revoked_at   INTEGER
+);
+CREATE INDEX trusted_devices_account ON trusted_devices(account_id);
+
+CREATE TABLE audit_events (
+  id       INTEGER PRIMARY KEY,
+  at       INTEGER NOT NULL,
+  username TEXT,
+  event    TEXT    NOT NULL,
+  protocol TEXT,
+  ip       TEXT,
+  detail   TEXT    NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_events_at ON audit_events(at);
+CREATE INDEX audit_events_username ON audit_events(username, at);
+`,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+function currentVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Bring the database to SCHEMA_VERSION. Each migration runs in its own IMMEDIATE transaction
+ * together with the version bump, so a crash or a concurrent opener never sees half a step.
+ * Refuses a database written by a newer twostep.
+ */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  const check = (v: number) => {
+    if (v > latest) {
+      throw new TwostepError(
+        'STORE_FAILED',
+        `database schema version ${v} is newer than this twostep understands (${latest}); upgrade twostep`,
+      );
+    }
+  };
+  check(currentVersion(db));
+  for (const m of migrations) {
+    const step = db.transaction(() => {
+      const v = currentVersion(db); // re-read under the write lock: another process may have migrated
+      check(v);
+      if (v >= m.version) return;
+      db.exec(m.sql);
+      db.pragma(`user_version = ${Math.trunc(m.version)}`);
+    });
+    step.immediate();
+  }
+  return currentVersion(db);
+}

@@ -1,0 +1,58 @@
+/** Domain rows as the store returns them. Times are unix milliseconds. */
+
+export type AdminPolicy = 'allowed' | 'required' | 'disallowed';
+export type TwofaState = 'off' | 'pending' | 'on';
+
+export interface Account {
+  id: number;
+  username: string;
+  adminPolicy: AdminPolicy;
+  twofaState: TwofaState;
+  totpSecretEnc: Buffer | null;
+  totpLastStep: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AppCode {
+  id: number;
+  accountId: number;
+  name: string;
+  lookup: string;
+  hash: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  lastUsedIp: string | null;
+  lastUsedProtocol: string | null;
+  lastUsedClient: string | null;
+  revokedAt: number | null;
+}
+
+export interface OneTimeCode {
+  id: number;
+  accountId: number;
+  lookup: string;
+  secretEnc: Buffer;
+  createdAt: number;
+  usedAt: number | null;
+}
+
+export interface TrustedDevice {
+  id: number;
+  accountId: number;
+  tokenHash: string;
+  label: string;
+  createdAt: number;
+  lastSeenAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface AuditEvent {
+  id: number;
+  at: number;
+  username: string | null;
+  event: string;
+  protocol: string | null;
+  ip: string | null;
+  detail: Record<string, unknown>;
+}

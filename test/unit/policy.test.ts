@@ -1,0 +1,469 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema, type Config } from '../../src/config/schema.js';
+import { isTwostepError, type ErrorCode } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Secret } from '../../src/core/secret.js';
+import { createArgon2Hasher, totpCode, type Hasher } from '../../src/crypto/index.js';
+import { Policy, type AuthRequest } from '../../src/policy/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 10);
+const MASTER_KEY = Buffer.alloc(32, 9);
+const opened: Store[] = [];
+
+afterEach(() => {
+  for (const s of opened.splice(0)) if (s.db.open) s.close();
+});
+
+interface Counting extends Hasher {
+  hashes: number;
+  verifies: number;
+  reset(): void;
+}
+
+function countingHasher(): Counting {
+  const inner = createArgon2Hasher();
+  const h: Counting = {
+    hashes: 0,
+    verifies: 0,
+    reset() {
+      h.hashes = 0;
+      h.verifies = 0;
+    },
+    hash: (p) => {
+      h.hashes++;
+      return inner.hash(p);
+    },
+    verify: (hash, p) => {
+      h.verifies++;
+      return inner.verify(hash, p);
+    },
+  };
+  return h;
+}
+
+function makeConfig(over: { auth?: Partial<Config['auth']>; codes?: Partial<Config['codes']> } = {}): Config {
+  return configSchema.parse({
+    backend: { master_user: 'master', master_password: 'not-used-here' },
+    auth: { allow_plaintext: false, ip_failures: 3, user_failures: 5, failure_window_seconds: 60, ...over.auth },
+    codes: { max_app_codes: 25, ...over.codes },
+    totp: { issuer: 'Example Mail' },
+  });
+}
+
+function setup(over: Parameters<typeof makeConfig>[0] = {}, path?: string) {
+  const dbPath = path ?? join(mkdtempSync(join(tmpdir(), 'twostep-policy-')), 'twostep.db');
+  const store = openStore(dbPath);
+  opened.push(store);
+  const clock = { now: T0 };
+  const hasher = countingHasher();
+  const policy = new Policy({
+    store,
+    masterKey: MASTER_KEY,
+    config: makeConfig(over),
+    logger: silentLogger(),
+    clock: () => clock.now,
+    hasher,
+  });
+  return { policy, store, dbPath, clock, hasher };
+}
+
+let cid = 0;
+function req(user: string, secret: string, over: Partial<AuthRequest> = {}): AuthRequest {
+  return {
+    protocol: 'imap',
+    mechanism: 'LOGIN',
+    user,
+    secret: new Secret(secret),
+    clientIp: '192.0.2.10',
+    clientPort: 50000,
+    tls: true,
+    clientName: 'Thunderbird 128',
+    cid: `c${++cid}`,
+    ...over,
+  };
+}
+
+/** alice: allowed, TOTP confirmed (2FA on). Returns the TOTP key and the one-time codes. */
+function enable2fa(policy: Policy, clock: { now: number }, user = 'alice') {
+  policy.setAdminPolicy(user, 'allowed');
+  const { key } = policy.totpEnroll(user);
+  const { oneTimeCodes } = policy.totpConfirm(user, totpCode(key, clock.now));
+  return { key, oneTimeCodes };
+}
+
+function expectCode(f: () => unknown, code: ErrorCode): void {
+  try {
+    f();
+  } catch (e) {
+    expect(isTwostepError(e) ? e.code : e).toBe(code);
+    return;
+  }
+  expect.unreachable(`expected TwostepError ${code}`);
+}
+
+async function expectCodeAsync(p: Promise<unknown>, code: ErrorCode): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    expect(isTwostepError(e) ? e.code : e).toBe(code);
+    return;
+  }
+  expect.unreachable(`expected TwostepError ${code}`);
+}
+
+describe('authenticate: who goes through', () => {
+  it('passes an unknown user through with the name as typed (trimmed)', async () => {
+    const { policy } = setup();
+    expect(await policy.authenticate(req('  Bob@Example.org ', 'pw'))).toEqual({
+      ok: true,
+      via: 'passthrough',
+      user: 'Bob@Example.org',
+    });
+  });
+
+  it('passes through accounts whose 2FA is off or pending, even when required', async () => {
+    const { policy } = setup();
+    policy.setAdminPolicy('carol', 'required');
+    expect(await policy.authenticate(req('carol', 'pw'))).toMatchObject({ ok: true, via: 'passthrough' });
+    policy.totpEnroll('carol');
+    expect(policy.showUser('carol').twofaState).toBe('pending');
+    expect(await policy.authenticate(req('Carol', 'pw'))).toMatchObject({ ok: true, via: 'passthrough', user: 'Carol' });
+  });
+
+  it('refuses the main password of a 2FA account without hashing anything', async () => {
+    const { policy, clock, hasher } = setup();
+    enable2fa(policy, clock);
+    await policy.appCodeAdd('alice', 'Phone');
+    hasher.reset();
+    expect(await policy.authenticate(req('alice', 'correct horse battery staple'))).toEqual({
+      ok: false,
+      reason: 'app-code-required',
+    });
+    expect(hasher.verifies).toBe(0);
+    expect(hasher.hashes).toBe(0);
+  });
+
+  it('accepts an application code (any case, spaces, dashes) and records Last Used', async () => {
+    const { policy, clock } = setup();
+    enable2fa(policy, clock);
+    const { code } = await policy.appCodeAdd('alice', 'Outlook without connector');
+    clock.now += 5_000;
+    const typed = `${code.slice(0, 4).toLowerCase()} ${code.slice(4, 8)}-${code.slice(8, 12)} ${code.slice(12).toLowerCase()}`;
+    const d = await policy.authenticate(req('Alice', typed, { protocol: 'smtp', clientIp: '198.51.100.7', clientName: 'Outlook 16' }));
+    expect(d).toMatchObject({ ok: true, via: 'app-code', user: 'alice', codeName: 'Outlook without connector' });
+    expect(d.ok && d.via === 'app-code' && typeof d.codeId === 'number').toBe(true);
+    const [info] = policy.appCodeList('alice');
+    expect(info).toEqual({
+      name: 'Outlook without connector',
+      createdAt: new Date(T0).toISOString(),
+      lastUsedAt: new Date(T0 + 5_000).toISOString(),
+      lastUsedIp: '198.51.100.7',
+      lastUsedProtocol: 'smtp',
+      lastUsedClient: 'Outlook 16',
+    });
+    expect(policy.audit({ user: 'alice', limit: 1 })[0]).toMatchObject({
+      event: 'login.ok',
+      protocol: 'smtp',
+      ip: '198.51.100.7',
+      detail: { via: 'app-code', codeName: 'Outlook without connector' },
+    });
+  });
+
+  it('costs exactly one argon2 verification among 25 codes, matching or not', async () => {
+    const { policy, clock, hasher } = setup();
+    enable2fa(policy, clock);
+    const codes: string[] = [];
+    for (let i = 0; i < 25; i++) codes.push((await policy.appCodeAdd('alice', `app ${i}`)).code);
+    hasher.reset();
+    expect(await policy.authenticate(req('alice', codes[13] as string))).toMatchObject({ ok: true, codeName: 'app 13' });
+    expect(hasher.verifies).toBe(1);
+    hasher.reset();
+    expect(await policy.authenticate(req('alice', 'AAAABBBBCCCCDDDD'))).toEqual({ ok: false, reason: 'app-code-required' });
+    expect(hasher.verifies).toBe(1); // dummy verify keeps timing uniform
+  });
+
+  it("refuses a revoked code and another user's code", async () => {
+    const { policy, clock } = setup();
+    enable2fa(policy, clock);
+    enable2fa(policy, clock, 'bob');
+    const { code } = await policy.appCodeAdd('alice', 'Phone');
+    const bob = await policy.appCodeAdd('bob', 'Phone');
+    expect(await policy.authenticate(req('alice', bob.code))).toMatchObject({ ok: false, reason: 'app-code-required' });
+    policy.appCodeRevoke('alice', 'Phone');
+    expect(await policy.authenticate(req('alice', code))).toEqual({ ok: false, reason: 'app-code-required' });
+  });
+
+  it('refuses an authorization identity other than the user (no impersonation)', async () => {
+    const { policy, clock } = setup();
+    enable2fa(policy, clock);
+    const { code } = await policy.appCodeAdd('alice', 'Phone');
+    expect(await policy.authenticate(req('alice', code, { mechanism: 'PLAIN', authzid: 'bob' }))).toEqual({
+      ok: false,
+      reason: 'invalid-credentials',
+    });
+    expect(await policy.authenticate(req('mallory', 'pw', { mechanism: 'PLAIN', authzid: 'alice' }))).toEqual({
+      ok: false,
+      reason: 'invalid-credentials',
+    });
+    expect(await policy.authenticate(req('alice', code, { mechanism: 'PLAIN', authzid: 'ALICE' }))).toMatchObject({ ok: true });
+  });
+
+  it('rejects malformed input', async () => {
+    const { policy } = setup({ auth: { ip_failures: 100 } });
+    for (const [user, secret] of [
+      ['', 'pw'],
+      ['   ', 'pw'],
+      ['ali\u0000ce', 'pw'],
+      ['alice\r\nx', 'pw'],
+      ['a'.repeat(256), 'pw'],
+      ['alice', 'x'.repeat(1025)],
+    ] as const) {
+      expect(await policy.authenticate(req(user, secret))).toEqual({ ok: false, reason: 'malformed' });
+    }
+  });
+
+  it('requires TLS unless plaintext is allowed', async () => {
+    const strict = setup();
+    expect(await strict.policy.authenticate(req('bob', 'pw', { tls: false }))).toEqual({ ok: false, reason: 'tls-required' });
+    const lax = setup({ auth: { allow_plaintext: true } });
+    expect(await lax.policy.authenticate(req('bob', 'pw', { tls: false }))).toMatchObject({ ok: true });
+  });
+});
+
+describe('authenticate: throttling', () => {
+  it('per IP, with retryAfterMs, sliding', async () => {
+    const { policy, clock, store } = setup(); // 3 per IP in 60 s
+    enable2fa(policy, clock);
+    for (let i = 0; i < 3; i++) {
+      expect(await policy.authenticate(req(`u${i}`, 'pw', { tls: false }))).toMatchObject({ reason: 'tls-required' });
+      clock.now += 1_000;
+    }
+    const d = await policy.authenticate(req('alice', 'whatever'));
+    expect(d).toEqual({ ok: false, reason: 'throttled', retryAfterMs: 57_000 });
+    expect(await policy.authenticate(req('nobody', 'pw', { clientIp: '192.0.2.99' }))).toMatchObject({ ok: true });
+    clock.now += 57_000; // the first failure leaves the window
+    expect(await policy.authenticate(req('nobody', 'pw'))).toMatchObject({ ok: true });
+    const throttledRows = store.audit.list({ limit: 100 }).filter((e) => e.event === 'login.throttled');
+    expect(throttledRows).toHaveLength(1);
+  });
+
+  it('per user across IPs, and passthrough rejections count', async () => {
+    const { policy, clock } = setup(); // 5 per user in 60 s
+    for (let i = 0; i < 5; i++) {
+      const r = req('Dave', 'wrong', { clientIp: `203.0.113.${i}` });
+      expect(await policy.authenticate(r)).toMatchObject({ ok: true, via: 'passthrough' });
+      policy.reportPassthrough(r, 'rejected');
+      clock.now += 100;
+    }
+    const d = await policy.authenticate(req('dave', 'right', { clientIp: '203.0.113.200' }));
+    expect(d.ok).toBe(false);
+    expect(d.ok === false && d.reason).toBe('throttled');
+    expect(d.ok === false && d.retryAfterMs).toBe(60_000 - 500);
+    expect(await policy.authenticate(req('erin', 'pw', { clientIp: '203.0.113.200' }))).toMatchObject({ ok: true });
+    expect(policy.audit({ user: 'dave' }).filter((e) => e.event === 'login.fail')).toHaveLength(5);
+  });
+});
+
+describe('TOTP enrolment and second factor', () => {
+  it('enroll needs an allowing admin policy', () => {
+    const { policy } = setup();
+    expectCode(() => policy.totpEnroll('nobody'), 'USER_NOT_ALLOWED');
+    policy.setAdminPolicy('eve', 'disallowed');
+    expectCode(() => policy.totpEnroll('eve'), 'USER_NOT_ALLOWED');
+    policy.setAdminPolicy('eve', 'required');
+    const { key, uri } = policy.totpEnroll('Eve');
+    expect(key).toMatch(/^[A-Z2-7]{32}$/);
+    expect(uri).toBe(
+      `otpauth://totp/Example%20Mail:eve?secret=${key}&issuer=Example+Mail&algorithm=SHA1&digits=6&period=30`,
+    );
+  });
+
+  it('re-enrolling while pending replaces the key; a wrong code is INVALID_CODE; confirm gives 10 codes', () => {
+    const { policy, clock } = setup();
+    policy.setAdminPolicy('alice', 'allowed');
+    const first = policy.totpEnroll('alice');
+    const second = policy.totpEnroll('alice');
+    expect(second.key).not.toBe(first.key);
+    expectCode(() => policy.totpConfirm('alice', totpCode(first.key, clock.now)), 'INVALID_CODE');
+    expectCode(() => policy.totpConfirm('alice', '000000x'), 'INVALID_CODE');
+    const { oneTimeCodes } = policy.totpConfirm('alice', totpCode(second.key, clock.now));
+    expect(oneTimeCodes).toHaveLength(10);
+    expect(new Set(oneTimeCodes).size).toBe(10);
+    for (const c of oneTimeCodes) expect(c).toMatch(/^[0-9]{8}$/);
+    expect(policy.showUser('alice')).toMatchObject({ twofaState: 'on', oneTimeCodesUnused: 10 });
+    expectCode(() => policy.totpEnroll('alice'), 'BAD_STATE');
+    expectCode(() => policy.totpConfirm('alice', totpCode(second.key, clock.now)), 'BAD_STATE');
+  });
+
+  it('accepts the current step and ±1, rejects ±2 and any replay', () => {
+    const { policy, clock } = setup();
+    const { key } = enable2fa(policy, clock); // confirmed at step(T0)
+    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now))).toBe(false); // replay of the confirm code
+    clock.now += 30_000;
+    const now1 = totpCode(key, clock.now);
+    expect(policy.verifySecondFactor('alice', now1)).toBe(true);
+    expect(policy.verifySecondFactor('alice', now1)).toBe(false); // replay
+    clock.now += 60_000;
+    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now - 30_000))).toBe(true); // -1 step
+    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now + 30_000))).toBe(true); // +1 step
+    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now))).toBe(false); // older than last accepted
+    clock.now += 300_000;
+    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now - 60_000))).toBe(false); // -2
+    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now + 60_000))).toBe(false); // +2
+    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now))).toBe(true);
+  });
+
+  it('one-time codes work once; show and regenerate', () => {
+    const { policy, clock } = setup();
+    const { oneTimeCodes } = enable2fa(policy, clock);
+    const [c0, c1] = oneTimeCodes as [string, string];
+    expect(policy.oneTimeCodesShow('alice')).toEqual({ unused: oneTimeCodes, usedCount: 0 });
+    expect(policy.verifySecondFactor('alice', `${c0.slice(0, 4)} ${c0.slice(4)}`)).toBe(true);
+    expect(policy.verifySecondFactor('alice', c0)).toBe(false);
+    expect(policy.oneTimeCodesShow('alice')).toEqual({ unused: oneTimeCodes.slice(1), usedCount: 1 });
+    const fresh = policy.oneTimeCodesRegenerate('alice');
+    expect(fresh).toHaveLength(10);
+    expect(policy.verifySecondFactor('alice', c1)).toBe(false);
+    expect(policy.oneTimeCodesShow('alice')).toEqual({ unused: fresh, usedCount: 0 });
+    expect(policy.verifySecondFactor('bob', fresh[0] as string)).toBe(false);
+  });
+});
+
+describe('application code management', () => {
+  it('needs 2FA on, unique active names, a limit; revoked names may be reused', async () => {
+    const { policy, clock } = setup({ codes: { max_app_codes: 2 } });
+    policy.setAdminPolicy('alice', 'allowed');
+    await expectCodeAsync(policy.appCodeAdd('alice', 'Phone'), 'BAD_STATE');
+    await expectCodeAsync(policy.appCodeAdd('ghost', 'Phone'), 'USER_NOT_FOUND');
+    enable2fa(policy, clock);
+    const a = await policy.appCodeAdd('alice', '  Phone  ');
+    expect(a.name).toBe('Phone');
+    expect(a.code).toMatch(/^[A-Z]{16}$/);
+    await expectCodeAsync(policy.appCodeAdd('alice', 'Phone'), 'NAME_TAKEN');
+    await expectCodeAsync(policy.appCodeAdd('alice', ''), 'INVALID_INPUT');
+    await expectCodeAsync(policy.appCodeAdd('alice', 'x'.repeat(65)), 'INVALID_INPUT');
+    await expectCodeAsync(policy.appCodeAdd('alice', 'tab\there'), 'INVALID_INPUT');
+    await policy.appCodeAdd('alice', 'Tablet');
+    await expectCodeAsync(policy.appCodeAdd('alice', 'Laptop'), 'LIMIT_REACHED');
+    policy.appCodeRevoke('alice', 'Phone');
+    expectCode(() => policy.appCodeRevoke('alice', 'Phone'), 'NOT_FOUND');
+    const again = await policy.appCodeAdd('alice', 'Phone');
+    expect(again.code).not.toBe(a.code);
+    expect(policy.appCodeList('alice').map((c) => c.name)).toEqual(['Tablet', 'Phone']);
+    expect(policy.appCodeList('alice')[0]).toMatchObject({ lastUsedAt: null, lastUsedIp: null });
+  });
+
+  it('a revoke by a second process (the CLI) is seen by the server at once', async () => {
+    const server = setup();
+    enable2fa(server.policy, server.clock);
+    const cli = setup({}, server.dbPath);
+    const { code } = await cli.policy.appCodeAdd('alice', 'Phone');
+    expect(await server.policy.authenticate(req('alice', code))).toMatchObject({ ok: true, via: 'app-code' });
+    cli.policy.appCodeRevoke('alice', 'Phone');
+    expect(await server.policy.authenticate(req('alice', code))).toEqual({ ok: false, reason: 'app-code-required' });
+    cli.policy.disable('alice');
+    expect(await server.policy.authenticate(req('alice', 'main-password'))).toMatchObject({ ok: true, via: 'passthrough' });
+  });
+});
+
+describe('admin', () => {
+  it('showUser reports counts, or USER_NOT_FOUND', async () => {
+    const { policy, clock } = setup();
+    expectCode(() => policy.showUser('ghost'), 'USER_NOT_FOUND');
+    enable2fa(policy, clock);
+    await policy.appCodeAdd('alice', 'Phone');
+    policy.trustDevice('alice', 'laptop');
+    expect(policy.showUser('ALICE')).toEqual({
+      username: 'alice',
+      adminPolicy: 'allowed',
+      twofaState: 'on',
+      appCodes: 1,
+      oneTimeCodesUnused: 10,
+      trustedDevices: 1,
+      createdAt: new Date(T0).toISOString(),
+    });
+  });
+
+  it('disallowing wipes everything; the user logs in with the main password again', async () => {
+    const { policy, clock, store } = setup();
+    enable2fa(policy, clock);
+    const { code } = await policy.appCodeAdd('alice', 'Phone');
+    const token = policy.trustDevice('alice', 'laptop');
+    policy.setAdminPolicy('alice', 'disallowed');
+    expect(policy.showUser('alice')).toMatchObject({
+      adminPolicy: 'disallowed',
+      twofaState: 'off',
+      appCodes: 0,
+      oneTimeCodesUnused: 0,
+      trustedDevices: 0,
+    });
+    expect(store.accounts.findByUsername('alice')).toMatchObject({ totpSecretEnc: null, totpLastStep: null });
+    expect(policy.isTrustedDevice('alice', token)).toBe(false);
+    expect(await policy.authenticate(req('alice', code))).toMatchObject({ ok: true, via: 'passthrough' });
+    expectCode(() => policy.totpEnroll('alice'), 'USER_NOT_ALLOWED');
+  });
+
+  it('disable turns 2FA off but keeps the admin policy', async () => {
+    const { policy, clock } = setup();
+    enable2fa(policy, clock);
+    await policy.appCodeAdd('alice', 'Phone');
+    policy.disable('alice');
+    expect(policy.showUser('alice')).toMatchObject({ adminPolicy: 'allowed', twofaState: 'off', appCodes: 0, oneTimeCodesUnused: 0 });
+    expectCode(() => policy.oneTimeCodesShow('alice'), 'BAD_STATE');
+    expect(policy.totpEnroll('alice').key).toMatch(/^[A-Z2-7]+$/); // may enrol again
+  });
+
+  it('trusted devices: check, revoke others, revoke all', () => {
+    const { policy, clock } = setup();
+    enable2fa(policy, clock);
+    const a = policy.trustDevice('alice', 'laptop');
+    const b = policy.trustDevice('alice', 'desktop');
+    expect(policy.isTrustedDevice('alice', a)).toBe(true);
+    expect(policy.isTrustedDevice('bob', a)).toBe(false);
+    expect(policy.revokeTrustedDevices('alice', { exceptToken: a })).toBe(1);
+    expect(policy.isTrustedDevice('alice', b)).toBe(false);
+    expect(policy.isTrustedDevice('alice', a)).toBe(true);
+    expect(policy.revokeTrustedDevices('alice')).toBe(1);
+    expect(policy.isTrustedDevice('alice', a)).toBe(false);
+  });
+
+  it('audit is newest first with ISO times', async () => {
+    const { policy, clock } = setup();
+    policy.setAdminPolicy('alice', 'allowed');
+    clock.now += 1000;
+    policy.setAdminPolicy('bob', 'required');
+    const all = policy.audit();
+    expect(all.map((e) => [e.user, e.event])).toEqual([
+      ['bob', 'admin.policy'],
+      ['alice', 'admin.policy'],
+    ]);
+    expect(all[0]?.at).toBe(new Date(T0 + 1000).toISOString());
+    expect(policy.audit({ user: 'ALICE', limit: 5 })).toHaveLength(1);
+  });
+});
+
+describe('secrets at rest', () => {
+  it('no code, key or password appears in the database files', async () => {
+    const { policy, clock, store, dbPath } = setup();
+    const { key, oneTimeCodes } = enable2fa(policy, clock);
+    const { code } = await policy.appCodeAdd('alice', 'Phone');
+    await policy.authenticate(req('alice', code));
+    await policy.authenticate(req('alice', 'MainPassword-Secret-123'));
+    await policy.authenticate(req('alice', code.toLowerCase() + 'x'));
+    const r = req('bob', 'BobPassword-Secret-456');
+    await policy.authenticate(r);
+    policy.reportPassthrough(r, 'rejected');
+    store.db.pragma('wal_checkpoint(PASSIVE)');
+    const files = [dbPath, `${dbPath}-wal`].filter(existsSync).map((p) => readFileSync(p));
+    const needles = [code, code.toLowerCase(), key, 'MainPassword-Secret-123', 'BobPassword-Secret-456', ...oneTimeCodes];
+    for (const f of files) for (const n of needles) expect(f.includes(Buffer.from(n)), n).toBe(false);
+    const rows = JSON.stringify(policy.audit({ limit: 1000 }));
+    for (const n of needles) expect(rows.includes(n)).toBe(false);
+    expect(rows).toContain('login.ok');
+    expect(rows).toContain('app-code-required');
+  });
+});
