@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { createLogger } from '../../core/logger.js';
+import { serve } from '../../main.js';
+import { configOf } from '../context.js';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the IMAP front end in front of Dovecot (JSON logs on stderr)')
+    .action(async (_o, cmd: Command) => {
+      const config = configOf(cmd);
+      const logger = createLogger({ level: config.log.level });
+      const running = await serve(config, logger);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info({ event: 'shutdown', signal }, 'stopping');
+          running.close().then(resolve, resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+}

@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { loadConfig, resolveConfigPath } from '../config/load-config.js';
+import type { Config } from '../config/schema.js';
+import { silentLogger } from '../core/logger.js';
+import { openPolicy, type OpenedPolicy } from '../main.js';
+
+/** The --config option as the root program parsed it. */
+export function configPathOf(cmd: Command): string {
+  const opts = cmd.optsWithGlobals<{ config?: string }>();
+  return resolveConfigPath(opts.config);
+}
+
+export function configOf(cmd: Command): Config {
+  return loadConfig(configPathOf(cmd));
+}
+
+/** Open config → store → policy for one admin command, run it, and always close the database. */
+export async function withPolicy<T>(cmd: Command, fn: (opened: OpenedPolicy) => Promise<T> | T): Promise<T> {
+  const config = configOf(cmd);
+  const opened = openPolicy(config, silentLogger());
+  try {
+    return await fn(opened);
+  } finally {
+    opened.close();
+  }
+}

@@ -1,0 +1,29 @@
+import { type Command, CommanderError } from 'commander';
+import { isTwostepError } from '../core/errors.js';
+import { buildProgram } from './program.js';
+
+/** Exit codes: 0 ok, 1 the command failed, 2 bad configuration or usage. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  // Commander prints its own one-line usage errors; we turn them into exit code 2 instead of exiting.
+  const override = (cmd: Command): void => {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) override(sub);
+  };
+  override(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
+      return 2;
+    }
+    if (isTwostepError(err)) {
+      process.stderr.write(`twostep: ${err.message}\n`);
+      return err.code === 'CONFIG_INVALID' || err.code === 'CONFIG_NOT_FOUND' ? 2 : 1;
+    }
+    process.stderr.write(`twostep: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,65 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import type { Config } from './config/schema.js';
+import { backendTarget, readFileOrConfigError, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
+import type { Logger } from './core/logger.js';
+import { loadOrCreateKeyFile } from './crypto/index.js';
+import { Policy } from './policy/index.js';
+import { startImapServer } from './protocols/imap/imap-server.js';
+import { openStore } from './store/index.js';
+
+export interface OpenedPolicy {
+  policy: Policy;
+  close(): void;
+}
+
+/** Composition of config → key file → store → policy, shared by `serve` and the admin commands. */
+export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
+  mkdirSync(dirname(config.store.path), { recursive: true });
+  const masterKey = loadOrCreateKeyFile(secretKeyPath(config));
+  const store = openStore(config.store.path);
+  const policy = new Policy({ store, masterKey, config, logger });
+  return { policy, close: () => store.close() };
+}
+
+export interface Running {
+  imap: Awaited<ReturnType<typeof startImapServer>>;
+  close(): Promise<void>;
+}
+
+/** The composition root of `twostep serve`: config → store → policy → listeners. */
+export async function serve(config: Config, logger: Logger): Promise<Running> {
+  const master = { user: config.backend.master_user, password: readMasterPassword(config) };
+  const secureContext = createSecureContext({
+    cert: readFileOrConfigError('tls.cert', config.tls.cert),
+    key: readFileOrConfigError('tls.key', config.tls.key),
+  });
+  const opened = openPolicy(config, logger);
+  try {
+    const imap = await startImapServer({
+      authenticator: opened.policy,
+      logger: logger.child({ proto: 'imap' }),
+      listen: config.imap.listen ?? '',
+      listenTls: config.imap.listen_tls ?? '',
+      backend: backendTarget(config, config.imap.backend),
+      master,
+      secureContext,
+      allowPlaintext: config.auth.allow_plaintext,
+    });
+    logger.info(
+      { event: 'listening', proto: 'imap', plain: imap.plain ?? null, tls: imap.tls ?? null, backend: config.imap.backend },
+      'twostep ready',
+    );
+    return {
+      imap,
+      async close() {
+        await imap.close();
+        opened.close();
+      },
+    };
+  } catch (err) {
+    opened.close();
+    throw err;
+  }
+}
