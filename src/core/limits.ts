@@ -33,6 +33,14 @@ export const limits = {
   userNameChars: 255,
   /** Longest password or code accepted before hashing (argon2 on megabytes is a DoS). */
   secretChars: 1024,
+  /** Deepest parenthesized list before login; only ID sends a list, one level deep. */
+  preAuthListDepth: 4,
+  /** Time the policy may take for one decision (argon2 + SQLite); past it the client hears UNAVAILABLE. */
+  authDecisionMs: 15_000,
+  /** After a final BYE, how long the peer may take to read it before the socket is destroyed. */
+  closeLingerMs: 2_000,
+  /** After one side of a proxied session closes, how long the other side may take to flush and close. */
+  spliceLingerMs: 10_000,
 } as const;
 
 export type Limits = typeof limits;

@@ -1,0 +1,134 @@
+import type net from 'node:net';
+import { TwostepError, isTwostepError } from '../../core/errors.js';
+import { limits } from '../../core/limits.js';
+import type { Secret } from '../../core/secret.js';
+import { LineReader } from '../shared/line-reader.js';
+import { encodeSaslPlain } from '../shared/sasl-plain.js';
+import { connectUpstream, startUpstreamTls, type UpstreamTarget } from '../shared/upstream-connect.js';
+import { capabilityCode, readBackendResponse } from './read-backend-response.js';
+
+export type UpstreamCredentials =
+  /** The client's own user name and password, judged by the backend. */
+  | { kind: 'passthrough'; user: string; password: Secret }
+  /** The master login with `user` as authorization identity; never the user's password. */
+  | { kind: 'master'; user: string; masterUser: string; masterPassword: Secret };
+
+export interface UpstreamLoginParams {
+  backend: UpstreamTarget;
+  credentials: UpstreamCredentials;
+  /** The real client, forwarded with ID x-originating-* (Dovecot honours it from login_trusted_networks). */
+  client: { ip: string; port: number; localIp: string; localPort: number };
+  deadlineMs?: number;
+}
+
+export type UpstreamLoginResult =
+  | { ok: true; socket: net.Socket; capabilities: string; leftover: Buffer }
+  /** The backend refused the credentials (tagged NO/BAD to AUTHENTICATE). */
+  | { ok: false; text: string };
+
+function quote(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * Logs in to the backend: connect, greeting, STARTTLS when configured, ID with the client's
+ * address, AUTHENTICATE PLAIN (SASL-IR when offered), and the post-login capabilities (from the
+ * OK's response code, else an explicit CAPABILITY). Network and protocol faults throw
+ * TwostepError (BACKEND_UNAVAILABLE / BACKEND_PROTOCOL / TLS_FAILED); the socket is destroyed.
+ */
+export async function upstreamLogin(p: UpstreamLoginParams): Promise<UpstreamLoginResult> {
+  const deadlineMs = p.deadlineMs ?? limits.backendLoginMs;
+  let socket: net.Socket | undefined;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    socket?.destroy();
+  }, deadlineMs);
+  try {
+    const result = await exchange(p, (s) => (socket = s), Date.now() + deadlineMs);
+    if (!result.ok) socket?.destroy();
+    return result;
+  } catch (err) {
+    socket?.destroy();
+    if (timedOut) throw new TwostepError('BACKEND_UNAVAILABLE', 'backend login timed out', { cause: err });
+    if (isTwostepError(err)) {
+      if (err.code === 'BAD_STATE') throw new TwostepError('BACKEND_UNAVAILABLE', 'backend closed the connection', { cause: err });
+      throw err;
+    }
+    throw new TwostepError('BACKEND_UNAVAILABLE', 'backend login failed', { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function exchange(
+  p: UpstreamLoginParams,
+  track: (s: net.Socket) => void,
+  deadline: number,
+): Promise<UpstreamLoginResult> {
+  const remaining = (): number => Math.max(1, deadline - Date.now());
+  let socket = await connectUpstream(p.backend, Math.min(limits.backendConnectMs, remaining()));
+  track(socket);
+  socket.on('error', () => {});
+  let reader = new LineReader(socket, { maxLineBytes: limits.backendLineBytes });
+  let n = 0;
+  const nextTag = (): string => `TS${++n}`;
+
+  const greeting = (await reader.readLine()).toString('utf8');
+  if (!/^\* OK\b/i.test(greeting)) throw new TwostepError('BACKEND_PROTOCOL', `unexpected greeting: ${greeting.slice(0, 200)}`);
+  let caps = capabilityCode(greeting.slice(5));
+
+  const command = async (line: string, onUntagged?: (l: string) => void) => {
+    const tag = nextTag();
+    socket.write(`${tag} ${line}\r\n`);
+    return { tag, reply: await readBackendResponse(reader, tag, onUntagged) };
+  };
+  const capabilities = async (): Promise<string> => {
+    let found = '';
+    const { reply } = await command('CAPABILITY', (l) => {
+      const m = /^\* CAPABILITY (.*)$/i.exec(l);
+      if (m) found = (m[1] as string).trim();
+    });
+    if (reply.kind !== 'tagged' || reply.status !== 'OK' || !found) throw new TwostepError('BACKEND_PROTOCOL', 'CAPABILITY failed');
+    return found;
+  };
+
+  if (p.backend.tls === 'starttls') {
+    const { reply } = await command('STARTTLS');
+    if (reply.kind !== 'tagged' || reply.status !== 'OK') throw new TwostepError('TLS_FAILED', 'backend refused STARTTLS');
+    reader.detach(); // nothing may follow the OK in plaintext
+    socket = await startUpstreamTls(socket, p.backend, remaining());
+    track(socket);
+    socket.on('error', () => {});
+    reader = new LineReader(socket, { maxLineBytes: limits.backendLineBytes });
+    caps = null; // capabilities before TLS are not to be trusted (RFC 3501 §6.2.1)
+  }
+  caps ??= await capabilities();
+
+  const c = p.client;
+  const id = await command(
+    `ID (${['x-originating-ip', c.ip, 'x-originating-port', String(c.port), 'x-connected-ip', c.localIp, 'x-connected-port', String(c.localPort)].map(quote).join(' ')})`,
+  );
+  if (id.reply.kind !== 'tagged') throw new TwostepError('BACKEND_PROTOCOL', 'unexpected continuation to ID');
+
+  const cr = p.credentials;
+  const ir =
+    cr.kind === 'passthrough' ? encodeSaslPlain('', cr.user, cr.password) : encodeSaslPlain(cr.user, cr.masterUser, cr.masterPassword);
+  const saslIr = caps.toUpperCase().split(/\s+/).includes('SASL-IR');
+  const authTag = nextTag();
+  socket.write(saslIr ? `${authTag} AUTHENTICATE PLAIN ${ir}\r\n` : `${authTag} AUTHENTICATE PLAIN\r\n`);
+  let reply = await readBackendResponse(reader, authTag);
+  if (reply.kind === 'continuation' && !saslIr) {
+    socket.write(`${ir}\r\n`);
+    reply = await readBackendResponse(reader, authTag);
+  }
+  if (reply.kind === 'continuation') {
+    socket.write('*\r\n');
+    throw new TwostepError('BACKEND_PROTOCOL', 'unexpected continuation during AUTHENTICATE');
+  }
+  if (reply.status !== 'OK') return { ok: false, text: reply.text };
+
+  const postCaps = capabilityCode(reply.text) ?? (await capabilities());
+  const leftover = reader.detach();
+  return { ok: true, socket, capabilities: postCaps, leftover };
+}

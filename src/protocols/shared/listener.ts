@@ -1,0 +1,82 @@
+import net, { type AddressInfo } from 'node:net';
+import type tls from 'node:tls';
+import { parseHostPort } from './host-port.js';
+import { upgradeServerTls } from './tls-upgrade.js';
+
+/** What a listener can end on close(): a protocol session. */
+export interface Closable {
+  destroy(): void;
+}
+
+export interface ListenerOptions {
+  /** "host:port" (port 0 picks a free one). */
+  address: string;
+  /** Implicit TLS: every accepted socket is wrapped before onConnection sees it. */
+  implicitTls?: { secureContext: tls.SecureContext; handshakeMs: number };
+  /** Called once per connection (after the handshake for implicit TLS); returns the session. */
+  onConnection(socket: net.Socket, info: { tls: boolean; remoteIp: string; remotePort: number }): Closable;
+  /** Called when an implicit-TLS handshake fails (for a debug log line). */
+  onHandshakeError?(err: Error, remote: { ip: string; port: number }): void;
+}
+
+export interface Listener {
+  address: AddressInfo;
+  /** Stops accepting, destroys live sessions (and pending handshakes), resolves when closed. */
+  close(): Promise<void>;
+  /** Live sessions, including connections still in their TLS handshake. */
+  connections(): number;
+}
+
+/**
+ * A TCP listener; for implicit TLS the sockets are wrapped with the same server-side upgrade
+ * that STARTTLS uses, so both paths share one handshake deadline and one code path.
+ */
+export function startListener(o: ListenerOptions): Promise<Listener> {
+  const { host, port } = parseHostPort(o.address);
+  const live = new Set<Closable>();
+
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    const remoteIp = socket.remoteAddress ?? '';
+    const remotePort = socket.remotePort ?? 0;
+    socket.on('error', () => {}); // sessions log what matters; an unhandled error must not crash
+    if (!o.implicitTls) {
+      const session = o.onConnection(socket, { tls: false, remoteIp, remotePort });
+      live.add(session);
+      socket.once('close', () => live.delete(session));
+      return;
+    }
+    const pending: Closable = { destroy: () => socket.destroy() };
+    live.add(pending);
+    upgradeServerTls(socket, o.implicitTls.secureContext, o.implicitTls.handshakeMs).then(
+      (tlsSocket) => {
+        live.delete(pending);
+        tlsSocket.on('error', () => {});
+        const session = o.onConnection(tlsSocket, { tls: true, remoteIp, remotePort });
+        live.add(session);
+        tlsSocket.once('close', () => live.delete(session));
+        socket.once('close', () => live.delete(session));
+      },
+      (err: Error) => {
+        live.delete(pending);
+        o.onHandshakeError?.(err, { ip: remoteIp, port: remotePort });
+      },
+    );
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve({
+        address: server.address() as AddressInfo,
+        connections: () => live.size,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            for (const s of [...live]) s.destroy();
+            live.clear();
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,94 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startListener, type Listener } from '../../src/protocols/shared/listener.js';
+import { splice } from '../../src/protocols/shared/splice.js';
+import { newConnectionId } from '../../src/protocols/shared/connection-id.js';
+import { parseHostPort } from '../../src/protocols/shared/host-port.js';
+
+/** Two connected TCP socket pairs: [outer client, proxy's client side] and [proxy's backend side, outer backend]. */
+async function pairs(): Promise<{ client: net.Socket; proxyClient: net.Socket; proxyBackend: net.Socket; backend: net.Socket; close(): void }> {
+  const accepted: net.Socket[] = [];
+  const server = net.createServer((s) => accepted.push(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const connect = async (): Promise<[net.Socket, net.Socket]> => {
+    const c = net.connect(port, '127.0.0.1');
+    await new Promise((r) => c.once('connect', r));
+    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+    return [c, accepted.shift() as net.Socket];
+  };
+  const [client, proxyClient] = await connect();
+  const [proxyBackend, backend] = await connect();
+  for (const s of [client, proxyClient, proxyBackend, backend]) s.on('error', () => {});
+  return { client, proxyClient, proxyBackend, backend, close: () => server.close() };
+}
+
+const ended = (s: net.Socket): Promise<void> => new Promise((r) => (s.destroyed ? r() : s.once('close', () => r())));
+
+describe('splice', () => {
+  it('copies both ways, counts bytes, and ends both sides when one ends', async () => {
+    const p = await pairs();
+    const sp = splice(p.proxyClient, p.proxyBackend, { idleMs: 10_000, lingerMs: 1000 });
+    const atBackend: Buffer[] = [];
+    p.backend.on('data', (d: Buffer) => atBackend.push(d));
+    const atClient: Buffer[] = [];
+    p.client.on('data', (d: Buffer) => atClient.push(d));
+    p.client.write('hello backend');
+    p.backend.write('hello client!!');
+    await new Promise((r) => setTimeout(r, 50));
+    p.client.end();
+    const stats = await sp.done;
+    await Promise.all([ended(p.client), ended(p.backend)]);
+    expect(Buffer.concat(atBackend).toString()).toBe('hello backend');
+    expect(Buffer.concat(atClient).toString()).toBe('hello client!!');
+    expect(stats).toEqual({ upBytes: 13, downBytes: 14, end: expect.stringMatching(/closed$/) });
+    p.close();
+  });
+
+  it('tears both sides down after the idle timeout', async () => {
+    const p = await pairs();
+    const sp = splice(p.proxyClient, p.proxyBackend, { idleMs: 100, lingerMs: 1000 });
+    const stats = await sp.done;
+    expect(stats.end).toBe('idle');
+    await Promise.all([ended(p.client), ended(p.backend)]);
+    p.close();
+  });
+
+  it('destroy() ends both sides', async () => {
+    const p = await pairs();
+    const sp = splice(p.proxyClient, p.proxyBackend, { idleMs: 10_000, lingerMs: 1000 });
+    sp.destroy();
+    expect((await sp.done).end).toBe('destroyed');
+    p.close();
+  });
+});
+
+describe('listener and small helpers', () => {
+  let listener: Listener | undefined;
+  afterEach(async () => listener?.close());
+
+  it('binds, counts connections, and close() destroys them', async () => {
+    listener = await startListener({
+      address: '127.0.0.1:0',
+      onConnection: (socket) => ({ destroy: () => socket.destroy() }),
+    });
+    expect(listener.address.port).toBeGreaterThan(0);
+    const c = net.connect(listener.address.port, '127.0.0.1');
+    c.on('error', () => {});
+    await new Promise((r) => c.once('connect', r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(listener.connections()).toBe(1);
+    await listener.close();
+    await ended(c);
+    expect(listener.connections()).toBe(0);
+    listener = undefined;
+  });
+
+  it('parses host:port and makes distinct connection ids', () => {
+    expect(parseHostPort('127.0.0.1:1143')).toEqual({ host: '127.0.0.1', port: 1143 });
+    expect(parseHostPort('[::1]:993')).toEqual({ host: '::1', port: 993 });
+    expect(() => parseHostPort('nope')).toThrow();
+    const ids = new Set(Array.from({ length: 1000 }, newConnectionId));
+    expect(ids.size).toBe(1000);
+  });
+});
