@@ -449,6 +449,11 @@ export async function startDovecot(opts) {
             await sleep(10);
           }
         }
+        // The master is our child (dovecot -F): wait until Node has reaped it, so its pid is
+        // really gone (not a zombie) when stop() resolves.
+        if (proc.exitCode === null && proc.signalCode === null) {
+          await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(STOP_GRACE_MS)]);
+        }
         removeDir();
       })();
       return stopping;
