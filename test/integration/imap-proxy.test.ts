@@ -251,6 +251,26 @@ describe('twostep in front of a real Dovecot (IMAP)', () => {
     expect(out.stdout).toMatch(/\* SEARCH 1/);
   });
 
+  it('works with python\'s imaplib, which sends a plain LOGIN (STARTTLS, code with dashes)', async () => {
+    const dashed = phoneCode.replace(/(.{4})(?=.)/g, '$1-');
+    const script = [
+      'import imaplib, ssl, sys',
+      'ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE',
+      `m = imaplib.IMAP4('127.0.0.1', ${plainPort}); m.starttls(ssl_context=ctx)`,
+      'typ, _ = m.login(sys.argv[1], sys.argv[2]); print(typ)',
+      "typ, data = m.select('INBOX'); print(typ, data[0].decode())",
+      "typ, data = m.fetch('1', '(BODY[HEADER.FIELDS (SUBJECT)])'); print(data[0][1].decode().strip())",
+      'm.logout()',
+    ].join('\n');
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile('python3', ['-c', script, 'bob', dashed], { timeout: 20_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? 1 : 0, stdout, stderr }),
+      );
+    });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/^OK\nOK 1\nSubject: Message for bob/);
+  });
+
   it('never writes a code or password into its own log or the audit trail', async () => {
     const audit = await cli('audit', '--json');
     expect(audit.code).toBe(0);
