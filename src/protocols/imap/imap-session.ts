@@ -1,24 +1,27 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { isTwostepError } from '../../core/errors.js';
 import { limits } from '../../core/limits.js';
 import type { Logger } from '../../core/logger.js';
-import { Secret } from '../../core/secret.js';
-import type { AuthDecision, AuthRequest, Authenticator, FailReason } from '../../policy/types.js';
+import type { Secret } from '../../core/secret.js';
+import type { Authenticator, FailReason } from '../../policy/types.js';
+import { errorText } from '../shared/error-text.js';
 import { LineReadError, LineReader } from '../shared/line-reader.js';
-import { decodeSaslPlain } from '../shared/sasl-plain.js';
-import { SaslLogin } from '../shared/sasl-login.js';
-import { splice, type Splice, type SpliceStats } from '../shared/splice.js';
+import type { Splice, SpliceStats } from '../shared/splice.js';
 import { upgradeServerTls } from '../shared/tls-upgrade.js';
 import type { UpstreamTarget } from '../shared/upstream-connect.js';
 import { preAuthCapabilities } from './capabilities.js';
 import { clientNameFromId } from './client-name-from-id.js';
-import { astring, ImapSyntaxError, type ImapCommand } from './imap-command.js';
+import { authenticateCommand } from './commands/authenticate-command.js';
+import { loginCommand } from './commands/login-command.js';
+import { ImapSyntaxError, type ImapCommand } from './imap-command.js';
+import type { LoginCredentials } from './login-credentials.js';
 import { POST_AUTH_COMMANDS } from './post-auth-commands.js';
+import { proxyLogin } from './proxy-login.js';
 import { readImapCommand } from './read-imap-command.js';
 import { badCommand, imapText, notPermittedCommand, renderFailure, unknownCommand } from './responses.js';
+import type { ImapSessionContext } from './session-context.js';
+import { SessionOver } from './session-over.js';
 import { ImapSessionState } from './session-state.js';
-import { upstreamLogin, type UpstreamCredentials, type UpstreamLoginResult } from './upstream-login.js';
 
 export interface ImapSessionOptions {
   socket: net.Socket;
@@ -34,22 +37,10 @@ export interface ImapSessionOptions {
   greeting?: string;
 }
 
-/** Parsed login credentials, before the policy sees them. */
-interface Credentials {
-  mechanism: string;
-  user: string;
-  authzid?: string;
-  secret: Secret;
-}
-
-/** Ends the command loop: the session is closed (or handed to the splice). */
-class SessionOver extends Error {}
-
-const CONTROL = /[\p{Cc}]/u;
-
 /**
- * One client connection: the pre-auth state machine (commands, STARTTLS, limits, deadlines),
- * the policy decision, the backend login, and then the splice. Nothing is parsed after login.
+ * One client connection: the pre-auth state machine (commands, STARTTLS, limits, deadlines) and
+ * the command dispatcher. AUTHENTICATE and LOGIN live in commands/; the policy decision, backend
+ * login and splice in proxy-login.ts. Nothing is parsed after login.
  */
 export class ImapSession {
   readonly #o: ImapSessionOptions;
@@ -72,6 +63,7 @@ export class ImapSession {
   #closeReason = 'client-closed';
   readonly #clientIp: string;
   readonly #clientPort: number;
+  readonly #ctx: ImapSessionContext;
 
   constructor(o: ImapSessionOptions) {
     this.#o = o;
@@ -82,6 +74,7 @@ export class ImapSession {
     this.#clientPort = o.socket.remotePort ?? 0;
     this.#log = o.logger.child({ cid: o.cid, proto: 'imap', ip: this.#clientIp });
     this.#reader = this.#newReader(o.socket, 0);
+    this.#ctx = this.#context();
   }
 
   get state(): ImapSessionState {
@@ -117,7 +110,7 @@ export class ImapSession {
     } catch (err) {
       if (!(err instanceof SessionOver)) {
         this.#closeReason = 'internal-error';
-        this.#log.error({ event: 'session-error', err: errText(err) });
+        this.#log.error({ event: 'session-error', err: errorText(err) });
         this.#close();
       }
     } finally {
@@ -210,16 +203,10 @@ export class ImapSession {
       case 'STARTTLS':
         await this.#starttls(tag, cmd);
         return undefined;
-      case 'LOGIN': {
-        const user = astring(cmd.args[0]);
-        const pass = astring(cmd.args[1]);
-        if (cmd.args.length !== 2 || user === null || pass === null) {
-          return this.#badCommand(badCommand(tag, name, imapText.badInvalidArgs));
-        }
-        return this.#login(tag, { mechanism: 'LOGIN', user, secret: new Secret(pass) });
-      }
+      case 'LOGIN':
+        return this.#login(tag, loginCommand(this.#ctx, tag, cmd));
       case 'AUTHENTICATE':
-        return this.#authenticate(tag, cmd);
+        return this.#login(tag, await authenticateCommand(this.#ctx, tag, cmd));
       default:
         return this.#badCommand(POST_AUTH_COMMANDS.has(name) ? notPermittedCommand(tag, name) : unknownCommand(tag, name));
     }
@@ -240,184 +227,81 @@ export class ImapSession {
       this.#reader = this.#newReader(secure, total);
       this.#armIdle();
     } catch (err) {
-      this.#log.info({ event: 'tls-failed', err: errText(err) });
+      this.#log.info({ event: 'tls-failed', err: errorText(err) });
       throw this.#over('tls-failed');
     }
   }
 
-  async #authenticate(tag: string, cmd: ImapCommand): Promise<Splice | undefined> {
-    const mech = astring(cmd.args[0])?.toUpperCase();
-    const irArg = cmd.args[1];
-    if (!mech || cmd.args.length > 2 || (irArg && irArg.kind !== 'atom')) {
-      return this.#badCommand(badCommand(tag, 'AUTHENTICATE', imapText.badInvalidArgs));
-    }
-    if (mech !== 'PLAIN' && mech !== 'LOGIN') {
-      this.#send(`${tag} NO ${imapText.unsupportedMechanism}`);
-      return undefined;
-    }
-    if (!this.#tls && !this.#o.allowPlaintext) return this.#fail(tag, 'tls-required', undefined, mech === 'PLAIN' ? 'PLAIN' : 'AUTH=LOGIN');
-    // RFC 4959: "=" is an empty initial response.
-    const ir = irArg?.kind === 'atom' ? (irArg.value === '=' ? '' : irArg.value) : undefined;
-
-    this.#state = ImapSessionState.Authenticating;
-    let creds: Credentials | 'malformed' | 'aborted';
-    if (mech === 'PLAIN') {
-      const response = ir ?? (await this.#saslStep(''));
-      if (response === null) creds = 'aborted';
-      else {
-        const plain = decodeSaslPlain(response);
-        creds = plain.ok
-          ? { mechanism: 'PLAIN', user: plain.authcid, authzid: plain.authzid || undefined, secret: plain.password }
-          : 'malformed';
-      }
-    } else {
-      creds = await this.#saslLogin(ir);
-    }
-    if (this.#closed()) throw new SessionOver();
-    this.#state = ImapSessionState.NotAuthenticated;
-    if (creds === 'aborted') return this.#badCommand(`${tag} BAD ${imapText.authAborted}`);
-    if (creds === 'malformed') return this.#fail(tag, 'malformed', undefined, mech === 'PLAIN' ? 'PLAIN' : 'AUTH=LOGIN');
-    return this.#login(tag, creds);
+  /** The login step, when the command yielded credentials; the session keeps the sockets for destroy(). */
+  async #login(tag: string, creds: LoginCredentials | undefined): Promise<Splice | undefined> {
+    if (!creds) return undefined;
+    const proxied = await proxyLogin(this.#ctx, tag, creds);
+    if (!proxied) return undefined;
+    this.#backend = proxied.backend;
+    this.#splice = proxied.splice;
+    return proxied.splice;
   }
 
-  async #saslLogin(ir: string | undefined): Promise<Credentials | 'malformed' | 'aborted'> {
-    const sasl = new SaslLogin();
-    let response = ir ?? (await this.#saslStep(sasl.prompt()));
-    for (;;) {
-      if (response === null) return 'aborted';
-      const step = sasl.feed(response);
-      if (!step.ok) return 'malformed';
-      if (step.done) return { mechanism: 'AUTH=LOGIN', user: step.user, secret: step.password };
-      response = await this.#saslStep(step.prompt);
-    }
-  }
-
-  /** Sends "+ <prompt>" and reads one SASL response line; null when the client cancelled ("*"). */
-  async #saslStep(prompt: string): Promise<string | null> {
-    this.#send(prompt ? `+ ${prompt}` : '+ ');
-    let line: Buffer;
-    try {
-      line = await this.#reader.readLine();
-    } catch (err) {
-      this.#onReadError(err);
-      throw new SessionOver();
-    }
-    this.#armIdle();
-    const text = line.toString('latin1').trim();
-    return text === '*' ? null : text;
-  }
-
-  /** Policy decision, backend login, then the splice. */
-  async #login(tag: string, c: Credentials): Promise<Splice | undefined> {
-    if (!this.#tls && !this.#o.allowPlaintext) return this.#fail(tag, 'tls-required', c.user, c.mechanism);
-    if (
-      c.user === '' ||
-      c.user.length > limits.userNameChars ||
-      CONTROL.test(c.user) ||
-      c.secret.length > limits.secretChars ||
-      c.secret.reveal().includes('\0') ||
-      (c.authzid !== undefined && (c.authzid.length > limits.userNameChars || CONTROL.test(c.authzid)))
-    ) {
-      return this.#fail(tag, 'malformed', safeUser(c.user), c.mechanism);
-    }
-    const req: AuthRequest = {
-      protocol: 'imap',
-      mechanism: c.mechanism,
-      user: c.user,
-      authzid: c.authzid,
-      secret: c.secret,
-      clientIp: this.#clientIp,
-      clientPort: this.#clientPort,
-      tls: this.#tls,
-      clientName: this.#clientName,
-      cid: this.#o.cid,
+  /** The surface command handlers and the login step act through (see session-context.ts). */
+  #context(): ImapSessionContext {
+    const self = this;
+    const o = this.#o;
+    return {
+      cid: o.cid,
+      log: this.#log,
+      authenticator: o.authenticator,
+      backend: o.backend,
+      master: o.master,
+      allowPlaintext: o.allowPlaintext,
+      get tls() {
+        return self.#tls;
+      },
+      get clientName() {
+        return self.#clientName;
+      },
+      get client() {
+        return {
+          ip: self.#clientIp,
+          port: self.#clientPort,
+          localIp: self.#rawSocket.localAddress ?? '',
+          localPort: self.#rawSocket.localPort ?? 0,
+        };
+      },
+      get state() {
+        return self.#state;
+      },
+      set state(s: ImapSessionState) {
+        self.#state = s;
+      },
+      closed: () => this.#closed(),
+      send: (line) => this.#send(line),
+      write: (bytes) => this.#write(bytes),
+      badCommand: (line) => this.#badCommand(line),
+      fail: (tag, reason, user, mechanism) => this.#fail(tag, reason, user, mechanism),
+      readResponseLine: async () => {
+        let line: Buffer;
+        try {
+          line = await this.#reader.readLine();
+        } catch (err) {
+          this.#onReadError(err);
+          throw new SessionOver();
+        }
+        this.#armIdle();
+        return line;
+      },
+      holdInput: () => {
+        this.#reader.pause();
+        clearTimeout(this.#idleTimer);
+      },
+      resumeInput: () => {
+        this.#reader.resume();
+        this.#armIdle();
+      },
+      handOver: () => {
+        this.#clearTimers();
+        return { socket: this.#socket, pending: this.#reader.detach() };
+      },
     };
-    this.#state = ImapSessionState.LoggingIn;
-    this.#reader.pause();
-    clearTimeout(this.#idleTimer);
-
-    const decision = await this.#decide(req);
-    if (this.#closed()) throw new SessionOver();
-    if (!decision.ok) return this.#afterFailure(tag, decision.reason, req);
-
-    const credentials: UpstreamCredentials =
-      decision.via === 'passthrough'
-        ? { kind: 'passthrough', user: req.user, password: req.secret }
-        : { kind: 'master', user: decision.user, masterUser: this.#o.master.user, masterPassword: this.#o.master.password };
-    let result: UpstreamLoginResult;
-    try {
-      result = await upstreamLogin({
-        backend: this.#o.backend,
-        credentials,
-        client: {
-          ip: this.#clientIp,
-          port: this.#clientPort,
-          localIp: this.#rawSocket.localAddress ?? '',
-          localPort: this.#rawSocket.localPort ?? 0,
-        },
-      });
-    } catch (err) {
-      this.#log.error({ event: 'backend-error', user: req.user, via: decision.via, code: isTwostepError(err) ? err.code : 'INTERNAL', err: errText(err) });
-      if (decision.via === 'passthrough') this.#o.authenticator.reportPassthrough(req, 'backend-unavailable');
-      return this.#afterFailure(tag, 'backend-unavailable', req);
-    }
-    if (!result.ok) {
-      if (decision.via === 'passthrough') {
-        this.#o.authenticator.reportPassthrough(req, 'rejected');
-        return this.#afterFailure(tag, 'invalid-credentials', req);
-      }
-      this.#log.error({ event: 'backend-error', user: decision.user, via: decision.via, err: 'backend refused the master login' });
-      return this.#afterFailure(tag, 'backend-unavailable', req);
-    }
-    if (this.#closed()) {
-      result.socket.destroy();
-      throw new SessionOver();
-    }
-
-    // Logged in: relay the backend's post-login capabilities, then only copy bytes.
-    this.#send(`${tag} OK [CAPABILITY ${result.capabilities}] ${imapText.loginOk}`);
-    if (decision.via === 'passthrough') this.#o.authenticator.reportPassthrough(req, 'ok');
-    this.#log.info({
-      event: 'login',
-      result: 'ok',
-      user: decision.user,
-      via: decision.via,
-      mechanism: req.mechanism,
-      ...(decision.via === 'app-code' ? { codeId: decision.codeId } : {}),
-      client: this.#clientName,
-    });
-    this.#state = ImapSessionState.Proxying;
-    this.#clearTimers();
-    const pending = this.#reader.detach(); // commands pipelined after the login go to the backend
-    this.#backend = result.socket;
-    if (result.leftover.length) this.#write(result.leftover);
-    if (pending.length) result.socket.write(pending);
-    this.#splice = splice(this.#socket, result.socket, { idleMs: limits.proxyIdleMs, lingerMs: limits.spliceLingerMs });
-    return this.#splice;
-  }
-
-  async #decide(req: AuthRequest): Promise<AuthDecision> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        this.#o.authenticator.authenticate(req),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('authentication decision timed out')), limits.authDecisionMs);
-        }),
-      ]);
-    } catch (err) {
-      this.#log.error({ event: 'policy-error', user: req.user, err: errText(err) });
-      return { ok: false, reason: 'backend-unavailable' };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #afterFailure(tag: string, reason: FailReason, req: AuthRequest): undefined {
-    this.#state = ImapSessionState.NotAuthenticated;
-    this.#reader.resume();
-    this.#armIdle();
-    return this.#fail(tag, reason, req.user, req.mechanism);
   }
 
   /** Renders a failed login, logs it, and hangs up after too many. */
@@ -523,19 +407,6 @@ export class ImapSession {
   }
 }
 
-function errText(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    return `${err.message}${cause}`;
-  }
-  return String(err);
-}
-
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-/** A user name fit for a log line (a malformed one may be huge or carry control characters). */
-function safeUser(user: string): string {
-  return user.replace(/[\p{Cc}]/gu, '?').slice(0, 64);
 }
