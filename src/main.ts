@@ -7,6 +7,8 @@ import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
 import { Policy } from './policy/index.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
+import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
+import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { openStore } from './store/index.js';
 
 export interface OpenedPolicy {
@@ -36,6 +38,9 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     key: readFileOrConfigError('tls.key', config.tls.key),
   });
   const opened = openPolicy(config, logger);
+  // Sessions signed in with an application code, across protocols; the watcher ends those whose
+  // code the CLI revoked (or whose account had two-step turned off) in the meantime.
+  const registry = new SessionRegistry();
   try {
     const imap = await startImapServer({
       authenticator: opened.policy,
@@ -46,6 +51,13 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       master,
       secureContext,
       allowPlaintext: config.auth.allow_plaintext,
+      registry,
+    });
+    const watcher = startRevocationWatcher({
+      registry,
+      policy: opened.policy,
+      intervalMs: config.auth.revocation_poll_seconds * 1000,
+      logger,
     });
     logger.info(
       { event: 'listening', proto: 'imap', plain: imap.plain ?? null, tls: imap.tls ?? null, backend: config.imap.backend },
@@ -54,6 +66,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     return {
       imap,
       async close() {
+        watcher.stop();
         await imap.close();
         opened.close();
       },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { limits } from '../core/limits.js';
 
 /** host:port with a numeric port; IPv6 as [::1]:port. */
 const hostPort = z
@@ -63,9 +64,20 @@ export const configSchema = z
         user_failures: z.number().int().min(1).default(10),
         /** Sliding window for both counters, seconds. */
         failure_window_seconds: z.number().int().min(1).default(300),
+        /**
+         * How often open sessions are checked for a revoked application code (or two-step turned
+         * off); such sessions are closed. At most an hour: a timer cannot wait much longer.
+         */
+        revocation_poll_seconds: z.number().int().min(1).max(3600).default(limits.revocationPollMs / 1000),
       })
       .strict()
-      .default({ allow_plaintext: false, ip_failures: 10, user_failures: 10, failure_window_seconds: 300 }),
+      .default({
+        allow_plaintext: false,
+        ip_failures: 10,
+        user_failures: 10,
+        failure_window_seconds: 300,
+        revocation_poll_seconds: limits.revocationPollMs / 1000,
+      }),
     codes: z
       .object({
         /** Most active application codes one user may have. */

@@ -41,6 +41,14 @@ export const limits = {
   closeLingerMs: 2_000,
   /** After one side of a proxied session closes, how long the other side may take to flush and close. */
   spliceLingerMs: 10_000,
+  /**
+   * How often `serve` asks the store whether the application codes of live sessions were revoked
+   * (the CLI revokes from another process, so there is nothing to be told; we look). One indexed
+   * query over the ids of open sessions, skipped when there are none: cheap enough for 5 s, and
+   * a revoked phone in IDLE is cut off within seconds, not at its next login. Default of
+   * [auth] revocation_poll_seconds.
+   */
+  revocationPollMs: 5_000,
 } as const;
 
 export type Limits = typeof limits;

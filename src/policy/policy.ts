@@ -3,11 +3,19 @@ import { disable, listAudit, setAdminPolicy, showUser } from './admin.js';
 import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
 import { authenticate, reportPassthrough } from './login.js';
 import { oneTimeCodesRegenerate, oneTimeCodesShow } from './one-time-codes.js';
+import { recordSessionRevoked, revokedCodeIds } from './session-revocation.js';
 import { PolicyContext, type PolicyOptions } from './policy-context.js';
 import type { AppCodeInfo, AuditEntry, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
 import { totpConfirm, totpEnroll, verifySecondFactor } from './totp-enrolment.js';
 import { isTrustedDevice, revokeTrustedDevices, trustDevice } from './trusted-devices.js';
-import type { AuthDecision, AuthRequest, Authenticator, PassthroughOutcome } from './types.js';
+import type {
+  AuthDecision,
+  AuthRequest,
+  Authenticator,
+  PassthroughOutcome,
+  RevocationCheck,
+  RevokedSession,
+} from './types.js';
 
 export type { PolicyOptions };
 
@@ -18,7 +26,7 @@ export type { PolicyOptions };
  * applies at once; only the failure throttle is per process. Each group of rules lives in its
  * own file; this class is the public surface.
  */
-export class Policy implements Authenticator {
+export class Policy implements Authenticator, RevocationCheck {
   readonly #ctx: PolicyContext;
 
   constructor(opts: PolicyOptions) {
@@ -37,6 +45,18 @@ export class Policy implements Authenticator {
 
   reportPassthrough(req: AuthRequest, outcome: PassthroughOutcome): void {
     reportPassthrough(this.#ctx, req, outcome);
+  }
+
+  // live sessions (the revocation watcher of `serve`)
+
+  /** Which of these code ids no longer sign in (revoked, or two-step off); one indexed query. */
+  revokedCodeIds(codeIds: readonly number[]): number[] {
+    return revokedCodeIds(this.#ctx, codeIds);
+  }
+
+  /** Audit event 'session.revoked'. */
+  recordSessionRevoked(s: RevokedSession): void {
+    recordSessionRevoked(this.#ctx, s);
   }
 
   // admin

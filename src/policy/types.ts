@@ -51,6 +51,27 @@ export interface Authenticator {
   reportPassthrough(req: AuthRequest, outcome: PassthroughOutcome): void;
 }
 
+/** A live session that signed in with an application code and was closed because the code no longer holds. */
+export interface RevokedSession {
+  protocol: Protocol;
+  user: string;
+  codeId: number;
+  codeName: string;
+  cid: string;
+  clientIp: string;
+}
+
+/** What the revocation watcher asks of the policy (nothing else of it). */
+export interface RevocationCheck {
+  /**
+   * Which of these application code ids no longer sign in: revoked, deleted, or their account's
+   * two-step authentication is off. Reads the store (another process may have revoked).
+   */
+  revokedCodeIds(codeIds: readonly number[]): number[];
+  /** Audits a session closed because its code was revoked (never the code itself). */
+  recordSessionRevoked(s: RevokedSession): void;
+}
+
 export function exhaustive(x: never): never {
   throw new Error(`unhandled case: ${String(x)}`);
 }

@@ -54,6 +54,7 @@ export class AppCodesRepo {
   readonly #markUsed;
   readonly #revoke;
   readonly #revokeAll;
+  readonly #stillValid;
 
   constructor(db: Database) {
     this.#insert = db.prepare<[number, string, string, string, number]>(
@@ -80,6 +81,12 @@ export class AppCodesRepo {
     );
     this.#revokeAll = db.prepare<[number, number]>(
       'UPDATE app_codes SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL',
+    );
+    // The ids travel as one JSON array: one prepared statement for any number of them.
+    // Both lookups are by INTEGER PRIMARY KEY (app_codes.id, then accounts.id).
+    this.#stillValid = db.prepare<[string], { id: number }>(
+      `SELECT c.id AS id FROM app_codes c JOIN accounts a ON a.id = c.account_id
+       WHERE c.id IN (SELECT value FROM json_each(?)) AND c.revoked_at IS NULL AND a.twofa_state = 'on'`,
     );
   }
 
@@ -116,5 +123,14 @@ export class AppCodesRepo {
 
   revokeAllForAccount(accountId: number, at: number): number {
     return this.#revokeAll.run(at, accountId).changes;
+  }
+
+  /**
+   * Of these ids, those that still sign in: not revoked, and their account's two-step
+   * authentication is on (a login with a code is only accepted then). One query.
+   */
+  stillValidAmong(ids: readonly number[]): number[] {
+    if (ids.length === 0) return [];
+    return this.#stillValid.all(JSON.stringify(ids)).map((r) => r.id);
   }
 }

@@ -26,6 +26,7 @@ describe('config', () => {
     expect(c.imap).toEqual({ listen: '127.0.0.1:1143', listen_tls: '127.0.0.1:1993', backend: '127.0.0.1:143', backend_tls: 'none' });
     expect(c.auth.allow_plaintext).toBe(false);
     expect(c.codes.max_app_codes).toBe(25);
+    expect(c.auth.revocation_poll_seconds).toBe(5);
     expect(secretKeyPath(c)).toBe(join('data', 'secret.key'));
   });
 
@@ -42,6 +43,7 @@ describe('config', () => {
     [MINIMAL + '[imap]\nbackend_tls = "ssl"\n', 'imap.backend_tls:'],
     [MINIMAL + '[imap]\nlistne = "127.0.0.1:1"\n', 'imap.listne: unknown key'],
     [MINIMAL + '[auth]\nallow_plaintext = "yes"\n', 'auth.allow_plaintext:'],
+    [MINIMAL + '[auth]\nrevocation_poll_seconds = 0\n', 'auth.revocation_poll_seconds:'],
     ['', 'backend: required key is missing'],
     ['[imap\n', 'not valid TOML (line 1'],
   ])('rejects bad input with one line naming the key: %#', (text, expected) => {

@@ -7,6 +7,7 @@ import type { Secret } from '../../core/secret.js';
 import type { Authenticator } from '../../policy/types.js';
 import { newConnectionId } from '../shared/connection-id.js';
 import { startListener, type Listener } from '../shared/listener.js';
+import type { SessionRegistry } from '../shared/session-registry.js';
 import { ImapSession } from './imap-session.js';
 
 export interface ImapServerOptions {
@@ -21,6 +22,8 @@ export interface ImapServerOptions {
   secureContext: tls.SecureContext;
   allowPlaintext: boolean;
   greeting?: string;
+  /** Sessions signed in with an application code register here (see revocation-watcher.ts). */
+  registry?: SessionRegistry;
 }
 
 export interface ImapServer {
@@ -55,6 +58,7 @@ export async function startImapServer(o: ImapServerOptions): Promise<ImapServer>
           secureContext: o.secureContext,
           allowPlaintext: o.allowPlaintext,
           greeting: o.greeting,
+          registry: o.registry,
         });
         sessions.add(session);
         void session.run().finally(() => sessions.delete(session));

@@ -6,6 +6,7 @@ import type { Secret } from '../../core/secret.js';
 import type { Authenticator, FailReason } from '../../policy/types.js';
 import { errorText } from '../shared/error-text.js';
 import { LineReadError, LineReader } from '../shared/line-reader.js';
+import type { SessionRegistry } from '../shared/session-registry.js';
 import type { Splice, SpliceStats } from '../shared/splice.js';
 import { upgradeServerTls } from '../shared/tls-upgrade.js';
 import type { UpstreamTarget } from '../shared/upstream-connect.js';
@@ -35,6 +36,8 @@ export interface ImapSessionOptions {
   secureContext: tls.SecureContext;
   allowPlaintext: boolean;
   greeting?: string;
+  /** Where sessions signed in with an application code register, so revocation can end them. */
+  registry?: SessionRegistry;
 }
 
 /**
@@ -61,6 +64,9 @@ export class ImapSession {
   #idleTimer: NodeJS.Timeout | undefined;
   #lingerTimer: NodeJS.Timeout | undefined;
   #closeReason = 'client-closed';
+  /** Why destroy() ended the session, when it was given a reason (e.g. 'revoked'). */
+  #destroyReason: string | undefined;
+  #unregister: (() => void) | undefined;
   readonly #clientIp: string;
   readonly #clientPort: number;
   readonly #ctx: ImapSessionContext;
@@ -81,8 +87,9 @@ export class ImapSession {
     return this.#state;
   }
 
-  /** Ends the session now (server shutdown, revocation). */
-  destroy(): void {
+  /** Ends the session now (server shutdown, revocation); both sockets are closed, nothing is sent. */
+  destroy(reason?: string): void {
+    this.#destroyReason ??= reason;
     this.#closeReason = 'destroyed';
     this.#splice?.destroy();
     this.#backend?.destroy();
@@ -115,9 +122,10 @@ export class ImapSession {
       }
     } finally {
       this.#clearTimers();
+      this.#unregister?.();
       this.#log.info({
         event: 'close',
-        reason: stats ? stats.end : this.#closeReason,
+        reason: this.#destroyReason ?? (stats ? stats.end : this.#closeReason),
         bytesIn: this.#reader.totalBytes + (stats?.upBytes ?? 0),
         bytesOut: this.#bytesOut + (stats?.downBytes ?? 0),
         durationMs: Date.now() - this.#started,
@@ -239,6 +247,18 @@ export class ImapSession {
     if (!proxied) return undefined;
     this.#backend = proxied.backend;
     this.#splice = proxied.splice;
+    const d = proxied.decision;
+    if (d.via === 'app-code' && this.#o.registry) {
+      this.#unregister = this.#o.registry.register({
+        protocol: 'imap',
+        codeId: d.codeId,
+        codeName: d.codeName,
+        user: d.user,
+        cid: this.#o.cid,
+        clientIp: this.#clientIp,
+        destroy: () => this.destroy('revoked'),
+      });
+    }
     return proxied.splice;
   }
 

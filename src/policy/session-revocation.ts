@@ -1,0 +1,21 @@
+import type { PolicyContext } from './policy-context.js';
+import type { RevokedSession } from './types.js';
+
+/** See Policy.revokedCodeIds: the ids among `codeIds` that the store no longer holds as valid. */
+export function revokedCodeIds(ctx: PolicyContext, codeIds: readonly number[]): number[] {
+  const unique = [...new Set(codeIds)];
+  if (unique.length === 0) return [];
+  const valid = new Set(ctx.wrapStore(() => ctx.store.appCodes.stillValidAmong(unique)));
+  return unique.filter((id) => !valid.has(id));
+}
+
+export function recordSessionRevoked(ctx: PolicyContext, s: RevokedSession): void {
+  ctx.audit({
+    at: ctx.clock(),
+    username: s.user,
+    event: 'session.revoked',
+    protocol: s.protocol,
+    ip: s.clientIp,
+    detail: { codeId: s.codeId, codeName: s.codeName, cid: s.cid },
+  });
+}
