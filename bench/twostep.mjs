@@ -1,0 +1,91 @@
+// twostep for the benchmark: config + users prepared in-process (dist/), `serve` run as a
+// child process (`node bin/twostep --config FILE serve`) so its RSS is its own.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ImapConn } from './imap-client.mjs';
+import { rssKiB, sleep, stopChild } from './proc.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The twostep config file text for the bench. */
+export function twostepConfig({ dir, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel }) {
+  return [
+    '[store]',
+    `path = ${JSON.stringify(path.join(dir, 'data', 'twostep.db'))}`,
+    '[tls]',
+    `cert = ${JSON.stringify(cert)}`,
+    `key = ${JSON.stringify(key)}`,
+    '[backend]',
+    'master_user = "proxymaster"',
+    `master_password_file = ${JSON.stringify(masterPasswordFile)}`,
+    '[imap]',
+    `listen = "127.0.0.1:${port}"`,
+    `listen_tls = "127.0.0.1:${tlsPort}"`,
+    `backend = "127.0.0.1:${backendPort}"`,
+    'backend_tls = "none"',
+    '[auth]',
+    'allow_plaintext = true',
+    '[log]',
+    `level = ${JSON.stringify(logLevel)}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Allow `user`, enrol and confirm TOTP, add one application code; returns the code.
+ * Runs in this process against the same SQLite database the child will open.
+ */
+export async function enrolAppCodeUser(configText, configPath, user) {
+  const { parseConfig } = await import(pathToFileURL(path.join(repo, 'dist/config/load-config.js')).href);
+  const { silentLogger } = await import(pathToFileURL(path.join(repo, 'dist/core/logger.js')).href);
+  const { openPolicy } = await import(pathToFileURL(path.join(repo, 'dist/main.js')).href);
+  const { authenticator } = await import('otplib');
+  const config = parseConfig(configText, configPath);
+  const admin = openPolicy(config, silentLogger());
+  try {
+    admin.policy.setAdminPolicy(user, 'allowed');
+    const { key } = admin.policy.totpEnroll(user);
+    admin.policy.totpConfirm(user, authenticator.generate(key));
+    return (await admin.policy.appCodeAdd(user, 'bench')).code;
+  } finally {
+    admin.close();
+  }
+}
+
+/** Start `twostep serve` as a child; resolves when the plaintext port greets. */
+export async function startTwostepChild({ configPath, port, logFile }) {
+  const out = fs.openSync(logFile, 'a');
+  const proc = spawn(process.execPath, [path.join(repo, 'bin/twostep'), '--config', configPath, 'serve'], {
+    cwd: repo,
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      throw new Error(`twostep serve exited at start (${proc.exitCode ?? proc.signalCode}):\n${tail(logFile)}`);
+    }
+    try {
+      const c = await ImapConn.open({ port, timeoutMs: 1000 });
+      c.close();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stopChild(proc);
+        throw new Error(`twostep serve did not answer on ${port}:\n${tail(logFile)}`);
+      }
+      await sleep(50);
+    }
+  }
+  return { pid: proc.pid, rss: () => rssKiB(proc.pid), stop: () => stopChild(proc), log: () => tail(logFile) };
+}
+
+function tail(file) {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
+  } catch {
+    return '';
+  }
+}
