@@ -28,8 +28,8 @@ async function portOr(preferred) {
 }
 
 const users = {
-  demo: 'demo-main-password',
-  plain: 'plain-main-password',
+  demo: 'demo-main-pw-2026',
+  plain: 'plain-main-pw-2026',
 };
 const dir = mkdtempSync(join(tmpdir(), 'twostep-demo-'));
 const masterPassword = `m-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
@@ -91,10 +91,10 @@ try {
 
   running = await serve(config, check ? silentLogger() : createLogger({ level: 'warn' }));
   const url = `imap://127.0.0.1:${imapPort}/INBOX?ALL`;
-  const tryCode = ['curl', '-k', '--ssl-reqd', '-u', `demo:${code}`, `'${url}'`];
-  const tryMain = ['curl', '-k', '--ssl-reqd', '-u', `demo:${users.demo}`, `'${url}'`];
-  const tryPlain = ['curl', '-k', '--ssl-reqd', '-u', `plain:${users.plain}`, `'${url}'`];
-  const tryTls = ['curl', '-k', '-u', `demo:${code.toLowerCase()}`, `'imaps://127.0.0.1:${imapsPort}/INBOX;UID=1'`];
+  const tryCode = ['curl', '-sS', '-k', '--ssl-reqd', '-u', `demo:${code}`, `'${url}'`];
+  const tryMain = ['curl', '-sS', '-k', '--ssl-reqd', '-u', `demo:${users.demo}`, `'${url}'`];
+  const tryPlain = ['curl', '-sS', '-k', '--ssl-reqd', '-u', `plain:${users.plain}`, `'${url}'`];
+  const tryTls = ['curl', '-sS', '-k', '-u', `demo:${code.toLowerCase()}`, `'imaps://127.0.0.1:${imapsPort}/INBOX;UID=1'`];
   console.log(`
 twostep demo is running (files in ${dir}).
   Dovecot (direct, loopback only): 127.0.0.1:${dovecot.imapPort}
