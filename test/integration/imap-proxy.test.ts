@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
-import { authenticator } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { makeTestCert } from '../helpers/tls.js';
+import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
 /**
@@ -62,7 +62,7 @@ beforeAll(async () => {
       { user: 'alice', password: 'alice-main-pw' },
       { user: 'bob', password: 'bob-main-pw' },
     ],
-    master: { user: 'proxymaster', password: 'master-secret-pw' },
+    master: MASTER,
   });
   dovecot.deliver('alice', MESSAGE('alice', 'Message for alice'));
   dovecot.deliver('bob', MESSAGE('bob', 'Message for bob'));
@@ -70,43 +70,17 @@ beforeAll(async () => {
   const cert = makeTestCert(dir);
   plainPort = await freePort();
   tlsPort = await freePort();
-  writeFileSync(join(dir, 'master-password'), 'master-secret-pw\n', { mode: 0o600 });
-  configPath = join(dir, 'twostep.toml');
-  writeFileSync(
-    configPath,
-    [
-      '[store]',
-      `path = "${join(dir, 'data', 'twostep.db')}"`,
-      '[tls]',
-      `cert = "${cert.cert}"`,
-      `key = "${cert.key}"`,
-      '[backend]',
-      'master_user = "proxymaster"',
-      `master_password_file = "${join(dir, 'master-password')}"`,
-      '[imap]',
-      `listen = "127.0.0.1:${plainPort}"`,
-      `listen_tls = "127.0.0.1:${tlsPort}"`,
-      `backend = "127.0.0.1:${dovecot.imapPort}"`,
-      '[auth]',
-      'allow_plaintext = false',
-      'ip_failures = 1000',
-      'user_failures = 1000',
-      '',
-    ].join('\n'),
-  );
+  configPath = writeTestConfig({
+    dir,
+    cert,
+    backendImapPort: dovecot.imapPort,
+    listen: `127.0.0.1:${plainPort}`,
+    listenTls: `127.0.0.1:${tlsPort}`,
+  });
 
   // The admin allows bob; bob enrols an authenticator and gets an application code.
-  expect((await cli('user', 'allow', 'bob')).code).toBe(0);
-  const enrol = await cli('totp', 'enroll', 'bob');
-  expect(enrol.code).toBe(0);
-  const key = /^key: ([A-Z2-7]+)$/m.exec(enrol.stdout)?.[1];
-  expect(key).toBeTruthy();
-  expect(enrol.stdout).toMatch(/^uri: otpauth:\/\/totp\/.+secret=/m);
-  const confirm = await cli('totp', 'confirm', 'bob', authenticator.generate(key as string));
-  expect(confirm.code, confirm.stderr).toBe(0);
-  const add = await cli('appcode', 'add', 'bob', 'Phone');
-  expect(add.code, add.stderr).toBe(0);
-  phoneCode = add.stdout.trimEnd().split('\n').pop() as string;
+  await enableTwoStep(configPath, 'bob');
+  phoneCode = await addAppCode(configPath, 'bob', 'Phone');
   expect(phoneCode).toMatch(/^[A-Z]{16}$/);
 
   serve = await startServe(configPath);

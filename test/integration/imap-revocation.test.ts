@@ -1,12 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authenticator } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { makeTestCert } from '../helpers/tls.js';
+import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
 /**
@@ -32,19 +32,8 @@ const clients: RawImapClient[] = [];
 
 const cli = (...args: string[]) => runCli(['--config', configPath, ...args]);
 
-async function enable2fa(user: string): Promise<void> {
-  expect((await cli('user', 'allow', user)).code).toBe(0);
-  const enrol = await cli('totp', 'enroll', user);
-  const key = /^key: ([A-Z2-7]+)$/m.exec(enrol.stdout)?.[1];
-  expect(key).toBeTruthy();
-  const confirm = await cli('totp', 'confirm', user, authenticator.generate(key as string));
-  expect(confirm.code, confirm.stderr).toBe(0);
-}
-
 async function addCode(user: string, name: string): Promise<string> {
-  const add = await cli('appcode', 'add', user, name);
-  expect(add.code, add.stderr).toBe(0);
-  const code = add.stdout.trimEnd().split('\n').pop() as string;
+  const code = await addAppCode(configPath, user, name);
   codes[`${user}/${name}`] = code;
   return code;
 }
@@ -76,39 +65,23 @@ beforeAll(async () => {
       { user: 'bob', password: 'bob-main-pw' },
       { user: 'carol', password: 'carol-main-pw' },
     ],
-    master: { user: 'proxymaster', password: 'master-secret-pw' },
+    master: MASTER,
   });
   for (const u of ['alice', 'bob', 'carol']) dovecot.deliver(u, MESSAGE(u));
 
   const cert = makeTestCert(dir);
   tlsPort = await freePort();
-  writeFileSync(join(dir, 'master-password'), 'master-secret-pw\n', { mode: 0o600 });
-  configPath = join(dir, 'twostep.toml');
-  writeFileSync(
-    configPath,
-    [
-      '[store]',
-      `path = "${join(dir, 'data', 'twostep.db')}"`,
-      '[tls]',
-      `cert = "${cert.cert}"`,
-      `key = "${cert.key}"`,
-      '[backend]',
-      'master_user = "proxymaster"',
-      `master_password_file = "${join(dir, 'master-password')}"`,
-      '[imap]',
-      'listen = ""',
-      `listen_tls = "127.0.0.1:${tlsPort}"`,
-      `backend = "127.0.0.1:${dovecot.imapPort}"`,
-      '[auth]',
-      'ip_failures = 1000',
-      'user_failures = 1000',
-      'revocation_poll_seconds = 1',
-      '',
-    ].join('\n'),
-  );
+  configPath = writeTestConfig({
+    dir,
+    cert,
+    backendImapPort: dovecot.imapPort,
+    listen: '',
+    listenTls: `127.0.0.1:${tlsPort}`,
+    auth: { revocation_poll_seconds: 1 },
+  });
 
-  await enable2fa('bob');
-  await enable2fa('carol');
+  await enableTwoStep(configPath, 'bob');
+  await enableTwoStep(configPath, 'carol');
   for (const name of ['Phone', 'Laptop', 'Tablet']) await addCode('bob', name);
   await addCode('carol', 'Phone');
 

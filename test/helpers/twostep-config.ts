@@ -1,0 +1,66 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { authenticator } from 'otplib';
+import { runCli } from './twostep-process.js';
+
+export const MASTER = { user: 'proxymaster', password: 'master-secret-pw' } as const;
+
+export interface TestConfigOptions {
+  dir: string;
+  cert: { cert: string; key: string };
+  backendImapPort: number;
+  /** "" turns a listener off. */
+  listen: string;
+  listenTls: string;
+  /** Extra [auth] keys; the throttles default to high values so tests do not trip them. */
+  auth?: Record<string, string | number | boolean>;
+}
+
+/** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
+export function writeTestConfig(o: TestConfigOptions): string {
+  const masterFile = join(o.dir, 'master-password');
+  writeFileSync(masterFile, `${MASTER.password}\n`, { mode: 0o600 });
+  const auth = { allow_plaintext: false, ip_failures: 1000, user_failures: 1000, ...o.auth };
+  const path = join(o.dir, 'twostep.toml');
+  writeFileSync(
+    path,
+    [
+      '[store]',
+      `path = ${JSON.stringify(join(o.dir, 'data', 'twostep.db'))}`,
+      '[tls]',
+      `cert = ${JSON.stringify(o.cert.cert)}`,
+      `key = ${JSON.stringify(o.cert.key)}`,
+      '[backend]',
+      `master_user = ${JSON.stringify(MASTER.user)}`,
+      `master_password_file = ${JSON.stringify(masterFile)}`,
+      '[imap]',
+      `listen = ${JSON.stringify(o.listen)}`,
+      `listen_tls = ${JSON.stringify(o.listenTls)}`,
+      `backend = "127.0.0.1:${o.backendImapPort}"`,
+      '[auth]',
+      ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+/** The admin allows the user, who enrols an authenticator and confirms it with a current code (via the CLI). */
+export async function enableTwoStep(configPath: string, user: string): Promise<{ key: string }> {
+  const cli = (...args: string[]) => runCli(['--config', configPath, ...args]);
+  const allow = await cli('user', 'allow', user);
+  if (allow.code !== 0) throw new Error(`user allow ${user}: ${allow.stderr}`);
+  const enrol = await cli('totp', 'enroll', user);
+  const key = /^key: ([A-Z2-7]+)$/m.exec(enrol.stdout)?.[1];
+  if (!key || !/^uri: otpauth:\/\/totp\/.+secret=/m.test(enrol.stdout)) throw new Error(`totp enroll ${user}: ${enrol.stdout}${enrol.stderr}`);
+  const confirm = await cli('totp', 'confirm', user, authenticator.generate(key));
+  if (confirm.code !== 0) throw new Error(`totp confirm ${user}: ${confirm.stderr}`);
+  return { key };
+}
+
+/** `twostep appcode add`: returns the code, which the CLI prints alone on its last line. */
+export async function addAppCode(configPath: string, user: string, name: string): Promise<string> {
+  const add = await runCli(['--config', configPath, 'appcode', 'add', user, name]);
+  if (add.code !== 0) throw new Error(`appcode add ${user} ${name}: ${add.stderr}`);
+  return add.stdout.trimEnd().split('\n').pop() as string;
+}
