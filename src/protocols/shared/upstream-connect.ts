@@ -59,10 +59,11 @@ function awaitEvent(sock: net.Socket, event: string, ms: number, what: string): 
 export async function connectUpstream(t: UpstreamTarget, timeoutMs: number): Promise<net.Socket> {
   if (t.tls === 'tls') {
     const sock = tls.connect({ ...tlsOptions(t), port: t.port, host: t.host });
+    sock.setNoDelay(true); // IMAP is request/response: no Nagle delay on short commands (nginx: tcp_nodelay on)
     await awaitEvent(sock, 'secureConnect', timeoutMs, `TLS connect to ${t.host}:${t.port}`);
     return sock;
   }
-  const sock = net.connect({ host: t.host, port: t.port });
+  const sock = net.connect({ host: t.host, port: t.port, noDelay: true });
   await awaitEvent(sock, 'connect', timeoutMs, `connect to ${t.host}:${t.port}`);
   return sock;
 }
