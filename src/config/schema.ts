@@ -23,14 +23,14 @@ export const configSchema = z
         secret_key_file: z.string().min(1).optional(),
       })
       .strict()
-      .default({ path: 'data/twostep.db' }),
+      .prefault({}),
     tls: z
       .object({
         cert: z.string().min(1).default('config/tls/cert.pem'),
         key: z.string().min(1).default('config/tls/key.pem'),
       })
       .strict()
-      .default({ cert: 'config/tls/cert.pem', key: 'config/tls/key.pem' }),
+      .prefault({}),
     backend: z
       .object({
         master_user: z.string().min(1),
@@ -54,7 +54,7 @@ export const configSchema = z
         backend_tls: backendTls.default('none'),
       })
       .strict()
-      .default({ listen: '127.0.0.1:1143', listen_tls: '127.0.0.1:1993', backend: '127.0.0.1:143', backend_tls: 'none' }),
+      .prefault({}),
     auth: z
       .object({
         allow_plaintext: z.boolean().default(false),
@@ -64,6 +64,8 @@ export const configSchema = z
         user_failures: z.number().int().min(1).default(10),
         /** Sliding window for both counters, seconds. */
         failure_window_seconds: z.number().int().min(1).default(300),
+        /** Pause before a refused login is answered (Dovecot's auth_failure_delay, 2 s by default). */
+        failure_delay_ms: z.number().int().min(0).max(10_000).default(2000),
         /**
          * How often open sessions are checked for a revoked application code (or two-step turned
          * off); such sessions are closed. At most an hour: a timer cannot wait much longer.
@@ -71,33 +73,27 @@ export const configSchema = z
         revocation_poll_seconds: z.number().int().min(1).max(3600).default(limits.revocationPollMs / 1000),
       })
       .strict()
-      .default({
-        allow_plaintext: false,
-        ip_failures: 10,
-        user_failures: 10,
-        failure_window_seconds: 300,
-        revocation_poll_seconds: limits.revocationPollMs / 1000,
-      }),
+      .prefault({}),
     codes: z
       .object({
         /** Most active application codes one user may have. */
         max_app_codes: z.number().int().min(1).max(1000).default(25),
       })
       .strict()
-      .default({ max_app_codes: 25 }),
+      .prefault({}),
     totp: z
       .object({
         /** Issuer shown in the authenticator app (otpauth:// issuer). */
         issuer: z.string().min(1).default('twostep'),
       })
       .strict()
-      .default({ issuer: 'twostep' }),
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       })
       .strict()
-      .default({ level: 'info' }),
+      .prefault({}),
   })
   .strict();
 

@@ -5,8 +5,22 @@ import type { PolicyContext } from './policy-context.js';
 import type { AuthDecision, AuthRequest, FailReason, PassthroughOutcome } from './types.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 
-/** The login rule: see Policy.authenticate. */
+/**
+ * The login rule (see Policy.authenticate), then, like Dovecot's auth_failure_delay, a pause
+ * of [auth] failure_delay_ms before a refusal is answered: it slows guessing on one connection
+ * and blurs the timing difference between "not a code" (no hashing) and a checked code.
+ * TLS-required and backend faults are answered at once: they are no guess.
+ */
 export async function authenticate(ctx: PolicyContext, req: AuthRequest): Promise<AuthDecision> {
+  const decision = await decide(ctx, req);
+  if (!decision.ok && decision.reason !== 'tls-required' && decision.reason !== 'backend-unavailable') {
+    const ms = ctx.config.auth.failure_delay_ms;
+    if (ms > 0) await ctx.sleep(ms);
+  }
+  return decision;
+}
+
+async function decide(ctx: PolicyContext, req: AuthRequest): Promise<AuthDecision> {
   const now = ctx.clock();
   const secret = req.secret.reveal();
 

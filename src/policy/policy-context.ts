@@ -20,6 +20,8 @@ export interface PolicyOptions {
   clock?: () => number;
   /** argon2id by default; injectable so tests can count verifications. */
   hasher?: Hasher;
+  /** Waits ms milliseconds (setTimeout by default); injectable so tests need not wait. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
@@ -38,6 +40,7 @@ export class PolicyContext {
   readonly logger: Logger;
   readonly clock: () => number;
   readonly hasher: Hasher;
+  readonly sleep: (ms: number) => Promise<void>;
   readonly encKey: Buffer;
   readonly lookupKey: Buffer;
   /** In memory, per process: the CLI's throttles are its own. */
@@ -51,6 +54,7 @@ export class PolicyContext {
     this.logger = opts.logger;
     this.clock = opts.clock ?? Date.now;
     this.hasher = opts.hasher ?? createArgon2Hasher();
+    this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     const keys = deriveKeys(opts.masterKey);
     this.encKey = keys.encryptionKey;
     this.lookupKey = keys.lookupKey;

@@ -20,7 +20,8 @@ export interface TestConfigOptions {
 export function writeTestConfig(o: TestConfigOptions): string {
   const masterFile = join(o.dir, 'master-password');
   writeFileSync(masterFile, `${MASTER.password}\n`, { mode: 0o600 });
-  const auth = { allow_plaintext: false, ip_failures: 1000, user_failures: 1000, ...o.auth };
+  // A short failure delay: the refusal path still waits, the suite stays fast.
+  const auth = { allow_plaintext: false, ip_failures: 1000, user_failures: 1000, failure_delay_ms: 300, ...o.auth };
   const path = join(o.dir, 'twostep.toml');
   writeFileSync(
     path,

@@ -112,8 +112,11 @@ describe('twostep in front of a real Dovecot (IMAP)', () => {
   it('refuses the main password of a 2FA account and says to use an application code', async () => {
     const c = await RawImapClient.connect({ port: tlsPort, tls: true });
     await c.greeting();
+    const started = performance.now();
     const answer = await c.command('LOGIN bob bob-main-pw');
     expect(answer).toMatch(/^t1 NO \[AUTHENTICATIONFAILED\] .*application code/m);
+    // [auth] failure_delay_ms (300 in the test config) holds the refusal back, as Dovecot does.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(280);
     c.close();
   });
 

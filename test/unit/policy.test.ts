@@ -48,13 +48,14 @@ function countingHasher(): Counting {
 function makeConfig(over: { auth?: Partial<Config['auth']>; codes?: Partial<Config['codes']> } = {}): Config {
   return configSchema.parse({
     backend: { master_user: 'master', master_password: 'not-used-here' },
-    auth: { allow_plaintext: false, ip_failures: 3, user_failures: 5, failure_window_seconds: 60, ...over.auth },
+    auth: { allow_plaintext: false, ip_failures: 3, user_failures: 5, failure_window_seconds: 60, failure_delay_ms: 0, ...over.auth },
     codes: { max_app_codes: 25, ...over.codes },
     totp: { issuer: 'Example Mail' },
   });
 }
 
 function setup(over: Parameters<typeof makeConfig>[0] = {}, path?: string) {
+  const sleeps: number[] = [];
   const dbPath = path ?? join(mkdtempSync(join(tmpdir(), 'twostep-policy-')), 'twostep.db');
   const store = openStore(dbPath);
   opened.push(store);
@@ -67,8 +68,11 @@ function setup(over: Parameters<typeof makeConfig>[0] = {}, path?: string) {
     logger: silentLogger(),
     clock: () => clock.now,
     hasher,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
   });
-  return { policy, store, dbPath, clock, hasher };
+  return { policy, store, dbPath, clock, hasher, sleeps };
 }
 
 let cid = 0;
@@ -231,6 +235,33 @@ describe('authenticate: who goes through', () => {
     expect(await strict.policy.authenticate(req('bob', 'pw', { tls: false }))).toEqual({ ok: false, reason: 'tls-required' });
     const lax = setup({ auth: { allow_plaintext: true } });
     expect(await lax.policy.authenticate(req('bob', 'pw', { tls: false }))).toMatchObject({ ok: true });
+  });
+});
+
+describe('authenticate: failure delay (like Dovecot auth_failure_delay)', () => {
+  it('pauses before answering a refusal, not a success, a TLS demand or a passthrough', async () => {
+    const { policy, clock, sleeps } = setup({ auth: { failure_delay_ms: 2000, ip_failures: 10, user_failures: 10 } });
+    enable2fa(policy, clock);
+    const { code } = await policy.appCodeAdd('alice', 'Phone');
+    expect(await policy.authenticate(req('alice', code))).toMatchObject({ ok: true });
+    expect(await policy.authenticate(req('nobody', 'pw'))).toMatchObject({ ok: true, via: 'passthrough' });
+    expect(await policy.authenticate(req('alice', 'pw', { tls: false }))).toMatchObject({ reason: 'tls-required' });
+    expect(sleeps).toEqual([]);
+    expect(await policy.authenticate(req('alice', 'main password'))).toMatchObject({ reason: 'app-code-required' });
+    expect(await policy.authenticate(req('alice', 'AAAABBBBCCCCDDDD'))).toMatchObject({ reason: 'app-code-required' });
+    expect(await policy.authenticate(req('alice', code, { authzid: 'bob' }))).toMatchObject({ reason: 'invalid-credentials' });
+    expect(sleeps).toEqual([2000, 2000, 2000]);
+  });
+
+  it('waits for real with the default sleep', async () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'twostep-policy-')), 'twostep.db');
+    const store = openStore(dbPath);
+    opened.push(store);
+    const policy = new Policy({ store, masterKey: MASTER_KEY, config: makeConfig({ auth: { failure_delay_ms: 150 } }), logger: silentLogger() });
+    enable2fa(policy, { now: Date.now() });
+    const started = performance.now();
+    expect(await policy.authenticate(req('alice', 'main password'))).toMatchObject({ reason: 'app-code-required' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
   });
 });
 
