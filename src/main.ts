@@ -44,7 +44,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
   try {
     const imap = await startImapServer({
       authenticator: opened.policy,
-      logger: logger.child({ proto: 'imap' }),
+      logger,
       listen: config.imap.listen ?? '',
       listenTls: config.imap.listen_tls ?? '',
       backend: backendTarget(config, config.imap.backend),
@@ -59,10 +59,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       intervalMs: config.auth.revocation_poll_seconds * 1000,
       logger,
     });
-    logger.info(
-      { event: 'listening', proto: 'imap', plain: imap.plain ?? null, tls: imap.tls ?? null, backend: config.imap.backend },
-      'twostep ready',
-    );
+    logger.info({ event: 'ready', backend: config.imap.backend }, 'twostep ready');
     return {
       imap,
       async close() {

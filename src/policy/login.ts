@@ -124,6 +124,10 @@ function loginDetail(req: AuthRequest, extra: Record<string, unknown>): Record<s
   return d;
 }
 
+/**
+ * Debug level: the front end logs the login's outcome once (event 'login', after the backend
+ * answered); the audit trail keeps the policy's record. This line adds the policy's own detail.
+ */
 function log(ctx: PolicyContext, event: string, req: AuthRequest, user: string | null, extra: Record<string, unknown>): void {
-  ctx.logger.info({ event, cid: req.cid, proto: req.protocol, user, ip: req.clientIp, ...extra }, event);
+  ctx.logger.debug({ event, cid: req.cid, proto: req.protocol, user, ip: req.clientIp, ...extra }, event);
 }

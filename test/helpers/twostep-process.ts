@@ -26,7 +26,7 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
-/** Start `twostep serve` and wait for its "listening" log line. */
+/** Start `twostep serve` and wait for its "ready" log line (every listener is bound by then). */
 export async function startServe(configPath: string, timeoutMs = 15_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, [BIN, '--config', configPath, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -35,7 +35,7 @@ export async function startServe(configPath: string, timeoutMs = 15_000): Promis
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`twostep serve did not start:\n${log}`)), timeoutMs);
     const check = () => {
-      if (/"event":"listening"/.test(log)) {
+      if (/"event":"ready"/.test(log)) {
         clearTimeout(timer);
         resolve();
       }

@@ -91,7 +91,7 @@ export async function proxyLogin(ctx: ImapSessionContext, tag: string, c: LoginC
     user: decision.user,
     via: decision.via,
     mechanism: req.mechanism,
-    ...(decision.via === 'app-code' ? { codeId: decision.codeId } : {}),
+    ...(decision.via === 'app-code' ? { codeId: decision.codeId, codeName: decision.codeName } : {}),
     client: ctx.clientName,
   });
   ctx.state = ImapSessionState.Proxying;
