@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Config } from './config/schema.js';
 import { backendTarget, readFileOrConfigError, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
+import { limits } from './core/limits.js';
 import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
 import { Policy } from './policy/index.js';
@@ -28,6 +29,21 @@ export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
 export interface Running {
   imap: Awaited<ReturnType<typeof startImapServer>>;
   close(): Promise<void>;
+}
+
+/** Audit retention: once at start, then every limits.auditPruneIntervalMs; a failure is logged, never fatal. */
+function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
+  const prune = () => {
+    try {
+      policy.pruneAudit();
+    } catch (err) {
+      logger.error({ event: 'audit-prune-failed', err: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  prune();
+  const timer = setInterval(prune, limits.auditPruneIntervalMs);
+  timer.unref();
+  return timer;
 }
 
 /** The composition root of `twostep serve`: config → store → policy → listeners. */
@@ -59,10 +75,12 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       intervalMs: config.auth.revocation_poll_seconds * 1000,
       logger,
     });
+    const pruner = startAuditPruner(opened.policy, logger);
     logger.info({ event: 'ready', backend: config.imap.backend }, 'twostep ready');
     return {
       imap,
       async close() {
+        clearInterval(pruner);
         watcher.stop();
         await imap.close();
         opened.close();

@@ -21,6 +21,8 @@ export const configSchema = z
         path: z.string().min(1).default('data/twostep.db'),
         /** File holding the 32-byte key that encrypts TOTP secrets at rest; default: beside the database. */
         secret_key_file: z.string().min(1).optional(),
+        /** Audit events older than this many days are deleted by `serve` (0 keeps them forever). */
+        audit_retention_days: z.number().int().min(0).max(36_500).default(180),
       })
       .strict()
       .prefault({}),

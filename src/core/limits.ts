@@ -49,6 +49,13 @@ export const limits = {
    * [auth] revocation_poll_seconds.
    */
   revocationPollMs: 5_000,
+  /**
+   * How often `serve` deletes audit events older than [store] audit_retention_days (and once at
+   * start). Every login writes one event, so a busy server grows by ~100k rows a day otherwise.
+   */
+  auditPruneIntervalMs: 6 * 60 * 60_000,
+  /** Rows deleted per statement while pruning: short write transactions, so logins never wait long. */
+  auditPruneBatch: 5_000,
 } as const;
 
 export type Limits = typeof limits;

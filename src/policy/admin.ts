@@ -57,3 +57,23 @@ export function listAudit(ctx: PolicyContext, opts: { user?: string; limit?: num
     })),
   );
 }
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/**
+ * Deletes audit events older than [store] audit_retention_days (0 keeps everything), in short
+ * batches so concurrent logins never wait behind one long delete. Returns how many went.
+ */
+export function pruneAudit(ctx: PolicyContext, batch: number): number {
+  const days = ctx.config.store.audit_retention_days;
+  if (days === 0) return 0;
+  const before = ctx.clock() - days * DAY_MS;
+  let total = 0;
+  for (;;) {
+    const n = ctx.wrapStore(() => ctx.store.audit.deleteBefore(before, batch));
+    total += n;
+    if (n < batch) break;
+  }
+  if (total > 0) ctx.logger.info({ event: 'audit-pruned', deleted: total, retentionDays: days }, 'audit pruned');
+  return total;
+}

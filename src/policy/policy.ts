@@ -1,5 +1,6 @@
 import type { AdminPolicy } from '../store/types.js';
-import { disable, listAudit, setAdminPolicy, showUser } from './admin.js';
+import { limits } from '../core/limits.js';
+import { disable, listAudit, pruneAudit, setAdminPolicy, showUser } from './admin.js';
 import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
 import { authenticate, reportPassthrough } from './login.js';
 import { oneTimeCodesRegenerate, oneTimeCodesShow } from './one-time-codes.js';
@@ -78,6 +79,11 @@ export class Policy implements Authenticator, RevocationCheck {
   /** Newest first; default limit 100, at most 10 000. */
   audit(opts: { user?: string; limit?: number } = {}): AuditEntry[] {
     return listAudit(this.#ctx, opts);
+  }
+
+  /** Deletes audit events past [store] audit_retention_days; returns how many. */
+  pruneAudit(batch: number = limits.auditPruneBatch): number {
+    return pruneAudit(this.#ctx, batch);
   }
 
   // TOTP

@@ -37,6 +37,7 @@ export class AuditRepo {
   readonly #insert;
   readonly #listAll;
   readonly #listUser;
+  readonly #deleteBefore;
 
   constructor(db: Database) {
     this.#insert = db.prepare<[number, string | null, string, string | null, string | null, string]>(
@@ -46,6 +47,14 @@ export class AuditRepo {
     this.#listUser = db.prepare<[string, number], Row>(
       'SELECT * FROM audit_events WHERE username = ? ORDER BY at DESC, id DESC LIMIT ?',
     );
+    this.#deleteBefore = db.prepare<[number, number]>(
+      'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? ORDER BY at LIMIT ?)',
+    );
+  }
+
+  /** Deletes at most `batch` events older than `at` (oldest first); returns how many. */
+  deleteBefore(at: number, batch: number): number {
+    return this.#deleteBefore.run(at, batch).changes;
   }
 
   insert(e: NewAuditEvent): number {

@@ -26,6 +26,7 @@ describe('config', () => {
     expect(c.imap).toEqual({ listen: '127.0.0.1:1143', listen_tls: '127.0.0.1:1993', backend: '127.0.0.1:143', backend_tls: 'none' });
     expect(c.auth.allow_plaintext).toBe(false);
     expect(c.auth.failure_delay_ms).toBe(2000);
+    expect(c.store.audit_retention_days).toBe(180);
     expect(c.codes.max_app_codes).toBe(25);
     expect(c.auth.revocation_poll_seconds).toBe(5);
     expect(secretKeyPath(c)).toBe(join('data', 'secret.key'));

@@ -45,8 +45,11 @@ function countingHasher(): Counting {
   return h;
 }
 
-function makeConfig(over: { auth?: Partial<Config['auth']>; codes?: Partial<Config['codes']> } = {}): Config {
+function makeConfig(
+  over: { auth?: Partial<Config['auth']>; codes?: Partial<Config['codes']>; store?: Partial<Config['store']> } = {},
+): Config {
   return configSchema.parse({
+    store: { ...over.store },
     backend: { master_user: 'master', master_password: 'not-used-here' },
     auth: { allow_plaintext: false, ip_failures: 3, user_failures: 5, failure_window_seconds: 60, failure_delay_ms: 0, ...over.auth },
     codes: { max_app_codes: 25, ...over.codes },
@@ -474,6 +477,27 @@ describe('admin', () => {
     ]);
     expect(all[0]?.at).toBe(new Date(T0 + 1000).toISOString());
     expect(policy.audit({ user: 'ALICE', limit: 5 })).toHaveLength(1);
+  });
+
+  it('prunes audit events past the retention, in batches, keeping the recent ones', () => {
+    const DAY = 24 * 60 * 60_000;
+    const { policy, clock } = setup({ store: { audit_retention_days: 30 } });
+    for (let i = 0; i < 7; i++) {
+      policy.setAdminPolicy(`old${i}`, 'allowed');
+      clock.now += 1000;
+    }
+    clock.now += 20 * DAY;
+    policy.setAdminPolicy('recent', 'allowed');
+    clock.now += 15 * DAY; // the first seven are now 35 days old, 'recent' 15
+    expect(policy.pruneAudit(3)).toBe(7);
+    expect(policy.audit().map((e) => e.user)).toEqual(['recent']);
+    expect(policy.pruneAudit(3)).toBe(0);
+
+    const forever = setup({ store: { audit_retention_days: 0 } });
+    forever.policy.setAdminPolicy('x', 'allowed');
+    forever.clock.now += 3650 * DAY;
+    expect(forever.policy.pruneAudit()).toBe(0);
+    expect(forever.policy.audit()).toHaveLength(1);
   });
 });
 
