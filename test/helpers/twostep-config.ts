@@ -14,6 +14,9 @@ export interface TestConfigOptions {
   listenTls: string;
   /** Extra [auth] keys; the throttles default to high values so tests do not trip them. */
   auth?: Record<string, string | number | boolean>;
+  /** How twostep talks to Dovecot: "none" (default) | "starttls" | "tls", and the CA to verify it with. */
+  backendTls?: 'none' | 'starttls' | 'tls';
+  backendCa?: string;
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -34,10 +37,12 @@ export function writeTestConfig(o: TestConfigOptions): string {
       '[backend]',
       `master_user = ${JSON.stringify(MASTER.user)}`,
       `master_password_file = ${JSON.stringify(masterFile)}`,
+      ...(o.backendCa ? [`ca = ${JSON.stringify(o.backendCa)}`] : []),
       '[imap]',
       `listen = ${JSON.stringify(o.listen)}`,
       `listen_tls = ${JSON.stringify(o.listenTls)}`,
       `backend = "127.0.0.1:${o.backendImapPort}"`,
+      `backend_tls = ${JSON.stringify(o.backendTls ?? 'none')}`,
       '[auth]',
       ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
       '',

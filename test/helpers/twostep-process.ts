@@ -23,6 +23,8 @@ export interface ServeProcess {
   child: ChildProcess;
   /** Everything the server logged so far (JSON lines on stderr). */
   log(): string;
+  /** The log once a line matches `re` (log lines cross a pipe: they may trail the client's answer). */
+  waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,11 @@ export async function startServe(configPath: string, timeoutMs = 15_000): Promis
   return {
     child,
     log: () => log,
+    async waitForLog(re, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!re.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return log;
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
