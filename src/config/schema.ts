@@ -60,8 +60,13 @@ export const configSchema = z
     auth: z
       .object({
         allow_plaintext: z.boolean().default(false),
-        /** Failed logins from one IP within the window before further attempts are refused. */
-        ip_failures: z.number().int().min(1).default(10),
+        /**
+         * Failed logins from one IP within the window before further attempts from it are refused.
+         * High on purpose: behind carrier-grade NAT thousands of phones share one address, and a
+         * few stale passwords there must not lock everyone else out. Guessing one account is
+         * bounded by user_failures.
+         */
+        ip_failures: z.number().int().min(1).default(100),
         /** Failed logins for one user within the window before further attempts are refused. */
         user_failures: z.number().int().min(1).default(10),
         /** Sliding window for both counters, seconds. */
