@@ -2,20 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TwostepError } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
+import { type HostPort, parseHostPort } from '../core/host-port.js';
 import type { BackendTls, Config } from './schema.js';
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-/** Split "host:port" / "[::1]:port" (already validated by the schema). */
-export function parseHostPort(value: string): HostPort {
-  const i = value.lastIndexOf(':');
-  let host = value.slice(0, i);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { host, port: Number(value.slice(i + 1)) };
-}
 
 /** Where the store's encryption key lives: [store] secret_key_file, else "secret.key" in the database's folder. */
 export function secretKeyPath(config: Config): string {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, resolveConfigPath } from '../../src/config/load-config.js';
-import { parseHostPort, readMasterPassword, secretKeyPath } from '../../src/config/runtime-config.js';
+import { readMasterPassword, secretKeyPath } from '../../src/config/runtime-config.js';
+import { parseHostPort } from '../../src/core/host-port.js';
 import { isTwostepError } from '../../src/core/errors.js';
 import { readFileSync } from 'node:fs';
 

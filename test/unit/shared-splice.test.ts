@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startListener, type Listener } from '../../src/protocols/shared/listener.js';
 import { splice } from '../../src/protocols/shared/splice.js';
 import { newConnectionId } from '../../src/protocols/shared/connection-id.js';
-import { parseHostPort } from '../../src/protocols/shared/host-port.js';
+import { parseHostPort } from '../../src/core/host-port.js';
 
 /** Two connected TCP socket pairs: [outer client, proxy's client side] and [proxy's backend side, outer backend]. */
 async function pairs(): Promise<{ client: net.Socket; proxyClient: net.Socket; proxyBackend: net.Socket; backend: net.Socket; close(): void }> {

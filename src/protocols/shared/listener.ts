@@ -1,6 +1,6 @@
 import net, { type AddressInfo } from 'node:net';
 import type tls from 'node:tls';
-import { parseHostPort } from './host-port.js';
+import { parseHostPort } from '../../core/host-port.js';
 import { upgradeServerTls } from './tls-upgrade.js';
 
 /** What a listener can end on close(): a protocol session. */

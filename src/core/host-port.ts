@@ -1,4 +1,4 @@
-import { TwostepError } from '../../core/errors.js';
+import { TwostepError } from './errors.js';
 
 export interface HostPort {
   host: string;
