@@ -1,15 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import type { AuditEvent } from './types.js';
 
-interface Row {
-  id: number;
-  at: number;
-  username: string | null;
-  event: string;
-  protocol: string | null;
-  ip: string | null;
-  detail: string;
-}
+/** The stored row: as AuditEvent, with detail still JSON text. */
+type Row = Omit<AuditEvent, 'detail'> & { detail: string };
 
 const toEvent = (r: Row): AuditEvent => {
   let detail: Record<string, unknown> = {};

@@ -65,7 +65,9 @@ export async function proxyLogin(ctx: ImapSessionContext, tag: string, c: LoginC
   try {
     result = await upstreamLogin({ backend: ctx.backend, credentials, client: ctx.client });
   } catch (err) {
-    ctx.log.error({ event: 'backend-error', user: req.user, via: decision.via, errorCode: isTwostepError(err) ? err.code : 'INTERNAL', err: errorText(err) });
+    // Upstream errors carry the backend's words and network causes only; credentials never enter an error.
+    const errorCode = isTwostepError(err) ? err.code : 'INTERNAL';
+    ctx.log.error({ event: 'backend-error', user: req.user, via: decision.via, errorCode, err: errorText(err) });
     if (decision.via === 'passthrough') ctx.authenticator.reportPassthrough(req, 'backend-unavailable');
     return afterFailure(ctx, tag, 'backend-unavailable', req);
   }
