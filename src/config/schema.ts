@@ -57,6 +57,32 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** POP3 front end; absent = off. Listeners as for IMAP: STLS on `listen`, implicit TLS on `listen_tls`. */
+    pop3: z
+      .object({
+        listen: optionalListen.default('127.0.0.1:1110'),
+        listen_tls: optionalListen.default('127.0.0.1:1995'),
+        backend: hostPort.default('127.0.0.1:110'),
+        backend_tls: backendTls.default('none'),
+      })
+      .strict()
+      .optional(),
+    /** SMTP submission front end; absent = off. STARTTLS on `listen` (587-style), implicit TLS on `listen_tls` (465-style). */
+    smtp: z
+      .object({
+        listen: optionalListen.default('127.0.0.1:1587'),
+        listen_tls: optionalListen.default('127.0.0.1:1465'),
+        backend: hostPort.default('127.0.0.1:587'),
+        backend_tls: backendTls.default('none'),
+        /**
+         * How twostep logs in to Postfix for an application code: "master" = AUTH PLAIN with the user
+         * as authorization identity through the Dovecot master login; "xclient" = XCLIENT LOGIN=<user>
+         * (twostep must be in Postfix's smtpd_authorized_xclient_hosts).
+         */
+        backend_login: z.enum(['master', 'xclient']).default('master'),
+      })
+      .strict()
+      .optional(),
     auth: z
       .object({
         allow_plaintext: z.boolean().default(false),
@@ -106,3 +132,4 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type BackendTls = z.infer<typeof backendTls>;
+export type SmtpBackendLogin = 'master' | 'xclient';
