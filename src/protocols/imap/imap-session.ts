@@ -15,13 +15,13 @@ import { clientNameFromId } from './client-name-from-id.js';
 import { authenticateCommand } from './commands/authenticate-command.js';
 import { loginCommand } from './commands/login-command.js';
 import { ImapSyntaxError, type ImapCommand } from './imap-command.js';
-import type { LoginCredentials } from './login-credentials.js';
+import type { LoginCredentials } from '../shared/login-credentials.js';
 import { POST_AUTH_COMMANDS } from './post-auth-commands.js';
 import { proxyLogin } from './proxy-login.js';
 import { readImapCommand } from './read-imap-command.js';
 import { badCommand, imapText, notPermittedCommand, renderFailure, unknownCommand } from './responses.js';
 import type { ImapSessionContext } from './session-context.js';
-import { SessionOver } from './session-over.js';
+import { SessionOver } from '../shared/session-over.js';
 import { ImapSessionState } from './session-state.js';
 
 export interface ImapSessionOptions {

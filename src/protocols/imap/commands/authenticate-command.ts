@@ -1,8 +1,8 @@
 import { decodeSaslPlain } from '../../shared/sasl-plain.js';
 import { SaslLogin } from '../../shared/sasl-login.js';
-import { SessionOver } from '../session-over.js';
+import { SessionOver } from '../../shared/session-over.js';
 import { astring, type ImapCommand } from '../imap-command.js';
-import type { LoginCredentials } from '../login-credentials.js';
+import type { LoginCredentials } from '../../shared/login-credentials.js';
 import { badCommand, imapText } from '../responses.js';
 import type { ImapSessionContext } from '../session-context.js';
 import { ImapSessionState } from '../session-state.js';
