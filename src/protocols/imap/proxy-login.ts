@@ -11,7 +11,8 @@ import { imapText } from './responses.js';
 import type { ImapSessionContext } from './session-context.js';
 import { ImapSessionState } from './session-state.js';
 import { SessionOver } from '../shared/session-over.js';
-import { upstreamLogin, type UpstreamCredentials, type UpstreamLoginResult } from './upstream-login.js';
+import type { UpstreamCredentials } from '../shared/upstream-login-deadline.js';
+import { upstreamLogin, type UpstreamLoginResult } from './upstream-login.js';
 
 /** A client that is now logged in upstream: its bytes are being copied. */
 export interface ProxiedLogin {
