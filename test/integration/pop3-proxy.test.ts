@@ -78,10 +78,14 @@ class RawPop3 {
   ) {}
 
   static async connect(localAddress?: string): Promise<RawPop3> {
-    const socket = tls.connect({ host: '127.0.0.1', port: tlsPort, localAddress, rejectUnauthorized: false });
+    const tcp = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port: tlsPort, localAddress }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const socket = tls.connect({ socket: tcp, rejectUnauthorized: false });
     socket.on('error', () => {});
     await new Promise<void>((r, j) => socket.once('secureConnect', () => r()).once('error', j));
-    const c = new RawPop3(socket, new LineReader(socket as unknown as net.Socket, { maxLineBytes: 1_000_000 }));
+    const c = new RawPop3(socket, new LineReader(socket, { maxLineBytes: 1_000_000 }));
     expect(await c.line()).toMatch(/^\+OK /);
     return c;
   }
