@@ -97,6 +97,10 @@ async function startFakeBackend(o: FakeBackendOptions = {}): Promise<FakeBackend
           }
           const [authzid = '', authcid = '', password = ''] = Buffer.from(b64, 'base64').toString().split('\0');
           auths.push({ authzid, authcid, password });
+          if (authcid === 'busy') {
+            sock.write(`${tag} NO [UNAVAILABLE] Backend says temporary trouble.\r\n`);
+            continue;
+          }
           const ok =
             (authzid === '' && BACKEND_USERS[authcid] === password) ||
             (authcid === MASTER.user && password === MASTER.password && authzid in BACKEND_USERS);
@@ -385,6 +389,14 @@ describe('IMAP session: STARTTLS and login', () => {
     expect(h.auth.reports).toEqual(['rejected', 'ok']);
     expect(h.backend.auths.at(-1)).toEqual({ authzid: '', authcid: 'bob', password: 'bob-pw' });
     expect((await c.cmd('n', 'NOOP')).at(-1)).toBe('n OK NOOP done.'); // answered by the backend now
+  });
+
+  it('passthrough: a backend NO [UNAVAILABLE] is a temporary failure, not wrong credentials', async () => {
+    const h = await harness();
+    const c = await client(h.tlsPort, true);
+    await c.line();
+    expect((await c.cmd('a', 'LOGIN busy busy-pw')).at(-1)).toBe('a NO [UNAVAILABLE] Temporary authentication failure.');
+    expect(h.auth.reports).toEqual(['backend-unavailable']);
   });
 
   it('renders policy failures from the one table', async () => {

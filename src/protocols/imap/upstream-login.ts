@@ -9,8 +9,8 @@ import { capabilityCode, readBackendResponse } from './read-backend-response.js'
 
 export type UpstreamLoginResult =
   | { ok: true; socket: net.Socket; capabilities: string; leftover: Buffer }
-  /** The backend refused the credentials (tagged NO/BAD to AUTHENTICATE). */
-  | { ok: false; text: string };
+  /** The backend refused the credentials (tagged NO/BAD to AUTHENTICATE); temporary for NO [UNAVAILABLE]. */
+  | { ok: false; temporary: boolean; text: string };
 
 function quote(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
@@ -91,7 +91,7 @@ async function exchange(
     socket.write('*\r\n');
     throw new TwostepError('BACKEND_PROTOCOL', 'unexpected continuation during AUTHENTICATE');
   }
-  if (reply.status !== 'OK') return { ok: false, text: reply.text };
+  if (reply.status !== 'OK') return { ok: false, temporary: /^\[UNAVAILABLE\]/i.test(reply.text), text: reply.text };
 
   const postCaps = capabilityCode(reply.text) ?? (await capabilities());
   const leftover = reader.detach();
