@@ -1,16 +1,11 @@
-import type net from 'node:net';
-import type tls from 'node:tls';
 import { limits } from '../../core/limits.js';
-import type { Logger } from '../../core/logger.js';
-import type { Secret } from '../../core/secret.js';
-import type { Authenticator, FailReason } from '../../policy/types.js';
+import type { FailReason } from '../../policy/types.js';
 import { ClientConnection } from '../shared/client-connection.js';
+import type { SessionSettings } from '../shared/front-end-server.js';
 import { LineReadError } from '../shared/line-reader.js';
 import type { LoginCredentials } from '../shared/login-credentials.js';
-import type { SessionRegistry } from '../shared/session-registry.js';
 import { sessionSurface } from '../shared/session-surface.js';
 import type { Splice, SpliceStats } from '../shared/splice.js';
-import type { UpstreamTarget } from '../shared/upstream-connect.js';
 import { preAuthCapabilities } from './capabilities.js';
 import { clientNameFromId } from './client-name-from-id.js';
 import { authenticateCommand } from './commands/authenticate-command.js';
@@ -23,21 +18,7 @@ import { badCommand, imapText, notPermittedCommand, renderFailure, unknownComman
 import type { ImapSessionContext } from './session-context.js';
 import { ImapSessionState } from './session-state.js';
 
-export interface ImapSessionOptions {
-  socket: net.Socket;
-  cid: string;
-  /** The socket is already TLS (implicit-TLS listener). */
-  tls: boolean;
-  authenticator: Authenticator;
-  logger: Logger;
-  backend: UpstreamTarget;
-  master: { user: string; password: Secret };
-  secureContext: tls.SecureContext;
-  allowPlaintext: boolean;
-  greeting?: string;
-  /** Where sessions signed in with an application code register, so revocation can end them. */
-  registry?: SessionRegistry;
-}
+export type ImapSessionOptions = SessionSettings;
 
 /**
  * One client connection: the pre-auth state machine (commands, STARTTLS, limits, deadlines) and

@@ -1,16 +1,11 @@
-import type net from 'node:net';
-import type tls from 'node:tls';
 import { limits } from '../../core/limits.js';
-import type { Logger } from '../../core/logger.js';
-import type { Secret } from '../../core/secret.js';
-import type { Authenticator, FailReason } from '../../policy/types.js';
+import type { FailReason } from '../../policy/types.js';
 import { ClientConnection } from '../shared/client-connection.js';
+import type { SessionSettings } from '../shared/front-end-server.js';
 import { LineReadError } from '../shared/line-reader.js';
 import type { LoginCredentials } from '../shared/login-credentials.js';
-import type { SessionRegistry } from '../shared/session-registry.js';
 import { sessionSurface } from '../shared/session-surface.js';
 import type { Splice, SpliceStats } from '../shared/splice.js';
-import type { UpstreamTarget } from '../shared/upstream-connect.js';
 import { preAuthCapabilities } from './capabilities.js';
 import { authCommand } from './commands/auth-command.js';
 import { passCommand, userCommand } from './commands/user-pass-commands.js';
@@ -20,21 +15,7 @@ import { err, ok, pop3Text, renderFailure } from './responses.js';
 import type { Pop3SessionContext } from './session-context.js';
 import { Pop3SessionState } from './session-state.js';
 
-export interface Pop3SessionOptions {
-  socket: net.Socket;
-  cid: string;
-  /** The socket is already TLS (implicit-TLS listener). */
-  tls: boolean;
-  authenticator: Authenticator;
-  logger: Logger;
-  backend: UpstreamTarget;
-  master: { user: string; password: Secret };
-  secureContext: tls.SecureContext;
-  allowPlaintext: boolean;
-  greeting?: string;
-  /** Where sessions signed in with an application code register, so revocation can end them. */
-  registry?: SessionRegistry;
-}
+export type Pop3SessionOptions = SessionSettings;
 
 /**
  * One POP3 client connection: the AUTHORIZATION-state machine (CAPA, STLS, USER/PASS, AUTH,

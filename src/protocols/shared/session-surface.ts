@@ -1,6 +1,5 @@
-import type { Secret } from '../../core/secret.js';
-import type { Authenticator } from '../../policy/types.js';
 import type { ClientConnection } from './client-connection.js';
+import type { SessionSettings } from './front-end-server.js';
 import type { LoginSessionSurface } from './login-and-splice.js';
 import type { UpstreamTarget } from './upstream-connect.js';
 
@@ -20,12 +19,6 @@ export interface SessionSurface extends LoginSessionSurface {
   readResponseLine(): Promise<Buffer>;
 }
 
-export interface SessionSettings {
-  authenticator: Authenticator;
-  backend: UpstreamTarget;
-  master: { user: string; password: Secret };
-  allowPlaintext: boolean;
-}
 
 /**
  * Builds a session's context: the shared surface over its connection (a failed SASL read goes to
@@ -33,7 +26,7 @@ export interface SessionSettings {
  */
 export function sessionSurface<X extends object>(
   conn: ClientConnection,
-  s: SessionSettings,
+  s: Pick<SessionSettings, 'authenticator' | 'backend' | 'master' | 'allowPlaintext'>,
   onReadError: (err: unknown) => void,
   extra: X,
 ): SessionSurface & X {
