@@ -61,28 +61,20 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
   const registry = new SessionRegistry();
   try {
+    // What every front end shares; each adds its listeners and backend.
+    const common = { authenticator: opened.policy, logger, master, secureContext, allowPlaintext: config.auth.allow_plaintext, registry };
     const imap = await startImapServer({
-      authenticator: opened.policy,
-      logger,
+      ...common,
       listen: config.imap.listen ?? '',
       listenTls: config.imap.listen_tls ?? '',
       backend: backendTarget(config, config.imap.backend, config.imap.backend_tls),
-      master,
-      secureContext,
-      allowPlaintext: config.auth.allow_plaintext,
-      registry,
     });
     const pop3 = config.pop3
       ? await startPop3Server({
-          authenticator: opened.policy,
-          logger,
+          ...common,
           listen: config.pop3.listen ?? '',
           listenTls: config.pop3.listen_tls ?? '',
           backend: backendTarget(config, config.pop3.backend, config.pop3.backend_tls),
-          master,
-          secureContext,
-          allowPlaintext: config.auth.allow_plaintext,
-          registry,
         }).catch(async (err: unknown) => {
           await imap.close();
           throw err;

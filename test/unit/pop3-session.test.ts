@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +8,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '../../src/core/limits.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
-import type { AuthDecision, AuthRequest, Authenticator, PassthroughOutcome } from '../../src/policy/types.js';
 import { startPop3Server, type Pop3ServerOptions } from '../../src/protocols/pop3/pop3-server.js';
 import { parsePop3Command } from '../../src/protocols/pop3/pop3-command.js';
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { SessionRegistry } from '../../src/protocols/shared/session-registry.js';
 import { upgradeServerTls } from '../../src/protocols/shared/tls-upgrade.js';
+import { FakeAuthenticator, LineClient } from '../helpers/session-fixtures.js';
+import { makeTestCert } from '../helpers/tls.js';
 
 // ---------- fixtures: certificate, fake POP3 backend, fake authenticator, raw client ----------
 
@@ -24,13 +24,9 @@ let secureContext: tls.SecureContext;
 
 beforeAll(() => {
   certDir = mkdtempSync(join(tmpdir(), 'twostep-pop3-unit-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '2',
-    '-keyout', join(certDir, 'k'), '-out', join(certDir, 'c'),
-  ], { stdio: 'ignore' });
-  cert = readFileSync(join(certDir, 'c'));
-  secureContext = tls.createSecureContext({ cert, key: readFileSync(join(certDir, 'k')) });
+  const made = makeTestCert(certDir);
+  cert = Buffer.from(made.certPem);
+  secureContext = tls.createSecureContext({ cert: made.certPem, key: made.keyPem });
 });
 afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
@@ -128,55 +124,7 @@ async function startFakeBackend(o: FakeBackendOptions = {}): Promise<FakeBackend
   };
 }
 
-/** alice has 2FA (app code "app-code-1234"); bob and busy pass through; "throttled" is throttled. */
-class FakeAuthenticator implements Authenticator {
-  requests: AuthRequest[] = [];
-  reports: PassthroughOutcome[] = [];
-
-  async authenticate(req: AuthRequest): Promise<AuthDecision> {
-    this.requests.push(req);
-    if (req.user === 'alice') {
-      if (req.secret.reveal() === 'app-code-1234') return { ok: true, via: 'app-code', user: 'alice', codeId: 7, codeName: 'phone' };
-      return { ok: false, reason: req.secret.reveal() === 'alice-main-pw' ? 'app-code-required' : 'invalid-credentials' };
-    }
-    if (req.user === 'throttled') return { ok: false, reason: 'throttled', retryAfterMs: 1000 };
-    return { ok: true, via: 'passthrough', user: req.user };
-  }
-
-  reportPassthrough(_req: AuthRequest, outcome: PassthroughOutcome): void {
-    this.reports.push(outcome);
-  }
-}
-
-class Client {
-  socket: net.Socket;
-  reader: LineReader;
-  seen: string[] = [];
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    this.socket.on('error', () => {});
-    this.reader = new LineReader(socket, { maxLineBytes: 1_000_000 });
-  }
-
-  static async connect(port: number, implicitTls = false): Promise<Client> {
-    const socket = implicitTls
-      ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false })
-      : net.connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((r, j) => socket.once(implicitTls ? 'secureConnect' : 'connect', () => r()).once('error', j));
-    return new Client(socket);
-  }
-
-  async line(): Promise<string> {
-    const l = (await this.reader.readLine()).toString();
-    this.seen.push(l);
-    return l;
-  }
-
-  send(text: string | Buffer): void {
-    this.socket.write(text);
-  }
-
+class Client extends LineClient {
   /** Sends one command line and returns the one-line reply. */
   async cmd(text: string): Promise<string> {
     this.send(`${text}\r\n`);
@@ -198,28 +146,6 @@ class Client {
   async stls(): Promise<void> {
     expect(await this.cmd('STLS')).toBe('+OK Begin TLS negotiation now.');
     await this.upgrade();
-  }
-
-  async upgrade(): Promise<void> {
-    this.reader.detach();
-    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false, servername: 'localhost' });
-    await new Promise<void>((r, j) => secure.once('secureConnect', () => r()).once('error', j));
-    secure.on('error', () => {});
-    this.socket = secure;
-    this.reader = new LineReader(secure, { maxLineBytes: 1_000_000 });
-  }
-
-  /** Resolves when the server has closed the connection. */
-  async closed(): Promise<void> {
-    try {
-      for (;;) await this.line();
-    } catch {
-      /* closed */
-    }
-  }
-
-  close(): void {
-    this.socket.destroy();
   }
 }
 
