@@ -27,6 +27,16 @@ export class FakeAuthenticator implements Authenticator {
   }
 }
 
+/** A policy that refuses everyone (app-code-required): fuzz tests never get past login. */
+export class NeverAuthenticator implements Authenticator {
+  calls = 0;
+  async authenticate(_req: AuthRequest): Promise<AuthDecision> {
+    this.calls++;
+    return { ok: false, reason: 'app-code-required' };
+  }
+  reportPassthrough(): void {}
+}
+
 /** A raw line-based test client (plain or implicit TLS, upgradable in place); protocols add their commands. */
 export class LineClient {
   socket: net.Socket;

@@ -6,9 +6,9 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
-import type { AuthDecision, AuthRequest, Authenticator } from '../../src/policy/types.js';
 import { startImapServer, type ImapServer } from '../../src/protocols/imap/imap-server.js';
 import { junk, prng, probe, probeAll } from '../helpers/fuzz.js';
+import { NeverAuthenticator } from '../helpers/session-fixtures.js';
 
 /**
  * Hostile input before login, generated from a fixed seed: IMAP-shaped junk, literals with
@@ -22,15 +22,6 @@ const TOKENS = [
   '{4294967296+}', '{-1}', '=', 'AGFsaWNlAHB3', '%', '[', ']', '\u0000', '\r', '\n', '\r\n', ' ', '  ', 'é', '\uFFFD',
   'GET / HTTP/1.1', 'x'.repeat(300),
 ];
-
-class NeverAuthenticator implements Authenticator {
-  calls = 0;
-  async authenticate(_req: AuthRequest): Promise<AuthDecision> {
-    this.calls++;
-    return { ok: false, reason: 'app-code-required' };
-  }
-  reportPassthrough(): void {}
-}
 
 let server: ImapServer;
 const auth = new NeverAuthenticator();

@@ -5,9 +5,9 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
-import type { AuthDecision, AuthRequest, Authenticator } from '../../src/policy/types.js';
 import { startPop3Server, type Pop3Server } from '../../src/protocols/pop3/pop3-server.js';
 import { junk, prng, probe, probeAll } from '../helpers/fuzz.js';
+import { NeverAuthenticator } from '../helpers/session-fixtures.js';
 import { makeTestCert } from '../helpers/tls.js';
 
 /**
@@ -21,15 +21,6 @@ const TOKENS = [
   'STAT', 'LIST', 'RETR 1', 'DELE', 'XCLIENT ADDR=1.2.3.4', 'alice', 'AGFsaWNlAHB3', 'AGFsaWNlAHB3=', '=', '*', '+',
   '+OK', '-ERR', '.', '\u0000', '\r', '\n', '\r\n', ' ', '  ', '\t', 'é', '\uFFFD', 'GET / HTTP/1.1', 'x'.repeat(300),
 ];
-
-class NeverAuthenticator implements Authenticator {
-  calls = 0;
-  async authenticate(_req: AuthRequest): Promise<AuthDecision> {
-    this.calls++;
-    return { ok: false, reason: 'app-code-required' };
-  }
-  reportPassthrough(): void {}
-}
 
 let server: Pop3Server;
 let dir: string;
