@@ -5,8 +5,6 @@ import type { ImapSessionContext } from './session-context.js';
 import { ImapSessionState } from './session-state.js';
 import { upstreamLogin, type UpstreamLoginResult } from './upstream-login.js';
 
-export type { ProxiedLogin };
-
 const PHASE = {
   'logging-in': ImapSessionState.LoggingIn,
   'not-authenticated': ImapSessionState.NotAuthenticated,

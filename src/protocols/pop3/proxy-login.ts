@@ -5,8 +5,6 @@ import type { Pop3SessionContext } from './session-context.js';
 import { Pop3SessionState } from './session-state.js';
 import { pop3UpstreamLogin } from './upstream-login.js';
 
-export type { ProxiedLogin };
-
 const PHASE = {
   'logging-in': Pop3SessionState.LoggingIn,
   'not-authenticated': Pop3SessionState.NotAuthenticated,
