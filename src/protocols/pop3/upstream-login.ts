@@ -16,8 +16,6 @@ export type Pop3UpstreamLoginResult =
    */
   | { ok: false; temporary: boolean; text: string };
 
-export type { UpstreamCredentials } from '../shared/upstream-login-deadline.js';
-
 /**
  * Logs in to the backend POP3: connect, greeting, STLS when configured, XCLIENT with the client's
  * address (Dovecot honours it from login_trusted_networks; a refusal is logged, not fatal), AUTH
