@@ -57,6 +57,8 @@ try {
   writeFileSync(join(dir, 'master-password'), `${masterPassword}\n`, { mode: 0o600 });
   const imapPort = await portOr(1143);
   const imapsPort = await portOr(1993);
+  const pop3Port = await portOr(1110);
+  const pop3sPort = await portOr(1995);
   const configText = [
     '[store]',
     `path = ${JSON.stringify(join(dir, 'data', 'twostep.db'))}`,
@@ -70,6 +72,10 @@ try {
     `listen = "127.0.0.1:${imapPort}"`,
     `listen_tls = "127.0.0.1:${imapsPort}"`,
     `backend = "127.0.0.1:${dovecot.imapPort}"`,
+    '[pop3]',
+    `listen = "127.0.0.1:${pop3Port}"`,
+    `listen_tls = "127.0.0.1:${pop3sPort}"`,
+    `backend = "127.0.0.1:${dovecot.pop3Port}"`,
     '',
   ].join('\n');
   const configPath = join(dir, 'twostep.toml');
@@ -95,10 +101,12 @@ try {
   const tryMain = ['curl', '-sS', '-k', '--ssl-reqd', '-u', `demo:${users.demo}`, `'${url}'`];
   const tryPlain = ['curl', '-sS', '-k', '--ssl-reqd', '-u', `plain:${users.plain}`, `'${url}'`];
   const tryTls = ['curl', '-sS', '-k', '-u', `demo:${code.toLowerCase()}`, `'imaps://127.0.0.1:${imapsPort}/INBOX;UID=1'`];
+  const tryPop3 = ['curl', '-sS', '-k', '--ssl-reqd', '-u', `demo:${code}`, `'pop3://127.0.0.1:${pop3Port}/1'`];
   console.log(`
 twostep demo is running (files in ${dir}).
   Dovecot (direct, loopback only): 127.0.0.1:${dovecot.imapPort}
   twostep IMAP:                    127.0.0.1:${imapPort} (STARTTLS)  127.0.0.1:${imapsPort} (implicit TLS)
+  twostep POP3:                    127.0.0.1:${pop3Port} (STLS)      127.0.0.1:${pop3sPort} (implicit TLS)
   Users: "demo" has two-step authentication on; "plain" does not.
   demo's application code:         ${code}
   demo's authenticator key:        ${key} (add it to an authenticator app to see codes)
@@ -108,6 +116,7 @@ Try it:
   ${tryMain.join(' ')}        # the main password is refused
   ${tryPlain.join(' ')}       # an account without 2FA passes through
   ${tryTls.join(' ')}         # implicit TLS, lower case
+  ${tryPop3.join(' ')}        # POP3 (STLS): the same code reads message 1
 Admin CLI on this instance: bin/twostep --config ${configPath} appcode list demo
 Ctrl-C stops twostep and Dovecot.`);
 
@@ -124,6 +133,7 @@ Ctrl-C stops twostep and Dovecot.`);
       ['main password refused', await run(tryMain), (r) => !r.ok && /Login denied|denied/i.test(r.out)],
       ['account without 2FA passes through', await run(tryPlain), (r) => r.ok && /SEARCH 1/.test(r.out)],
       ['implicit TLS, lower-case code', await run(tryTls), (r) => r.ok && /Welcome, demo/.test(r.out)],
+      ['POP3 with the application code', await run(tryPop3), (r) => r.ok && /Welcome, demo/.test(r.out)],
     ];
     let failed = 0;
     for (const [name, r, pass] of results) {

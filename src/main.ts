@@ -8,6 +8,7 @@ import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
 import { Policy } from './policy/index.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
+import { startPop3Server } from './protocols/pop3/pop3-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { openStore } from './store/index.js';
@@ -28,6 +29,8 @@ export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
 
 export interface Running {
   imap: Awaited<ReturnType<typeof startImapServer>>;
+  /** Absent when the config has no [pop3] section. */
+  pop3?: Awaited<ReturnType<typeof startPop3Server>>;
   close(): Promise<void>;
 }
 
@@ -58,17 +61,25 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
   const registry = new SessionRegistry();
   try {
+    // What every front end shares; each adds its listeners and backend.
+    const common = { authenticator: opened.policy, logger, master, secureContext, allowPlaintext: config.auth.allow_plaintext, registry };
     const imap = await startImapServer({
-      authenticator: opened.policy,
-      logger,
+      ...common,
       listen: config.imap.listen ?? '',
       listenTls: config.imap.listen_tls ?? '',
-      backend: backendTarget(config, config.imap.backend),
-      master,
-      secureContext,
-      allowPlaintext: config.auth.allow_plaintext,
-      registry,
+      backend: backendTarget(config, config.imap.backend, config.imap.backend_tls),
     });
+    const pop3 = config.pop3
+      ? await startPop3Server({
+          ...common,
+          listen: config.pop3.listen ?? '',
+          listenTls: config.pop3.listen_tls ?? '',
+          backend: backendTarget(config, config.pop3.backend, config.pop3.backend_tls),
+        }).catch(async (err: unknown) => {
+          await imap.close();
+          throw err;
+        })
+      : undefined;
     const watcher = startRevocationWatcher({
       registry,
       policy: opened.policy,
@@ -76,13 +87,14 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       logger,
     });
     const pruner = startAuditPruner(opened.policy, logger);
-    logger.info({ event: 'ready', backend: config.imap.backend }, 'twostep ready');
+    logger.info({ event: 'ready', backend: config.imap.backend, ...(config.pop3 ? { pop3Backend: config.pop3.backend } : {}) }, 'twostep ready');
     return {
       imap,
+      pop3,
       async close() {
         clearInterval(pruner);
         watcher.stop();
-        await imap.close();
+        await Promise.all([imap.close(), pop3?.close()]);
         opened.close();
       },
     };

@@ -48,8 +48,9 @@ export interface BackendTarget extends HostPort {
   servername?: string;
 }
 
-export function backendTarget(config: Config, address: string): BackendTarget {
-  const target: BackendTarget = { ...parseHostPort(address), tls: config.imap.backend_tls };
+/** A protocol's backend (its `backend` and `backend_tls` keys) with the shared [backend] ca and servername. */
+export function backendTarget(config: Config, address: string, tls: BackendTls): BackendTarget {
+  const target: BackendTarget = { ...parseHostPort(address), tls };
   if (config.backend.ca) target.ca = readFileOrConfigError('backend.ca', config.backend.ca);
   if (config.backend.servername) target.servername = config.backend.servername;
   return target;

@@ -11,6 +11,20 @@ export const limits = {
   preAuthTotalBytes: 64 * 1024,
   /** Unknown or malformed commands before login before we hang up (Dovecot: mail_max_bad_commands 20; nginx closes sooner). */
   preAuthMaxBadCommands: 10,
+  /**
+   * Longest POP3 line before login. RFC 2449 caps commands at 255 octets, but RFC 5034 lifts
+   * that for AUTH and its responses: a SASL PLAIN blob for a 255-character user name and a
+   * 1024-character secret is several kB of base64. Same cap as IMAP, so both read alike.
+   */
+  pop3PreAuthLineBytes: 8192,
+  /**
+   * Unknown or refused POP3 commands before login before we hang up. POP3 clients send a fixed
+   * handful (CAPA, STLS, USER, PASS, AUTH, QUIT); more errors than this are a scanner or a
+   * client speaking another protocol. Same as IMAP's preAuthMaxBadCommands.
+   */
+  pop3PreAuthMaxBadCommands: 10,
+  /** Longest POP3 command keyword we parse (RFC 1939: 3-4 characters; extensions stay short). */
+  pop3CommandNameChars: 16,
   /** Failed logins on one connection before we hang up (Dovecot closes after 3 by default). */
   preAuthMaxAuthFailures: 3,
   /** Time from accept to a successful login (Dovecot's login_timeout-ish: clients log in at once). */

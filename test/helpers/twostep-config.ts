@@ -17,6 +17,8 @@ export interface TestConfigOptions {
   /** How twostep talks to Dovecot: "none" (default) | "starttls" | "tls", and the CA to verify it with. */
   backendTls?: 'none' | 'starttls' | 'tls';
   backendCa?: string;
+  /** Adds a [pop3] section (POP3 front end on); absent = POP3 off, as in a config without [pop3]. */
+  pop3?: { listen: string; listenTls: string; backendPort: number; backendTls?: 'none' | 'starttls' | 'tls' };
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -43,6 +45,15 @@ export function writeTestConfig(o: TestConfigOptions): string {
       `listen_tls = ${JSON.stringify(o.listenTls)}`,
       `backend = "127.0.0.1:${o.backendImapPort}"`,
       `backend_tls = ${JSON.stringify(o.backendTls ?? 'none')}`,
+      ...(o.pop3
+        ? [
+            '[pop3]',
+            `listen = ${JSON.stringify(o.pop3.listen)}`,
+            `listen_tls = ${JSON.stringify(o.pop3.listenTls)}`,
+            `backend = "127.0.0.1:${o.pop3.backendPort}"`,
+            `backend_tls = ${JSON.stringify(o.pop3.backendTls ?? 'none')}`,
+          ]
+        : []),
       '[auth]',
       ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
       '',

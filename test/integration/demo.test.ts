@@ -16,5 +16,6 @@ it('npm run demo starts twostep in front of Dovecot and its printed curl lines b
   expect(out.text).toMatch(/check: ok\s+main password refused/);
   expect(out.text).toMatch(/check: ok\s+account without 2FA passes through/);
   expect(out.text).toMatch(/check: ok\s+implicit TLS, lower-case code/);
+  expect(out.text).toMatch(/check: ok\s+POP3 with the application code/);
   expect(out.code, out.text).toBe(0);
 }, 90_000);

@@ -37,6 +37,16 @@ describe('config', () => {
     const text = readFileSync(new URL('../../config/twostep.example.toml', import.meta.url), 'utf8');
     const c = parseConfig(text);
     expect(c.backend.master_password_file).toBe('config/master-password');
+    expect(c.pop3).toBeUndefined(); // POP3 is off unless [pop3] is there
+  });
+
+  it('documents [pop3] with its defaults: uncommented, the example block turns POP3 on', () => {
+    const text = readFileSync(new URL('../../config/twostep.example.toml', import.meta.url), 'utf8');
+    const enabled = text.replace(/^# (\[pop3\]$|(?:listen|listen_tls|backend|backend_tls) += )/gm, '$1');
+    const c = parseConfig(enabled);
+    const defaults = { listen: '127.0.0.1:1110', listen_tls: '127.0.0.1:1995', backend: '127.0.0.1:110', backend_tls: 'none' };
+    expect(c.pop3).toEqual(defaults);
+    expect(parseConfig(MINIMAL + '[pop3]\n').pop3).toEqual(defaults);
   });
 
   it.each([

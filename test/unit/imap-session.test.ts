@@ -11,10 +11,10 @@ import { limits } from '../../src/core/limits.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { Writable } from 'node:stream';
 import { Secret } from '../../src/core/secret.js';
-import type { AuthDecision, AuthRequest, Authenticator, PassthroughOutcome } from '../../src/policy/types.js';
 import { startImapServer, type ImapServerOptions } from '../../src/protocols/imap/imap-server.js';
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { upgradeServerTls } from '../../src/protocols/shared/tls-upgrade.js';
+import { FakeAuthenticator, LineClient } from '../helpers/session-fixtures.js';
 
 // ---------- fixtures: certificate, fake backend, fake authenticator, raw client ----------
 
@@ -97,6 +97,10 @@ async function startFakeBackend(o: FakeBackendOptions = {}): Promise<FakeBackend
           }
           const [authzid = '', authcid = '', password = ''] = Buffer.from(b64, 'base64').toString().split('\0');
           auths.push({ authzid, authcid, password });
+          if (authcid === 'busy') {
+            sock.write(`${tag} NO [UNAVAILABLE] Backend says temporary trouble.\r\n`);
+            continue;
+          }
           const ok =
             (authzid === '' && BACKEND_USERS[authcid] === password) ||
             (authcid === MASTER.user && password === MASTER.password && authzid in BACKEND_USERS);
@@ -136,55 +140,7 @@ async function startFakeBackend(o: FakeBackendOptions = {}): Promise<FakeBackend
   };
 }
 
-/** alice has 2FA (app code "app-code-1234"); bob passes through; "slow" is throttled. */
-class FakeAuthenticator implements Authenticator {
-  requests: AuthRequest[] = [];
-  reports: PassthroughOutcome[] = [];
-
-  async authenticate(req: AuthRequest): Promise<AuthDecision> {
-    this.requests.push(req);
-    if (req.user === 'alice') {
-      if (req.secret.reveal() === 'app-code-1234') return { ok: true, via: 'app-code', user: 'alice', codeId: 7, codeName: 'phone' };
-      return { ok: false, reason: req.secret.reveal() === 'alice-main-pw' ? 'app-code-required' : 'invalid-credentials' };
-    }
-    if (req.user === 'throttled') return { ok: false, reason: 'throttled', retryAfterMs: 1000 };
-    return { ok: true, via: 'passthrough', user: req.user };
-  }
-
-  reportPassthrough(_req: AuthRequest, outcome: PassthroughOutcome): void {
-    this.reports.push(outcome);
-  }
-}
-
-class Client {
-  socket: net.Socket;
-  reader: LineReader;
-  seen: string[] = [];
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    this.socket.on('error', () => {});
-    this.reader = new LineReader(socket, { maxLineBytes: 1_000_000 });
-  }
-
-  static async connect(port: number, implicitTls = false): Promise<Client> {
-    const socket = implicitTls
-      ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false })
-      : net.connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((r, j) => socket.once(implicitTls ? 'secureConnect' : 'connect', () => r()).once('error', j));
-    return new Client(socket);
-  }
-
-  async line(): Promise<string> {
-    const l = (await this.reader.readLine()).toString();
-    this.seen.push(l);
-    return l;
-  }
-
-  send(text: string | Buffer): void {
-    this.socket.write(text);
-  }
-
+class Client extends LineClient {
   /** Sends `tag text` and returns all lines up to and including the tagged reply. */
   async cmd(tag: string, text: string): Promise<string[]> {
     this.send(`${tag} ${text}\r\n`);
@@ -204,28 +160,6 @@ class Client {
     const r = await this.cmd(tag, 'STARTTLS');
     expect(r.at(-1)).toMatch(new RegExp(`^${tag} OK `));
     await this.upgrade();
-  }
-
-  async upgrade(): Promise<void> {
-    this.reader.detach();
-    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false, servername: 'localhost' });
-    await new Promise<void>((r, j) => secure.once('secureConnect', () => r()).once('error', j));
-    secure.on('error', () => {});
-    this.socket = secure;
-    this.reader = new LineReader(secure, { maxLineBytes: 1_000_000 });
-  }
-
-  /** Resolves when the server has closed the connection. */
-  async closed(): Promise<void> {
-    try {
-      for (;;) await this.line();
-    } catch {
-      /* closed */
-    }
-  }
-
-  close(): void {
-    this.socket.destroy();
   }
 }
 
@@ -385,6 +319,14 @@ describe('IMAP session: STARTTLS and login', () => {
     expect(h.auth.reports).toEqual(['rejected', 'ok']);
     expect(h.backend.auths.at(-1)).toEqual({ authzid: '', authcid: 'bob', password: 'bob-pw' });
     expect((await c.cmd('n', 'NOOP')).at(-1)).toBe('n OK NOOP done.'); // answered by the backend now
+  });
+
+  it('passthrough: a backend NO [UNAVAILABLE] is a temporary failure, not wrong credentials', async () => {
+    const h = await harness();
+    const c = await client(h.tlsPort, true);
+    await c.line();
+    expect((await c.cmd('a', 'LOGIN busy busy-pw')).at(-1)).toBe('a NO [UNAVAILABLE] Temporary authentication failure.');
+    expect(h.auth.reports).toEqual(['backend-unavailable']);
   });
 
   it('renders policy failures from the one table', async () => {

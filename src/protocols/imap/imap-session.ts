@@ -1,85 +1,55 @@
-import type net from 'node:net';
-import type tls from 'node:tls';
 import { limits } from '../../core/limits.js';
-import type { Logger } from '../../core/logger.js';
-import type { Secret } from '../../core/secret.js';
-import type { Authenticator, FailReason } from '../../policy/types.js';
-import { errorText } from '../shared/error-text.js';
-import { LineReadError, LineReader } from '../shared/line-reader.js';
-import type { SessionRegistry } from '../shared/session-registry.js';
+import type { FailReason } from '../../policy/types.js';
+import { ClientConnection } from '../shared/client-connection.js';
+import type { SessionSettings } from '../shared/front-end-server.js';
+import { LineReadError } from '../shared/line-reader.js';
+import type { LoginCredentials } from '../shared/login-credentials.js';
+import { sessionSurface } from '../shared/session-surface.js';
 import type { Splice, SpliceStats } from '../shared/splice.js';
-import { upgradeServerTls } from '../shared/tls-upgrade.js';
-import type { UpstreamTarget } from '../shared/upstream-connect.js';
 import { preAuthCapabilities } from './capabilities.js';
 import { clientNameFromId } from './client-name-from-id.js';
 import { authenticateCommand } from './commands/authenticate-command.js';
 import { loginCommand } from './commands/login-command.js';
 import { ImapSyntaxError, type ImapCommand } from './imap-command.js';
-import type { LoginCredentials } from './login-credentials.js';
 import { POST_AUTH_COMMANDS } from './post-auth-commands.js';
 import { proxyLogin } from './proxy-login.js';
 import { readImapCommand } from './read-imap-command.js';
 import { badCommand, imapText, notPermittedCommand, renderFailure, unknownCommand } from './responses.js';
 import type { ImapSessionContext } from './session-context.js';
-import { SessionOver } from './session-over.js';
 import { ImapSessionState } from './session-state.js';
 
-export interface ImapSessionOptions {
-  socket: net.Socket;
-  cid: string;
-  /** The socket is already TLS (implicit-TLS listener). */
-  tls: boolean;
-  authenticator: Authenticator;
-  logger: Logger;
-  backend: UpstreamTarget;
-  master: { user: string; password: Secret };
-  secureContext: tls.SecureContext;
-  allowPlaintext: boolean;
-  greeting?: string;
-  /** Where sessions signed in with an application code register, so revocation can end them. */
-  registry?: SessionRegistry;
-}
+export type ImapSessionOptions = SessionSettings;
 
 /**
  * One client connection: the pre-auth state machine (commands, STARTTLS, limits, deadlines) and
  * the command dispatcher. AUTHENTICATE and LOGIN live in commands/; the policy decision, backend
- * login and splice in proxy-login.ts. Nothing is parsed after login.
+ * login and splice in proxy-login.ts; sockets, deadlines and the close in
+ * shared/client-connection.ts. Nothing is parsed after login.
  */
 export class ImapSession {
   readonly #o: ImapSessionOptions;
-  readonly #log: Logger;
-  readonly #started = Date.now();
-  readonly #rawSocket: net.Socket;
-  #socket: net.Socket;
-  #reader: LineReader;
+  readonly #conn: ClientConnection;
+  readonly #ctx: ImapSessionContext;
   #state = ImapSessionState.NotAuthenticated;
-  #tls: boolean;
   #clientName: string | undefined;
   #badCommands = 0;
   #authFailures = 0;
-  #bytesOut = 0;
-  #splice: Splice | undefined;
-  #backend: net.Socket | undefined;
-  #overallTimer: NodeJS.Timeout | undefined;
-  #idleTimer: NodeJS.Timeout | undefined;
-  #lingerTimer: NodeJS.Timeout | undefined;
-  #closeReason = 'client-closed';
-  /** Why destroy() ended the session, when it was given a reason (e.g. 'revoked'). */
-  #destroyReason: string | undefined;
-  #unregister: (() => void) | undefined;
-  readonly #clientIp: string;
-  readonly #clientPort: number;
-  readonly #ctx: ImapSessionContext;
 
   constructor(o: ImapSessionOptions) {
     this.#o = o;
-    this.#rawSocket = o.socket;
-    this.#socket = o.socket;
-    this.#tls = o.tls;
-    this.#clientIp = o.socket.remoteAddress ?? '';
-    this.#clientPort = o.socket.remotePort ?? 0;
-    this.#log = o.logger.child({ cid: o.cid, proto: 'imap', ip: this.#clientIp });
-    this.#reader = this.#newReader(o.socket, 0);
+    this.#conn = new ClientConnection({
+      socket: o.socket,
+      cid: o.cid,
+      protocol: 'imap',
+      tls: o.tls,
+      logger: o.logger,
+      secureContext: o.secureContext,
+      maxLineBytes: limits.preAuthLineBytes,
+      onTimeout: () => this.#timeout(),
+      onClosed: () => {
+        this.#state = ImapSessionState.Closed;
+      },
+    });
     this.#ctx = this.#context();
   }
 
@@ -89,63 +59,30 @@ export class ImapSession {
 
   /** Ends the session now (server shutdown, revocation); both sockets are closed, nothing is sent. */
   destroy(reason?: string): void {
-    this.#destroyReason ??= reason;
-    this.#closeReason = 'destroyed';
-    this.#splice?.destroy();
-    this.#backend?.destroy();
-    this.#enterClosed();
-    this.#socket.destroy();
-    this.#rawSocket.destroy();
+    this.#conn.destroy(reason);
   }
 
   /** Runs the session to its end; never rejects. */
-  async run(): Promise<void> {
-    let stats: SpliceStats | undefined;
-    try {
-      this.#log.debug({ event: 'connect', tls: this.#tls });
-      this.#overallTimer = setTimeout(() => this.#timeout(), limits.preAuthTimeoutMs);
-      this.#armIdle();
-      if (this.#reader.buffered > 0) {
-        // Early talker: bytes before our greeting (clients wait for it; spam bots and scanners do not).
-        this.#closeReason = 'early-talker';
-        this.#log.info({ event: 'early-talker' });
-        this.#close();
-        return;
-      }
-      this.#send(`* OK [CAPABILITY ${this.#capabilities()}] ${this.#o.greeting ?? imapText.greeting}`);
-      stats = await this.#loop();
-    } catch (err) {
-      if (!(err instanceof SessionOver)) {
-        this.#closeReason = 'internal-error';
-        this.#log.error({ event: 'session-error', err: errorText(err) });
-        this.#close();
-      }
-    } finally {
-      this.#clearTimers();
-      this.#unregister?.();
-      this.#log.info({
-        event: 'close',
-        reason: this.#destroyReason ?? (stats ? stats.end : this.#closeReason),
-        bytesIn: this.#reader.totalBytes + (stats?.upBytes ?? 0),
-        bytesOut: this.#bytesOut + (stats?.downBytes ?? 0),
-        durationMs: Date.now() - this.#started,
-      });
-    }
+  run(): Promise<void> {
+    return this.#conn.run(async () => {
+      this.#conn.send(`* OK [CAPABILITY ${this.#capabilities()}] ${this.#o.greeting ?? imapText.greeting}`);
+      return this.#loop();
+    });
   }
 
   async #loop(): Promise<SpliceStats | undefined> {
     for (;;) {
-      if (this.#closed()) return undefined;
+      if (this.#conn.closed()) return undefined;
       let cmd: ImapCommand | null;
       try {
-        cmd = await readImapCommand(this.#reader, { onLiteralContinuation: () => this.#send('+ OK') });
+        cmd = await readImapCommand(this.#conn.reader, { onLiteralContinuation: () => this.#send('+ OK') });
       } catch (err) {
-        if (this.#closed()) return undefined;
+        if (this.#conn.closed()) return undefined;
         this.#onReadError(err);
         continue;
       }
       if (cmd === null) continue;
-      this.#armIdle();
+      this.#conn.armIdle();
       const spliced = await this.#dispatch(cmd);
       if (spliced) return spliced.done;
     }
@@ -155,7 +92,7 @@ export class ImapSession {
     if (err instanceof LineReadError) {
       switch (err.reason) {
         case 'closed':
-          throw this.#over('client-closed');
+          throw this.#conn.over('client-closed');
         case 'line-too-long':
           this.#send(`* BAD ${imapText.tooLongBad}`);
           return this.#bye(imapText.tooLong, 'line-too-long');
@@ -165,10 +102,8 @@ export class ImapSession {
     }
     if (err instanceof ImapSyntaxError) {
       if (err.http) {
-        this.#log.info({ event: 'http-request' });
-        this.#closeReason = 'http-request';
-        this.#close();
-        throw new SessionOver();
+        this.#conn.log.info({ event: 'http-request' });
+        throw this.#conn.over('http-request');
       }
       if (err.fatal) {
         this.#send(`* BAD ${err.message === 'literal too big' ? imapText.literalTooBig : 'Invalid command.'}`);
@@ -197,9 +132,7 @@ export class ImapSession {
       case 'LOGOUT':
         this.#send(`* BYE ${imapText.logoutBye}`);
         this.#send(`${tag} OK ${imapText.logoutOk}`);
-        this.#closeReason = 'logout';
-        this.#close();
-        throw new SessionOver();
+        throw this.#conn.over('logout');
       case 'ID': {
         const clientName = clientNameFromId(cmd.args);
         if (clientName === null) return this.#badCommand(badCommand(tag, name, imapText.badInvalidArgs));
@@ -221,71 +154,27 @@ export class ImapSession {
   }
 
   async #starttls(tag: string, cmd: ImapCommand): Promise<void> {
-    if (this.#tls) return this.#badCommand(`${tag} BAD ${imapText.starttlsActive}`);
+    if (this.#conn.tls) return this.#badCommand(`${tag} BAD ${imapText.starttlsActive}`);
     if (cmd.args.length) return this.#badCommand(badCommand(tag, 'STARTTLS', imapText.badInvalidArgs));
     this.#send(`${tag} OK ${imapText.starttlsOk}`);
-    const total = this.#reader.totalBytes;
-    // Plaintext the client pipelined after STARTTLS is an injection attempt (CVE-2011-0411): drop it.
-    const injected = this.#reader.detach();
-    if (injected.length) this.#log.warn({ event: 'starttls-injection', bytes: injected.length });
-    try {
-      const secure = await upgradeServerTls(this.#rawSocket, this.#o.secureContext, limits.tlsHandshakeMs);
-      this.#socket = secure;
-      this.#tls = true;
-      this.#reader = this.#newReader(secure, total);
-      this.#armIdle();
-    } catch (err) {
-      this.#log.info({ event: 'tls-failed', err: errorText(err) });
-      throw this.#over('tls-failed');
-    }
+    await this.#conn.startTls();
   }
 
-  /** The login step, when the command yielded credentials; the session keeps the sockets for destroy(). */
+  /** The login step, when the command yielded credentials; the connection keeps the sockets for destroy(). */
   async #login(tag: string, creds: LoginCredentials | undefined): Promise<Splice | undefined> {
     if (!creds) return undefined;
     const proxied = await proxyLogin(this.#ctx, tag, creds);
     if (!proxied) return undefined;
-    this.#backend = proxied.backend;
-    this.#splice = proxied.splice;
-    const d = proxied.decision;
-    if (d.via === 'app-code' && this.#o.registry) {
-      this.#unregister = this.#o.registry.register({
-        protocol: 'imap',
-        codeId: d.codeId,
-        codeName: d.codeName,
-        user: d.user,
-        cid: this.#o.cid,
-        clientIp: this.#clientIp,
-        destroy: () => this.destroy('revoked'),
-      });
-    }
+    this.#conn.proxying(proxied, this.#o.registry, () => this.destroy('revoked'));
     return proxied.splice;
   }
 
   /** The surface command handlers and the login step act through (see session-context.ts). */
   #context(): ImapSessionContext {
     const self = this;
-    const o = this.#o;
-    return {
-      cid: o.cid,
-      log: this.#log,
-      authenticator: o.authenticator,
-      backend: o.backend,
-      master: o.master,
-      allowPlaintext: o.allowPlaintext,
-      get tls() {
-        return self.#tls;
-      },
+    return sessionSurface(this.#conn, this.#o, (e) => this.#onReadError(e), {
       get clientName() {
         return self.#clientName;
-      },
-      get client() {
-        return {
-          ip: self.#clientIp,
-          port: self.#clientPort,
-          localIp: self.#rawSocket.localAddress ?? '',
-          localPort: self.#rawSocket.localPort ?? 0,
-        };
       },
       get state() {
         return self.#state;
@@ -293,41 +182,15 @@ export class ImapSession {
       set state(s: ImapSessionState) {
         self.#state = s;
       },
-      closed: () => this.#closed(),
-      send: (line) => this.#send(line),
-      write: (bytes) => this.#write(bytes),
-      badCommand: (line) => this.#badCommand(line),
-      fail: (tag, reason, user, mechanism) => this.#fail(tag, reason, user, mechanism),
-      readResponseLine: async () => {
-        let line: Buffer;
-        try {
-          line = await this.#reader.readLine();
-        } catch (err) {
-          this.#onReadError(err);
-          throw new SessionOver();
-        }
-        this.#armIdle();
-        return line;
-      },
-      holdInput: () => {
-        this.#reader.pause();
-        clearTimeout(this.#idleTimer);
-      },
-      resumeInput: () => {
-        this.#reader.resume();
-        this.#armIdle();
-      },
-      handOver: () => {
-        this.#clearTimers();
-        return { socket: this.#socket, pending: this.#reader.detach() };
-      },
-    };
+      badCommand: (line: string) => this.#badCommand(line),
+      fail: (tag: string, reason: FailReason, user: string | undefined, mechanism: string) => this.#fail(tag, reason, user, mechanism),
+    });
   }
 
   /** Renders a failed login, logs it, and hangs up after too many. */
   #fail(tag: string, reason: FailReason, user: string | undefined, mechanism: string): undefined {
     this.#send(renderFailure(tag, reason));
-    this.#log.info({ event: 'login', result: 'fail', user, reason, mechanism, client: this.#clientName });
+    this.#conn.log.info({ event: 'login', result: 'fail', user, reason, mechanism, client: this.#clientName });
     if (reason === 'malformed') {
       this.#countBad();
       return undefined;
@@ -347,31 +210,11 @@ export class ImapSession {
   }
 
   #capabilities(): string {
-    return preAuthCapabilities({ tls: this.#tls, starttls: !this.#o.tls, allowPlaintext: this.#o.allowPlaintext });
-  }
-
-  #newReader(socket: net.Socket, initialTotalBytes: number): LineReader {
-    socket.on('error', (err) => this.#log.debug({ event: 'socket-error', err: err.message }));
-    return new LineReader(socket, {
-      maxLineBytes: limits.preAuthLineBytes,
-      maxTotalBytes: limits.preAuthTotalBytes,
-      initialTotalBytes,
-    });
+    return preAuthCapabilities({ tls: this.#conn.tls, starttls: !this.#conn.implicitTls, allowPlaintext: this.#o.allowPlaintext });
   }
 
   #send(line: string): void {
-    this.#write(Buffer.from(`${line}\r\n`, 'utf8'));
-  }
-
-  #write(bytes: Buffer): void {
-    if (this.#socket.destroyed || this.#socket.writableEnded) return;
-    this.#bytesOut += bytes.length;
-    this.#socket.write(bytes);
-  }
-
-  #armIdle(): void {
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => this.#timeout(), limits.preAuthIdleMs);
+    this.#conn.send(line);
   }
 
   #timeout(): void {
@@ -382,48 +225,10 @@ export class ImapSession {
 
   /** "* BYE ..." and close. Throws nothing: the pending read ends the loop. */
   #bye(text: string, reason: string): void {
-    if (this.#closed()) return;
+    if (this.#conn.closed()) return;
     this.#send(`* BYE ${text}`);
-    this.#closeReason = reason;
-    this.#log.info({ event: 'bye', reason });
-    this.#close();
-  }
-
-  #over(reason: string): SessionOver {
-    this.#closeReason = reason;
-    this.#close();
-    return new SessionOver();
-  }
-
-  /** A method, not a field test: the state changes across awaits (timers, destroy()). */
-  #closed(): boolean {
-    return this.#state === ImapSessionState.Closed;
-  }
-
-  #enterClosed(): void {
-    this.#state = ImapSessionState.Closed;
-    this.#clearTimers();
-  }
-
-  /** Flushes what was sent, then closes; destroys after limits.closeLingerMs at the latest. */
-  #close(): void {
-    if (this.#closed()) return;
-    this.#enterClosed();
-    this.#reader.detach();
-    const sock = this.#socket;
-    sock.resume(); // read and drop whatever still comes, so the peer's FIN is seen
-    sock.end();
-    this.#lingerTimer = setTimeout(() => {
-      sock.destroy();
-      this.#rawSocket.destroy();
-    }, limits.closeLingerMs);
-    this.#lingerTimer.unref();
-    sock.once('close', () => clearTimeout(this.#lingerTimer));
-  }
-
-  #clearTimers(): void {
-    clearTimeout(this.#overallTimer);
-    clearTimeout(this.#idleTimer);
+    this.#conn.log.info({ event: 'bye', reason });
+    this.#conn.close(reason);
   }
 }
 

@@ -1,30 +1,16 @@
 import type net from 'node:net';
-import { TwostepError, isTwostepError } from '../../core/errors.js';
+import { TwostepError } from '../../core/errors.js';
 import { limits } from '../../core/limits.js';
-import type { Secret } from '../../core/secret.js';
 import { LineReader } from '../shared/line-reader.js';
 import { encodeSaslPlain } from '../shared/sasl-plain.js';
-import { connectUpstream, startUpstreamTls, type UpstreamTarget } from '../shared/upstream-connect.js';
+import { connectUpstream, startUpstreamTls } from '../shared/upstream-connect.js';
+import { withUpstreamDeadline, type UpstreamLoginParams } from '../shared/upstream-login-deadline.js';
 import { capabilityCode, readBackendResponse } from './read-backend-response.js';
-
-export type UpstreamCredentials =
-  /** The client's own user name and password, judged by the backend. */
-  | { kind: 'passthrough'; user: string; password: Secret }
-  /** The master login with `user` as authorization identity; never the user's password. */
-  | { kind: 'master'; user: string; masterUser: string; masterPassword: Secret };
-
-export interface UpstreamLoginParams {
-  backend: UpstreamTarget;
-  credentials: UpstreamCredentials;
-  /** The real client, forwarded with ID x-originating-* (Dovecot honours it from login_trusted_networks). */
-  client: { ip: string; port: number; localIp: string; localPort: number };
-  deadlineMs?: number;
-}
 
 export type UpstreamLoginResult =
   | { ok: true; socket: net.Socket; capabilities: string; leftover: Buffer }
-  /** The backend refused the credentials (tagged NO/BAD to AUTHENTICATE). */
-  | { ok: false; text: string };
+  /** The backend refused the credentials (tagged NO/BAD to AUTHENTICATE); temporary for NO [UNAVAILABLE]. */
+  | { ok: false; temporary: boolean; text: string };
 
 function quote(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
@@ -36,29 +22,8 @@ function quote(s: string): string {
  * OK's response code, else an explicit CAPABILITY). Network and protocol faults throw
  * TwostepError (BACKEND_UNAVAILABLE / BACKEND_PROTOCOL / TLS_FAILED); the socket is destroyed.
  */
-export async function upstreamLogin(p: UpstreamLoginParams): Promise<UpstreamLoginResult> {
-  const deadlineMs = p.deadlineMs ?? limits.backendLoginMs;
-  let socket: net.Socket | undefined;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    socket?.destroy();
-  }, deadlineMs);
-  try {
-    const result = await exchange(p, (s) => (socket = s), Date.now() + deadlineMs);
-    if (!result.ok) socket?.destroy();
-    return result;
-  } catch (err) {
-    socket?.destroy();
-    if (timedOut) throw new TwostepError('BACKEND_UNAVAILABLE', 'backend login timed out', { cause: err });
-    if (isTwostepError(err)) {
-      if (err.code === 'BAD_STATE') throw new TwostepError('BACKEND_UNAVAILABLE', 'backend closed the connection', { cause: err });
-      throw err;
-    }
-    throw new TwostepError('BACKEND_UNAVAILABLE', 'backend login failed', { cause: err });
-  } finally {
-    clearTimeout(timer);
-  }
+export function upstreamLogin(p: UpstreamLoginParams): Promise<UpstreamLoginResult> {
+  return withUpstreamDeadline(p.deadlineMs, (track, deadline) => exchange(p, track, deadline));
 }
 
 async function exchange(
@@ -126,7 +91,7 @@ async function exchange(
     socket.write('*\r\n');
     throw new TwostepError('BACKEND_PROTOCOL', 'unexpected continuation during AUTHENTICATE');
   }
-  if (reply.status !== 'OK') return { ok: false, text: reply.text };
+  if (reply.status !== 'OK') return { ok: false, temporary: /^\[UNAVAILABLE\]/i.test(reply.text), text: reply.text };
 
   const postCaps = capabilityCode(reply.text) ?? (await capabilities());
   const leftover = reader.detach();

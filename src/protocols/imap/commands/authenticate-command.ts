@@ -1,8 +1,7 @@
-import { decodeSaslPlain } from '../../shared/sasl-plain.js';
-import { SaslLogin } from '../../shared/sasl-login.js';
-import { SessionOver } from '../session-over.js';
+import { saslExchange, saslResponse } from '../../shared/sasl-exchange.js';
+import { SessionOver } from '../../shared/session-over.js';
 import { astring, type ImapCommand } from '../imap-command.js';
-import type { LoginCredentials } from '../login-credentials.js';
+import type { LoginCredentials } from '../../shared/login-credentials.js';
 import { badCommand, imapText } from '../responses.js';
 import type { ImapSessionContext } from '../session-context.js';
 import { ImapSessionState } from '../session-state.js';
@@ -33,19 +32,7 @@ export async function authenticateCommand(
   const ir = irArg?.kind === 'atom' ? (irArg.value === '=' ? '' : irArg.value) : undefined;
 
   ctx.state = ImapSessionState.Authenticating;
-  let creds: LoginCredentials | 'malformed' | 'aborted';
-  if (mech === 'PLAIN') {
-    const response = ir ?? (await saslStep(ctx, ''));
-    if (response === null) creds = 'aborted';
-    else {
-      const plain = decodeSaslPlain(response);
-      creds = plain.ok
-        ? { mechanism: 'PLAIN', user: plain.authcid, authzid: plain.authzid || undefined, secret: plain.password }
-        : 'malformed';
-    }
-  } else {
-    creds = await saslLogin(ctx, ir);
-  }
+  const creds = await saslExchange(mech, ir, (prompt) => saslStep(ctx, prompt));
   if (ctx.closed()) throw new SessionOver();
   ctx.state = ImapSessionState.NotAuthenticated;
   if (creds === 'aborted') return ctx.badCommand(`${tag} BAD ${imapText.authAborted}`);
@@ -53,22 +40,9 @@ export async function authenticateCommand(
   return creds;
 }
 
-async function saslLogin(ctx: ImapSessionContext, ir: string | undefined): Promise<LoginCredentials | 'malformed' | 'aborted'> {
-  const sasl = new SaslLogin();
-  let response = ir ?? (await saslStep(ctx, sasl.prompt()));
-  for (;;) {
-    if (response === null) return 'aborted';
-    const step = sasl.feed(response);
-    if (!step.ok) return 'malformed';
-    if (step.done) return { mechanism: 'AUTH=LOGIN', user: step.user, secret: step.password };
-    response = await saslStep(ctx, step.prompt);
-  }
-}
-
 /** Sends "+ <prompt>" and reads one SASL response line; null when the client cancelled ("*"). */
 async function saslStep(ctx: ImapSessionContext, prompt: string): Promise<string | null> {
   ctx.send(prompt ? `+ ${prompt}` : '+ ');
   const line = await ctx.readResponseLine();
-  const text = line.toString('latin1').trim();
-  return text === '*' ? null : text;
+  return saslResponse(line);
 }

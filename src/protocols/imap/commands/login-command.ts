@@ -1,6 +1,6 @@
 import { Secret } from '../../../core/secret.js';
 import { astring, type ImapCommand } from '../imap-command.js';
-import type { LoginCredentials } from '../login-credentials.js';
+import type { LoginCredentials } from '../../shared/login-credentials.js';
 import { badCommand, imapText } from '../responses.js';
 import type { ImapSessionContext } from '../session-context.js';
 

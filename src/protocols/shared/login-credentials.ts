@@ -1,8 +1,8 @@
 import type { Secret } from '../../core/secret.js';
 
-/** Credentials parsed from LOGIN or AUTHENTICATE, before the policy sees them. */
+/** Credentials a front end parsed from a login command, before the policy sees them. */
 export interface LoginCredentials {
-  /** 'LOGIN' (the IMAP command), 'PLAIN' or 'AUTH=LOGIN' (the SASL mechanisms). */
+  /** e.g. 'LOGIN' (IMAP LOGIN), 'USER' (POP3 USER/PASS), 'PLAIN' or 'AUTH=LOGIN' (the SASL mechanisms). */
   mechanism: string;
   user: string;
   /** SASL PLAIN authorization identity, when non-empty. */

@@ -1,0 +1,54 @@
+import { exhaustive, type FailReason } from '../../policy/types.js';
+
+/**
+ * Every line twostep itself says on the POP3 wire, in one place. Texts follow Dovecot's
+ * pop3-login where Dovecot has one; response codes per RFC 2449 and RFC 3206.
+ */
+export const pop3Text = {
+  greeting: 'twostep ready.',
+  capaOk: 'Capability list follows',
+  authListOk: 'Supported mechanisms follow',
+  stlsOk: 'Begin TLS negotiation now.',
+  tlsActive: 'TLS is already active.',
+  userOk: 'User name accepted, password please.',
+  noUser: 'No username given.',
+  quitOk: 'Logging out.',
+  loginOk: 'Logged in.',
+  authAborted: 'Authentication aborted by client.',
+  unsupportedMechanism: 'Unsupported authentication mechanism.',
+  unknownCommand: 'Unknown command.',
+  badArgs: 'Invalid arguments.',
+  badEncoding: 'Invalid characters in command.',
+  tooManyBad: 'Too many invalid commands.',
+  tooLong: 'Input line too long.',
+  tooMuchInput: 'Too much input before login.',
+  inactivity: 'Disconnected for inactivity.',
+} as const;
+
+export function ok(text = ''): string {
+  return text ? `+OK ${text}` : '+OK';
+}
+
+export function err(text: string): string {
+  return `-ERR ${text}`;
+}
+
+/** The one renderer for a failed login: every FailReason, checked exhaustively ([AUTH], [SYS/TEMP]: RFC 3206). */
+export function renderFailure(reason: FailReason): string {
+  switch (reason) {
+    case 'invalid-credentials':
+      return '-ERR [AUTH] Authentication failed.';
+    case 'app-code-required':
+      return '-ERR [AUTH] Authentication failed. This account uses two-step authentication: sign in with an application code.';
+    case 'tls-required':
+      return '-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.';
+    case 'throttled':
+      return '-ERR [SYS/TEMP] Too many failed logins, try again later.';
+    case 'backend-unavailable':
+      return '-ERR [SYS/TEMP] Temporary authentication failure.';
+    case 'malformed':
+      return '-ERR Invalid authentication data.';
+    default:
+      return exhaustive(reason);
+  }
+}

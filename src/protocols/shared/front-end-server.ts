@@ -1,0 +1,103 @@
+import type net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
+import { limits } from '../../core/limits.js';
+import type { Logger } from '../../core/logger.js';
+import type { Secret } from '../../core/secret.js';
+import type { Authenticator, Protocol } from '../../policy/types.js';
+import { newConnectionId } from './connection-id.js';
+import { startListener, type Listener } from './listener.js';
+import type { SessionRegistry } from './session-registry.js';
+import type { UpstreamTarget } from './upstream-connect.js';
+
+/** What `serve` gives a protocol front end (startImapServer, startPop3Server). */
+export interface FrontEndSettings {
+  authenticator: Authenticator;
+  logger: Logger;
+  /** "host:port" for plaintext + STARTTLS/STLS, or '' / undefined for off. */
+  listen?: string;
+  /** "host:port" for implicit TLS, or '' / undefined for off. */
+  listenTls?: string;
+  backend: UpstreamTarget;
+  master: { user: string; password: Secret };
+  secureContext: tls.SecureContext;
+  allowPlaintext: boolean;
+  /** Replaces the greeting's text (tests, branding). */
+  greeting?: string;
+  /** Sessions signed in with an application code register here (see revocation-watcher.ts). */
+  registry?: SessionRegistry;
+}
+
+/** What one client session is started with: the front end's settings and its socket. */
+export interface SessionSettings extends Omit<FrontEndSettings, 'listen' | 'listenTls'> {
+  socket: net.Socket;
+  /** Connection id, on every log line of the session. */
+  cid: string;
+  /** The socket is already TLS (implicit-TLS listener). */
+  tls: boolean;
+}
+
+/** What a front end needs of one client session. */
+export interface FrontEndSession {
+  /** Runs the session to its end; never rejects. */
+  run(): Promise<void>;
+  /** Ends the session now (shutdown). */
+  destroy(): void;
+}
+
+export interface FrontEndOptions extends FrontEndSettings {
+  protocol: Protocol;
+  /** One session per accepted client (after the handshake on the implicit-TLS listener). */
+  newSession(settings: SessionSettings): FrontEndSession;
+}
+
+export interface FrontEnd {
+  plain?: AddressInfo;
+  tls?: AddressInfo;
+  /** Stops accepting and ends every live session (proxied ones too). */
+  close(): Promise<void>;
+  /** Live client connections (pre-auth and proxied). */
+  connections(): number;
+}
+
+/** The listeners of one protocol front end (plaintext and implicit TLS) and its live sessions. */
+export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
+  const { protocol, newSession, listen, listenTls, ...settings } = o;
+  const log = o.logger.child({ proto: protocol });
+  const sessions = new Set<FrontEndSession>();
+  const listeners: Listener[] = [];
+
+  const open = async (address: string, implicitTls: boolean): Promise<Listener> => {
+    const listener = await startListener({
+      address,
+      implicitTls: implicitTls ? { secureContext: o.secureContext, handshakeMs: limits.tlsHandshakeMs } : undefined,
+      onHandshakeError: (err, remote) => log.debug({ event: 'tls-failed', ip: remote.ip, err: err.message }),
+      onConnection: (socket, info) => {
+        const session = newSession({ ...settings, socket, cid: newConnectionId(), tls: info.tls });
+        sessions.add(session);
+        void session.run().finally(() => sessions.delete(session));
+        return session;
+      },
+    });
+    listeners.push(listener);
+    log.info({ event: 'listening', address: `${listener.address.address}:${listener.address.port}`, tls: implicitTls });
+    return listener;
+  };
+
+  try {
+    const plain = listen ? await open(listen, false) : undefined;
+    const secure = listenTls ? await open(listenTls, true) : undefined;
+    return {
+      plain: plain?.address,
+      tls: secure?.address,
+      connections: () => sessions.size,
+      close: async () => {
+        await Promise.all(listeners.map((l) => l.close()));
+        for (const s of [...sessions]) s.destroy();
+      },
+    };
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw err;
+  }
+}
