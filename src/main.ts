@@ -11,6 +11,8 @@ import { startImapServer } from './protocols/imap/imap-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { openStore } from './store/index.js';
+import { imapPasswordChecker } from './portal/imap-password-checker.js';
+import { startPortal, type RunningPortal } from './portal/portal-server.js';
 
 export interface OpenedPolicy {
   policy: Policy;
@@ -28,6 +30,8 @@ export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
 
 export interface Running {
   imap: Awaited<ReturnType<typeof startImapServer>>;
+  /** The web portal, when [portal] is configured. */
+  portal?: RunningPortal;
   close(): Promise<void>;
 }
 
@@ -49,14 +53,17 @@ function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
 /** The composition root of `twostep serve`: config → store → policy → listeners. */
 export async function serve(config: Config, logger: Logger): Promise<Running> {
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
-  const secureContext = createSecureContext({
+  const tlsFiles = {
     cert: readFileOrConfigError('tls.cert', config.tls.cert),
     key: readFileOrConfigError('tls.key', config.tls.key),
-  });
+  };
+  const secureContext = createSecureContext(tlsFiles);
   const opened = openPolicy(config, logger);
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
   const registry = new SessionRegistry();
+  let portal: RunningPortal | undefined;
+  let imapStarted: Running['imap'] | undefined;
   try {
     const imap = await startImapServer({
       authenticator: opened.policy,
@@ -69,6 +76,23 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       allowPlaintext: config.auth.allow_plaintext,
       registry,
     });
+    imapStarted = imap;
+    const p = config.portal;
+    if (p) {
+      portal = await startPortal({
+        policy: opened.policy,
+        // The portal's sign-in password goes to the same IMAP backend the proxy uses.
+        checker: imapPasswordChecker(backendTarget(config, config.imap.backend), logger),
+        logger,
+        settings: {
+          listen: p.listen,
+          ...(p.tls ? { tls: tlsFiles } : {}),
+          secureCookies: p.secure_cookies ?? p.tls,
+          trustProxy: p.trust_proxy,
+          trustedDeviceDays: p.trusted_device_days,
+        },
+      });
+    }
     const watcher = startRevocationWatcher({
       registry,
       policy: opened.policy,
@@ -76,17 +100,23 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       logger,
     });
     const pruner = startAuditPruner(opened.policy, logger);
-    logger.info({ event: 'ready', backend: config.imap.backend }, 'twostep ready');
-    return {
+    logger.info({ event: 'ready', backend: config.imap.backend, ...(portal ? { portalPort: portal.port } : {}) }, 'twostep ready');
+    const running: Running = {
       imap,
       async close() {
         clearInterval(pruner);
         watcher.stop();
+        await portal?.close();
         await imap.close();
         opened.close();
       },
     };
+    if (portal) running.portal = portal;
+    return running;
   } catch (err) {
+    // e.g. the portal's port is taken: nothing stays bound.
+    await portal?.close();
+    await imapStarted?.close();
     opened.close();
     throw err;
   }

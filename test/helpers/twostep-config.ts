@@ -17,6 +17,8 @@ export interface TestConfigOptions {
   /** How twostep talks to Dovecot: "none" (default) | "starttls" | "tls", and the CA to verify it with. */
   backendTls?: 'none' | 'starttls' | 'tls';
   backendCa?: string;
+  /** Keys of a [portal] section (the web portal); absent = no portal. */
+  portal?: Record<string, string | number | boolean>;
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -45,6 +47,7 @@ export function writeTestConfig(o: TestConfigOptions): string {
       `backend_tls = ${JSON.stringify(o.backendTls ?? 'none')}`,
       '[auth]',
       ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
+      ...(o.portal ? ['[portal]', ...Object.entries(o.portal).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),
       '',
     ].join('\n'),
   );
