@@ -36,6 +36,8 @@ header nav a{margin-right:1rem}
 header button.link{color:#fff}
 main{max-width:48rem;margin:0 auto;padding:1rem}
 main:focus{outline:none}
+main.wide{max-width:80rem}
+td.detail-cell{font-size:.85rem;word-break:break-word}td time{white-space:nowrap}
 h1{font-size:1.6rem;margin:.5rem 0 1rem}h2{font-size:1.25rem;margin:1.5rem 0 .5rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
 label.check{font-weight:400;display:flex;gap:.5rem;align-items:center}

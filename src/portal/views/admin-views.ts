@@ -18,6 +18,12 @@ export function adminSignInPage(o: { csrf: string; name?: string; error?: string
   );
 }
 
+/** An audit event's detail as "key=value" pairs (the store keeps no secret in it). */
+const detailText = (d: Record<string, unknown>): string =>
+  Object.entries(d)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+
 const POLICY_LABELS = { allowed: 'Allowed', required: 'Required', disallowed: 'Not allowed' } as const;
 const STATE_LABELS = { off: 'Off', pending: 'Setting up', on: 'On' } as const;
 
@@ -40,7 +46,7 @@ export function adminUsersPage(o: { csrf: string; admin: string; users: UserSumm
 <td><a href="/admin/reset?user=${encodeURIComponent(u.username)}">Reset two-step ...</a></td></tr>`,
         );
   return page(
-    { title: 'Users', csrf: o.csrf, signedInAs: { name: o.admin, area: 'admin' }, notice: o.notice, error: o.error },
+    { title: 'Users', csrf: o.csrf, signedInAs: { name: o.admin, area: 'admin' }, notice: o.notice, error: o.error, wide: true },
     html`<h1>Users</h1>
 <div class="table-wrap"><table>
 <thead><tr><th scope="col">User</th><th scope="col">Two-step</th><th scope="col">App codes</th><th scope="col">Trusted devices</th><th scope="col">Admin setting</th><th scope="col">Lost phone</th></tr></thead>
@@ -60,10 +66,10 @@ export function adminAuditPage(o: { csrf: string; admin: string; filter: AuditFi
     o.entries.length === 0
       ? html`<tr><td colspan="6">No events.</td></tr>`
       : o.entries.map(
-          (e) => html`<tr><td><time datetime="${e.at}">${e.at.slice(0, 19).replace('T', ' ')}</time></td><td>${e.user ?? ''}</td><td>${e.event}</td><td>${e.protocol ?? ''}</td><td>${e.ip ?? ''}</td><td><code>${JSON.stringify(e.detail)}</code></td></tr>`,
+          (e) => html`<tr><td><time datetime="${e.at}">${e.at.slice(0, 19).replace('T', ' ')}</time></td><td>${e.user ?? ''}</td><td>${e.event}</td><td>${e.protocol ?? ''}</td><td>${e.ip ?? ''}</td><td class="detail-cell">${detailText(e.detail)}</td></tr>`,
         );
   return page(
-    { title: 'Audit log', csrf: o.csrf, signedInAs: { name: o.admin, area: 'admin' } },
+    { title: 'Audit log', csrf: o.csrf, signedInAs: { name: o.admin, area: 'admin' }, wide: true },
     html`<h1>Audit log</h1>
 <form method="get" action="/admin/audit" class="filters">
 <label for="f-user">User</label><input id="f-user" name="user" type="text" value="${f.user ?? ''}">

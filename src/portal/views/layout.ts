@@ -10,6 +10,8 @@ export interface PageOptions {
   error?: string;
   /** The print page leaves the header out. */
   bare?: boolean;
+  /** Wide tables (admin console). */
+  wide?: boolean;
 }
 
 export const csrfField = (token: string): SafeHtml => html`<input type="hidden" name="csrf" value="${token}">`;
@@ -52,7 +54,7 @@ export function page(o: PageOptions, body: SafeHtml): string {
 <body${o.bare ? html` class="print"` : html``}>
 <a class="skip" href="#main">Skip to content</a>
 ${header(o)}
-<main id="main" tabindex="-1">
+<main id="main" tabindex="-1"${o.wide ? html` class="wide"` : html``}>
 ${msg}
 ${body}
 </main>
