@@ -88,6 +88,7 @@ describe('the user guide in a browser (real Chromium, real Dovecot)', { timeout:
     expect(await qr.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
     expect(await qr.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth > 100)).toBe(true);
     phone = new TestAuthenticator(key);
+    await saveScreenshot(page, 'portal-user-setup-key-and-qr');
 
     await page.getByRole('link', { name: 'Next' }).click();
     expect(await page.textContent('main')).toContain('Enter code to confirm setup');
@@ -231,5 +232,22 @@ describe('the user guide in a browser (real Chromium, real Dovecot)', { timeout:
     const main = await page.textContent('main');
     expect(main).toContain('Not using two-step authentication');
     expect(await env.imapLogin(USER, PASSWORD)).toMatch(/^t1 OK/m);
+  });
+
+  it('is usable on a phone: no sideways scrolling, large tap targets', async () => {
+    const phoneCtx = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    const p = await phoneCtx.newPage();
+    lastPage = p;
+    await signIn(p);
+    expect(p.url()).toContain('/preferences/accounts');
+    for (const path of ['/preferences/accounts', '/setup', '/sign-in']) {
+      await p.goto(env.url + path);
+      expect(await p.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    }
+    await p.goto(`${env.url}/preferences/accounts`);
+    const box = await p.getByRole('link', { name: 'Setup two-step authentication' }).boundingBox();
+    expect(box?.height).toBeGreaterThanOrEqual(44);
+    await saveScreenshot(p, 'portal-user-phone-accounts');
+    await p.goto(`${env.url}/sign-in`);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -12,6 +12,9 @@ export const CHROMIUM = process.env.TWOSTEP_CHROMIUM ?? '/usr/bin/chromium';
  * playwright's launch() gives it a fresh temporary profile (user data dir) each time.
  */
 export function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: the browser tests need Debian's chromium (apt-get install -y chromium)`);
+  }
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

@@ -56,7 +56,7 @@ dl.settings form{display:inline}
 @media (max-width:36rem){dl.settings{grid-template-columns:1fr}dl.settings dd{margin-bottom:.75rem}}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.5rem;border-bottom:1px solid #bbb;vertical-align:top}
 .detail{display:block;font-size:.85rem;color:#4a4a4a}
-.code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.4rem;letter-spacing:.05em;word-spacing:.4em}
+.code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.4rem;letter-spacing:.05em;word-spacing:.1em}
 ol.codes{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.2rem;columns:2}
 .qr{display:block;width:200px;height:200px;image-rendering:pixelated}
 .dialog{border:2px solid #a4161a;border-radius:6px;padding:1rem}

@@ -23,8 +23,7 @@ export function codePage(o: { csrf: string; user: string; error?: string }): str
 If you don't have your phone, enter one of your one-time codes.</p>
 <form method="post" action="/sign-in/code">${csrfField(o.csrf)}
 <label for="code">Code</label>
-<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength="32"
- aria-describedby="${o.error ? 'page-error' : ''}">
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength="32"${o.error ? html` aria-describedby="page-error"` : ''}>
 <label class="check"><input type="checkbox" name="trust" value="1"> Trust this computer</label>
 <div class="buttons"><button type="submit">Verify</button></div>
 </form>
