@@ -10,10 +10,13 @@ export interface PortalSignInRequest {
   user: string;
   password: Secret;
   clientIp: string;
+  /** The browser's trusted-device token, if it has one ("Trust this computer"). */
+  deviceToken?: string;
 }
 
 export type PortalSignInResult =
-  | { ok: true; user: string; secondFactor: 'required' | 'not-needed' }
+  /** secondFactor: 'required' = ask for a code; 'not-needed' = two-step is off; 'trusted-device' = this computer is trusted. */
+  | { ok: true; user: string; secondFactor: 'required' | 'not-needed' | 'trusted-device' }
   | { ok: false; reason: 'invalid-credentials' | 'throttled' | 'backend-unavailable'; retryAfterMs?: number };
 
 export type SecondFactorResult =
@@ -43,7 +46,9 @@ export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker,
   }
   ctx.audit({ at: ctx.clock(), username, event: 'login.ok', protocol: 'portal', ip: req.clientIp, detail: { via: 'password' } });
   const account = ctx.readAccount(username);
-  return { ok: true, user: username, secondFactor: account?.twofaState === 'on' ? 'required' : 'not-needed' };
+  if (account?.twofaState !== 'on') return { ok: true, user: username, secondFactor: 'not-needed' };
+  const trusted = req.deviceToken !== undefined && isTrustedComputer(ctx, username, req.deviceToken);
+  return { ok: true, user: username, secondFactor: trusted ? 'trusted-device' : 'required' };
 }
 
 /** Step two: a current TOTP code or an unused one-time code (see verifySecondFactor). */

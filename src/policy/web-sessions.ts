@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { limits } from '../core/limits.js';
 import type { WebSession, WebSessionKind, WebSessionStage } from '../store/types.js';
 import type { PolicyContext } from './policy-context.js';
 import { hashToken } from './trusted-devices.js';
@@ -10,8 +11,8 @@ export interface WebSessionView {
   stage: WebSessionStage;
   /** The value every form of this session must carry back (CSRF). */
   csrfToken: string;
-  /** When the password was last confirmed in this session (unix ms), or null. */
-  reauthAt: number | null;
+  /** The password was confirmed in this session within limits.portalReauthMs (the setup wizard may go on). */
+  recentlyReauthenticated: boolean;
 }
 
 /** Minimum gap between two last-seen writes of one session: one write per minute, not per request. */
@@ -22,12 +23,12 @@ function lifetimes(ctx: PolicyContext): { idleMs: number; maxMs: number } {
   return { idleMs: (p?.session_idle_minutes ?? 30) * 60_000, maxMs: (p?.session_max_hours ?? 12) * 3_600_000 };
 }
 
-const view = (s: WebSession): WebSessionView => ({
+const view = (s: WebSession, now: number): WebSessionView => ({
   kind: s.kind,
   subject: s.subject,
   stage: s.stage,
   csrfToken: s.csrfSecret,
-  reauthAt: s.reauthAt,
+  recentlyReauthenticated: s.reauthAt !== null && now - s.reauthAt < limits.portalReauthMs,
 });
 
 /** A new session with a fresh 256-bit token (for the cookie; only its hash is stored). */
@@ -44,7 +45,7 @@ export function createWebSession(ctx: PolicyContext, kind: WebSessionKind, subje
     expiresAt: now + lifetimes(ctx).maxMs,
   };
   ctx.wrapStore(() => ctx.store.webSessions.insert(row));
-  return { token, session: view({ ...row, id: 0, reauthAt: null, lastSeenAt: now }) };
+  return { token, session: view({ ...row, id: 0, reauthAt: null, lastSeenAt: now }, now) };
 }
 
 /** The live session of this kind for the token, or null (unknown, expired or idle too long: then deleted). */
@@ -59,7 +60,7 @@ export function readWebSession(ctx: PolicyContext, token: string, kind: WebSessi
     return null;
   }
   if (now - s.lastSeenAt >= TOUCH_EVERY_MS) ctx.wrapStore(() => ctx.store.webSessions.touch(s.id, now));
-  return view(s);
+  return view(s, now);
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { Hono } from 'hono';
 import QRCode from 'qrcode';
-import { limits } from '../../core/limits.js';
 import { Secret } from '../../core/secret.js';
 import type { LoadedSession, PortalContext, PortalDeps, PortalEnv } from '../portal-context.js';
 import { field } from '../portal-context.js';
@@ -10,14 +9,14 @@ import { refusalMessage, signedInUser, type SessionHandler } from './route-helpe
 
 /**
  * Guide §4, the setup wizard: Begin Setup → Confirm Password → install the app → key and QR code
- * → "Enter code to confirm setup" → Success. Steps after the password need it confirmed within
- * limits.portalReauthMs in this session.
+ * → "Enter code to confirm setup" → Success. Steps after the password need it confirmed recently
+ * in this session (the policy says what recently is).
  */
 export function setupRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   const guard = (fresh: boolean, h: SessionHandler) => (c: PortalContext) => {
     const s = signedInUser(c);
     if (!s) return c.redirect('/sign-in', 303);
-    if (fresh && (s.view.reauthAt === null || s.view.reauthAt + limits.portalReauthMs < Date.now())) return c.redirect('/setup/password', 303);
+    if (fresh && !s.view.recentlyReauthenticated) return c.redirect('/setup/password', 303);
     return h(c, s);
   };
   const base = (c: PortalContext, s: LoadedSession) => ({ csrf: c.get('csrf'), user: s.view.subject });

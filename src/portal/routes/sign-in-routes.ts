@@ -26,7 +26,11 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
 
   app.post('/sign-in', async (c) => {
     const email = field(c, 'email').trim();
-    const result = await d.policy.portalSignIn({ user: email, password: new Secret(field(c, 'password')), clientIp: c.get('clientIp') }, d.checker);
+    const device = d.cookies.get(c, 'device');
+    const result = await d.policy.portalSignIn(
+      { user: email, password: new Secret(field(c, 'password')), clientIp: c.get('clientIp'), ...(device === undefined ? {} : { deviceToken: device }) },
+      d.checker,
+    );
     if (!result.ok) {
       const error =
         result.reason === 'throttled'
@@ -40,8 +44,7 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
     // A new session (new token) at every sign-in: a token planted earlier is worthless.
     const old = c.get('user');
     if (old) d.policy.endWebSession(old.token);
-    const device = d.cookies.get(c, 'device');
-    const trusted = result.secondFactor === 'not-needed' || (device !== undefined && d.policy.isTrustedComputer(result.user, device));
+    const trusted = result.secondFactor !== 'required';
     const { token } = d.policy.createWebSession('user', result.user, trusted ? 'signed-in' : 'second-factor');
     d.cookies.set(c, 'session', token);
     return c.redirect(trusted ? '/preferences/accounts' : '/sign-in/code', 303);
