@@ -73,6 +73,11 @@ export const limits = {
    * enrol a new phone much later.
    */
   portalReauthMs: 15 * 60_000,
+  /**
+   * A sign-in that passed the password but not yet the code: the code page stays usable this long
+   * (time to fetch the phone), not for the whole session lifetime.
+   */
+  portalSecondFactorMs: 10 * 60_000,
   /** IMAP login used to check a portal password against the mail server (connect, TLS, LOGIN). */
   portalPasswordCheckMs: 15_000,
   /** Audit rows the admin console shows at most on one page. */

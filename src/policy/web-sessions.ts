@@ -42,7 +42,8 @@ export function createWebSession(ctx: PolicyContext, kind: WebSessionKind, subje
     stage,
     csrfSecret: randomBytes(32).toString('base64url'),
     createdAt: now,
-    expiresAt: now + lifetimes(ctx).maxMs,
+    // Half signed in (password only): a short life; signed in: [portal] session_max_hours.
+    expiresAt: now + (stage === 'second-factor' ? limits.portalSecondFactorMs : lifetimes(ctx).maxMs),
   };
   ctx.wrapStore(() => ctx.store.webSessions.insert(row));
   return { token, session: view({ ...row, id: 0, reauthAt: null, lastSeenAt: now }, now) };

@@ -106,7 +106,7 @@ describe('portal policy', () => {
     expect(policy.adminList()).toEqual([]);
   });
 
-  it('web sessions: the absolute lifetime ends a busy session; sweep deletes stale rows', () => {
+  it('web sessions: the absolute lifetime ends a busy session, a half sign-in lives 10 minutes; sweep deletes stale rows', () => {
     const { policy, clock, store } = setup();
     const { token } = policy.createWebSession('user', 'fay', 'signed-in');
     expect(policy.readWebSession(token, 'admin')).toBeNull(); // a user's token is no admin session
@@ -116,6 +116,12 @@ describe('portal policy', () => {
     }
     clock.now += 20 * 60_000; // 12 h: [portal] session_max_hours by default
     expect(policy.readWebSession(token, 'user')).toBeNull();
+    // Password given, code not yet: ten minutes to enter it, however busy.
+    const half = policy.createWebSession('user', 'hal', 'second-factor');
+    clock.now += 9 * 60_000;
+    expect(policy.readWebSession(half.token, 'user')?.stage).toBe('second-factor');
+    clock.now += 60_000;
+    expect(policy.readWebSession(half.token, 'user')).toBeNull();
     policy.createWebSession('user', 'gus', 'signed-in');
     clock.now += 31 * 60_000;
     expect(policy.sweepWebSessions()).toBe(1);
