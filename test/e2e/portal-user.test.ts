@@ -21,6 +21,8 @@ let page: Page;
 let lastPage: Page | undefined;
 let phone: TestAuthenticator;
 let oneTimeCodes: string[] = [];
+/** Every secret the walk handled: none may appear in twostep's log. */
+const secrets: string[] = [PASSWORD];
 
 beforeAll(async () => {
   env = await startPortalEnv([{ user: USER, password: PASSWORD }]);
@@ -88,6 +90,7 @@ describe('the user guide in a browser (real Chromium, real Dovecot)', { timeout:
     expect(await qr.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
     expect(await qr.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth > 100)).toBe(true);
     phone = new TestAuthenticator(key);
+    secrets.push(key);
     await saveScreenshot(page, 'portal-user-setup-key-and-qr');
 
     await page.getByRole('link', { name: 'Next' }).click();
@@ -156,6 +159,7 @@ describe('the user guide in a browser (real Chromium, real Dovecot)', { timeout:
     const shown = (await page.locator('#passcode').textContent()) as string;
     expect(shown).toMatch(/^[A-Z]{4} [A-Z]{4} [A-Z]{4} [A-Z]{4}$/);
     const code = shown.replace(/ /g, '');
+    secrets.push(code);
     expect(await page.locator('#passcode').getAttribute('data-code')).toBe(code);
     expect(await page.getByRole('button', { name: 'Copy' }).isVisible()).toBe(true);
     await page.getByRole('link', { name: 'Done' }).click();
@@ -232,6 +236,13 @@ describe('the user guide in a browser (real Chromium, real Dovecot)', { timeout:
     const main = await page.textContent('main');
     expect(main).toContain('Not using two-step authentication');
     expect(await env.imapLogin(USER, PASSWORD)).toMatch(/^t1 OK/m);
+  });
+
+  it('logged no password, key or code along the way', async () => {
+    const log = await env.serve.waitForLog(/"event":"login"/);
+    expect(log).toMatch(/portal\.listening/);
+    for (const s of secrets) expect(log).not.toContain(s);
+    for (const c of oneTimeCodes) expect(log).not.toMatch(new RegExp(`\\b${c}\\b`));
   });
 
   it('is usable on a phone: no sideways scrolling, large tap targets', async () => {
