@@ -12,6 +12,8 @@ import { startPop3Server } from './protocols/pop3/pop3-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { openStore } from './store/index.js';
+import { imapPasswordChecker } from './portal/imap-password-checker.js';
+import { startPortal, type RunningPortal } from './portal/portal-server.js';
 
 export interface OpenedPolicy {
   policy: Policy;
@@ -31,6 +33,8 @@ export interface Running {
   imap: Awaited<ReturnType<typeof startImapServer>>;
   /** Absent when the config has no [pop3] section. */
   pop3?: Awaited<ReturnType<typeof startPop3Server>>;
+  /** The web portal, when [portal] is configured. */
+  portal?: RunningPortal;
   close(): Promise<void>;
 }
 
@@ -49,17 +53,23 @@ function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
   return timer;
 }
 
-/** The composition root of `twostep serve`: config → store → policy → listeners. */
+/** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
 export async function serve(config: Config, logger: Logger): Promise<Running> {
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
-  const secureContext = createSecureContext({
+  const tlsFiles = {
     cert: readFileOrConfigError('tls.cert', config.tls.cert),
     key: readFileOrConfigError('tls.key', config.tls.key),
-  });
+  };
+  const secureContext = createSecureContext(tlsFiles);
   const opened = openPolicy(config, logger);
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
   const registry = new SessionRegistry();
+  // Everything started so far, closed in reverse order on a failed start or on close().
+  const started: { close(): Promise<void> }[] = [];
+  const closeStarted = async () => {
+    for (const s of started.splice(0).reverse()) await s.close();
+  };
   try {
     // What every front end shares; each adds its listeners and backend.
     const common = { authenticator: opened.policy, logger, master, secureContext, allowPlaintext: config.auth.allow_plaintext, registry };
@@ -69,17 +79,35 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       listenTls: config.imap.listen_tls ?? '',
       backend: backendTarget(config, config.imap.backend, config.imap.backend_tls),
     });
-    const pop3 = config.pop3
-      ? await startPop3Server({
-          ...common,
-          listen: config.pop3.listen ?? '',
-          listenTls: config.pop3.listen_tls ?? '',
-          backend: backendTarget(config, config.pop3.backend, config.pop3.backend_tls),
-        }).catch(async (err: unknown) => {
-          await imap.close();
-          throw err;
-        })
-      : undefined;
+    started.push(imap);
+    let pop3: Running['pop3'];
+    if (config.pop3) {
+      pop3 = await startPop3Server({
+        ...common,
+        listen: config.pop3.listen ?? '',
+        listenTls: config.pop3.listen_tls ?? '',
+        backend: backendTarget(config, config.pop3.backend, config.pop3.backend_tls),
+      });
+      started.push(pop3);
+    }
+    let portal: RunningPortal | undefined;
+    const p = config.portal;
+    if (p) {
+      portal = await startPortal({
+        policy: opened.policy,
+        // The portal's sign-in password goes to the same IMAP backend the proxy uses.
+        checker: imapPasswordChecker(backendTarget(config, config.imap.backend, config.imap.backend_tls), logger),
+        logger,
+        settings: {
+          listen: p.listen,
+          ...(p.tls ? { tls: tlsFiles } : {}),
+          secureCookies: p.secure_cookies ?? p.tls,
+          trustProxy: p.trust_proxy,
+          trustedDeviceDays: p.trusted_device_days,
+        },
+      });
+      started.push(portal);
+    }
     const watcher = startRevocationWatcher({
       registry,
       policy: opened.policy,
@@ -87,18 +115,30 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       logger,
     });
     const pruner = startAuditPruner(opened.policy, logger);
-    logger.info({ event: 'ready', backend: config.imap.backend, ...(config.pop3 ? { pop3Backend: config.pop3.backend } : {}) }, 'twostep ready');
-    return {
+    logger.info(
+      {
+        event: 'ready',
+        backend: config.imap.backend,
+        ...(config.pop3 ? { pop3Backend: config.pop3.backend } : {}),
+        ...(portal ? { portalPort: portal.port } : {}),
+      },
+      'twostep ready',
+    );
+    const running: Running = {
       imap,
-      pop3,
       async close() {
         clearInterval(pruner);
         watcher.stop();
-        await Promise.all([imap.close(), pop3?.close()]);
+        await closeStarted();
         opened.close();
       },
     };
+    if (pop3) running.pop3 = pop3;
+    if (portal) running.portal = portal;
+    return running;
   } catch (err) {
+    // e.g. a port is taken: nothing stays bound.
+    await closeStarted();
     opened.close();
     throw err;
   }

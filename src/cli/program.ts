@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { adminCommand } from './commands/admin-command.js';
 import { appcodeCommand } from './commands/appcode-command.js';
 import { auditCommand } from './commands/audit-command.js';
 import { codesCommand } from './commands/codes-command.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     codesCommand(),
     disableCommand(),
     auditCommand(),
+    adminCommand(),
   ]) {
     program.addCommand(sub);
   }

@@ -83,6 +83,25 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /** Self-service web portal and admin console; absent = off. */
+    portal: z
+      .object({
+        listen: hostPort.default('127.0.0.1:8080'),
+        /** true: HTTPS with the [tls] certificate. false: plain HTTP, for use behind a reverse proxy. */
+        tls: z.boolean().default(false),
+        /** Cookies marked Secure (sent over HTTPS only). Default: the value of `tls`; set true behind an HTTPS proxy. */
+        secure_cookies: z.boolean().optional(),
+        /** Take the client IP from the last X-Forwarded-For hop (only behind a reverse proxy you run). */
+        trust_proxy: z.boolean().default(false),
+        /** A computer trusted at sign-in is not asked for a code again for this many days. */
+        trusted_device_days: z.number().int().min(1).max(365).default(30),
+        /** A portal session ends after this many idle minutes. */
+        session_idle_minutes: z.number().int().min(1).max(24 * 60).default(30),
+        /** ... and at the latest this many hours after sign-in. */
+        session_max_hours: z.number().int().min(1).max(24 * 30).default(12),
+      })
+      .strict()
+      .optional(),
     auth: z
       .object({
         allow_plaintext: z.boolean().default(false),

@@ -70,6 +70,36 @@ export const limits = {
   auditPruneIntervalMs: 6 * 60 * 60_000,
   /** Rows deleted per statement while pruning: short write transactions, so logins never wait long. */
   auditPruneBatch: 5_000,
+  /**
+   * Largest request body the portal reads: its forms carry a user name, a password and a code
+   * or an application name (well under 1 KiB); anything bigger is refused before parsing.
+   */
+  portalBodyBytes: 16 * 1024,
+  /** Whole HTTP request (headers and body) from a browser; slow-loris clients are cut off. */
+  portalRequestMs: 30_000,
+  /** Request headers; Node's default is 60 s, a browser sends them at once. */
+  portalHeadersMs: 15_000,
+  /** Keep-alive between requests of one browser connection. */
+  portalKeepAliveMs: 5_000,
+  /**
+   * After "Confirm Password" the setup wizard may be used this long: long enough to install an
+   * authenticator app and type its code, short enough that an unattended signed-in browser cannot
+   * enrol a new phone much later.
+   */
+  portalReauthMs: 15 * 60_000,
+  /**
+   * A sign-in that passed the password but not yet the code: the code page stays usable this long
+   * (time to fetch the phone), not for the whole session lifetime.
+   */
+  portalSecondFactorMs: 10 * 60_000,
+  /** IMAP login used to check a portal password against the mail server (connect, TLS, LOGIN). */
+  portalPasswordCheckMs: 15_000,
+  /** Audit rows the admin console shows at most on one page. */
+  portalAuditRows: 500,
+  /** Users the admin console lists at most. */
+  portalUserRows: 5_000,
+  /** How often expired portal sessions are deleted from the store. */
+  portalSessionSweepMs: 15 * 60_000,
 } as const;
 
 export type Limits = typeof limits;

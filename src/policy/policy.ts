@@ -1,4 +1,28 @@
-import type { AdminPolicy } from '../store/types.js';
+import type { AdminPolicy, WebSessionKind, WebSessionStage } from '../store/types.js';
+import type { Secret } from '../core/secret.js';
+import { adminAdd, adminList, adminRemove, adminResetTotp, adminSetPassword, adminSignIn, type AdminInfo, type AdminSignInResult } from './admin-accounts.js';
+import { auditSearch, consoleSetPolicy, listUsers, recordAdminAction, resetUser, type AdminActor, type AuditFilter } from './admin-console.js';
+import type { PasswordChecker } from './password-checker.js';
+import { accountOverview, totpPendingKey, userDisable, type AccountOverview } from './portal-account.js';
+import {
+  isTrustedComputer,
+  portalSecondFactor,
+  portalSignIn,
+  revokeThisDevice,
+  type PortalSignInRequest,
+  type PortalSignInResult,
+  type SecondFactorResult,
+} from './portal-sign-in.js';
+import {
+  createWebSession,
+  endAllWebSessions,
+  endWebSession,
+  markWebSessionReauth,
+  readWebSession,
+  rotateWebSession,
+  sweepWebSessions,
+  type WebSessionView,
+} from './web-sessions.js';
 import { limits } from '../core/limits.js';
 import { disable, listAudit, pruneAudit, setAdminPolicy, showUser } from './admin.js';
 import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
@@ -138,6 +162,114 @@ export class Policy implements Authenticator, RevocationCheck {
   /** All, or all but the device holding exceptToken ("revoke all other devices"). */
   revokeTrustedDevices(user: string, opts: { exceptToken?: string } = {}): number {
     return revokeTrustedDevices(this.#ctx, user, opts);
+  }
+
+  // web portal (src/portal calls these; the rules live in the files they name)
+
+  /** Sign-in step one: the user's own password, judged by the mail server through `checker`. */
+  portalSignIn(req: PortalSignInRequest, checker: PasswordChecker): Promise<PortalSignInResult> {
+    return portalSignIn(this.#ctx, checker, req);
+  }
+
+  /** Sign-in step two: a TOTP code or a one-time code. */
+  portalSecondFactor(user: string, code: string, clientIp: string): Promise<SecondFactorResult> {
+    return portalSecondFactor(this.#ctx, user, code, clientIp);
+  }
+
+  /** A trusted device of the user, trusted within [portal] trusted_device_days. */
+  isTrustedComputer(user: string, token: string): boolean {
+    return isTrustedComputer(this.#ctx, user, token);
+  }
+
+  revokeThisDevice(user: string, token: string): boolean {
+    return revokeThisDevice(this.#ctx, user, token);
+  }
+
+  accountOverview(user: string): AccountOverview {
+    return accountOverview(this.#ctx, user);
+  }
+
+  /** Turn two-step off at the user's request (refused while the admin requires it). */
+  userDisable(user: string): void {
+    userDisable(this.#ctx, user);
+  }
+
+  totpPendingKey(user: string): TotpEnrollment | null {
+    return totpPendingKey(this.#ctx, user);
+  }
+
+  createWebSession(kind: WebSessionKind, subject: string, stage: WebSessionStage): { token: string; session: WebSessionView } {
+    return createWebSession(this.#ctx, kind, subject, stage);
+  }
+
+  readWebSession(token: string, kind: WebSessionKind): WebSessionView | null {
+    return readWebSession(this.#ctx, token, kind);
+  }
+
+  rotateWebSession(token: string, kind: WebSessionKind, stage: WebSessionStage): { token: string; session: WebSessionView } | null {
+    return rotateWebSession(this.#ctx, token, kind, stage);
+  }
+
+  markWebSessionReauth(token: string): void {
+    markWebSessionReauth(this.#ctx, token);
+  }
+
+  endWebSession(token: string): void {
+    endWebSession(this.#ctx, token);
+  }
+
+  endAllWebSessions(kind: WebSessionKind, subject: string, ip: string | null): number {
+    return endAllWebSessions(this.#ctx, kind, subject, ip);
+  }
+
+  sweepWebSessions(): number {
+    return sweepWebSessions(this.#ctx);
+  }
+
+  // admin accounts and console
+
+  adminAdd(name: string, password: Secret): Promise<TotpEnrollment> {
+    return adminAdd(this.#ctx, name, password);
+  }
+
+  adminSetPassword(name: string, password: Secret): Promise<void> {
+    return adminSetPassword(this.#ctx, name, password);
+  }
+
+  adminResetTotp(name: string): TotpEnrollment {
+    return adminResetTotp(this.#ctx, name);
+  }
+
+  adminRemove(name: string): void {
+    adminRemove(this.#ctx, name);
+  }
+
+  adminList(): AdminInfo[] {
+    return adminList(this.#ctx);
+  }
+
+  adminSignIn(req: { name: string; password: Secret; code: string; clientIp: string }): Promise<AdminSignInResult> {
+    return adminSignIn(this.#ctx, req);
+  }
+
+  listUsers(): UserSummary[] {
+    return listUsers(this.#ctx);
+  }
+
+  consoleSetPolicy(actor: AdminActor, user: string, policy: AdminPolicy): void {
+    consoleSetPolicy(this.#ctx, actor, user, policy);
+  }
+
+  resetUser(actor: AdminActor, user: string, opts: { revokeAppCodes: boolean }): void {
+    resetUser(this.#ctx, actor, user, opts);
+  }
+
+  recordAdminAction(actor: AdminActor, action: string, user: string | null, detail?: Record<string, unknown>): void {
+    recordAdminAction(this.#ctx, actor, action, user, detail);
+  }
+
+  auditSearch(filter: AuditFilter): AuditEntry[] {
+    return auditSearch(this.#ctx, filter);
   }
 }
 

@@ -3,7 +3,7 @@ import type { PolicyContext } from './policy-context.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 
 /** Device tokens are 256-bit random values: a plain SHA-256 is enough to store them. */
-function hashToken(token: string): string {
+export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 

@@ -32,8 +32,10 @@ export class AccountsRepo {
   readonly #setOn;
   readonly #clear;
   readonly #advance;
+  readonly #listAll;
 
   constructor(db: Database) {
+    this.#listAll = db.prepare<[number], Row>('SELECT * FROM accounts ORDER BY username LIMIT ?');
     this.#byName = db.prepare<[string], Row>('SELECT * FROM accounts WHERE username = ?');
     this.#insert = db.prepare<[string, AdminPolicy, number, number]>(
       `INSERT INTO accounts (username, admin_policy, twofa_state, created_at, updated_at) VALUES (?, ?, 'off', ?, ?)`,
@@ -59,6 +61,11 @@ export class AccountsRepo {
   findByUsername(username: string): Account | undefined {
     const r = this.#byName.get(username);
     return r && toAccount(r);
+  }
+
+  /** Every account, by name, at most `limit` (the admin console's user list). */
+  listAll(limit: number): Account[] {
+    return this.#listAll.all(limit).map(toAccount);
   }
 
   create(username: string, adminPolicy: AdminPolicy, now: number): Account {

@@ -31,8 +31,17 @@ export class AuditRepo {
   readonly #listAll;
   readonly #listUser;
   readonly #deleteBefore;
+  readonly #search;
 
   constructor(db: Database) {
+    // One statement for every filter combination: a NULL parameter means "any".
+    this.#search = db.prepare<[{ username: string | null; event: string | null; protocol: string | null; limit: number }], Row>(
+      `SELECT * FROM audit_events
+       WHERE (@username IS NULL OR username = @username)
+         AND (@event IS NULL OR event = @event OR event LIKE @event || '.%')
+         AND (@protocol IS NULL OR protocol = @protocol)
+       ORDER BY at DESC, id DESC LIMIT @limit`,
+    );
     this.#insert = db.prepare<[number, string | null, string, string | null, string | null, string]>(
       'INSERT INTO audit_events (at, username, event, protocol, ip, detail) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -61,6 +70,13 @@ export class AuditRepo {
         JSON.stringify(e.detail ?? {}),
       ).lastInsertRowid,
     );
+  }
+
+  /** Newest first, filtered: `event` matches itself and its sub-events ("login" matches "login.fail"). */
+  search(opts: { username?: string; event?: string; protocol?: string; limit: number }): AuditEvent[] {
+    return this.#search
+      .all({ username: opts.username ?? null, event: opts.event ?? null, protocol: opts.protocol ?? null, limit: opts.limit })
+      .map(toEvent);
   }
 
   /** Newest first. */

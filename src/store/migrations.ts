@@ -81,6 +81,40 @@ CREATE INDEX audit_events_at ON audit_events(at);
 CREATE INDEX audit_events_username ON audit_events(username, at);
 `,
   },
+  {
+    version: 2,
+    sql: `
+-- Web portal sign-ins. Only the SHA-256 of the cookie's token is stored: a copy of the database
+-- does not give live sessions. kind 'user' = a mail user (subject = user name), 'admin' = an
+-- admin account (subject = admin name). stage 'second-factor' = password checked, code still due.
+CREATE TABLE web_sessions (
+  id             INTEGER PRIMARY KEY,
+  token_hash     TEXT    NOT NULL UNIQUE,
+  kind           TEXT    NOT NULL CHECK (kind IN ('user', 'admin')),
+  subject        TEXT    NOT NULL,
+  stage          TEXT    NOT NULL CHECK (stage IN ('second-factor', 'signed-in')),
+  csrf_secret    TEXT    NOT NULL,
+  reauth_at      INTEGER,
+  created_at     INTEGER NOT NULL,
+  last_seen_at   INTEGER NOT NULL,
+  expires_at     INTEGER NOT NULL
+);
+CREATE INDEX web_sessions_subject ON web_sessions(kind, subject);
+CREATE INDEX web_sessions_expires ON web_sessions(expires_at);
+
+-- Admin console accounts, separate from mail users. password_hash is argon2id; the TOTP key is
+-- encrypted like the users' (context "admin-totp:<id>").
+CREATE TABLE admins (
+  id              INTEGER PRIMARY KEY,
+  name            TEXT    NOT NULL UNIQUE CHECK (name = lower(name) AND length(name) > 0),
+  password_hash   TEXT    NOT NULL,
+  totp_secret_enc BLOB    NOT NULL,
+  totp_last_step  INTEGER,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -4,11 +4,13 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { TwostepError, isTwostepError } from '../core/errors.js';
 import { AccountsRepo } from './accounts-repo.js';
+import { AdminsRepo } from './admins-repo.js';
 import { AppCodesRepo } from './app-codes-repo.js';
 import { AuditRepo } from './audit-repo.js';
 import { migrate } from './migrations.js';
 import { OneTimeCodesRepo } from './one-time-codes-repo.js';
 import { TrustedDevicesRepo } from './trusted-devices-repo.js';
+import { WebSessionsRepo } from './web-sessions-repo.js';
 
 export interface Store {
   readonly db: Database;
@@ -17,6 +19,8 @@ export interface Store {
   readonly oneTimeCodes: OneTimeCodesRepo;
   readonly trustedDevices: TrustedDevicesRepo;
   readonly audit: AuditRepo;
+  readonly webSessions: WebSessionsRepo;
+  readonly admins: AdminsRepo;
   /** Run `fn` in one IMMEDIATE transaction (takes the write lock up front; all or nothing). */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -54,6 +58,8 @@ export function openStore(path: string): Store {
     oneTimeCodes: new OneTimeCodesRepo(db),
     trustedDevices: new TrustedDevicesRepo(db),
     audit: new AuditRepo(db),
+    webSessions: new WebSessionsRepo(db),
+    admins: new AdminsRepo(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     close: () => db.close(),
   };

@@ -37,8 +37,10 @@ export class TrustedDevicesRepo {
   readonly #touch;
   readonly #revokeAll;
   readonly #revokeAllExcept;
+  readonly #revokeOne;
 
   constructor(db: Database) {
+    this.#revokeOne = db.prepare<[number, number]>('UPDATE trusted_devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
     this.#insert = db.prepare<[number, string, string, number]>(
       'INSERT INTO trusted_devices (account_id, token_hash, label, created_at) VALUES (?, ?, ?, ?)',
     );
@@ -81,6 +83,10 @@ export class TrustedDevicesRepo {
 
   touch(id: number, at: number): boolean {
     return this.#touch.run(at, id).changes === 1;
+  }
+
+  revoke(id: number, at: number): boolean {
+    return this.#revokeOne.run(at, id).changes === 1;
   }
 
   /** Revoke every active device of the account, or every one but `exceptId`. */

@@ -56,3 +56,30 @@ export interface AuditEvent {
   ip: string | null;
   detail: Record<string, unknown>;
 }
+
+export type WebSessionKind = 'user' | 'admin';
+export type WebSessionStage = 'second-factor' | 'signed-in';
+
+export interface WebSession {
+  id: number;
+  tokenHash: string;
+  kind: WebSessionKind;
+  subject: string;
+  stage: WebSessionStage;
+  csrfSecret: string;
+  /** When the password was last confirmed in this session (setup wizard), or null. */
+  reauthAt: number | null;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+}
+
+export interface AdminAccount {
+  id: number;
+  name: string;
+  passwordHash: string;
+  totpSecretEnc: Buffer;
+  totpLastStep: number | null;
+  createdAt: number;
+  updatedAt: number;
+}

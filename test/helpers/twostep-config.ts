@@ -19,6 +19,8 @@ export interface TestConfigOptions {
   backendCa?: string;
   /** Adds a [pop3] section (POP3 front end on); absent = POP3 off, as in a config without [pop3]. */
   pop3?: { listen: string; listenTls: string; backendPort: number; backendTls?: 'none' | 'starttls' | 'tls' };
+  /** Keys of a [portal] section (the web portal); absent = no portal. */
+  portal?: Record<string, string | number | boolean>;
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -56,6 +58,7 @@ export function writeTestConfig(o: TestConfigOptions): string {
         : []),
       '[auth]',
       ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
+      ...(o.portal ? ['[portal]', ...Object.entries(o.portal).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),
       '',
     ].join('\n'),
   );

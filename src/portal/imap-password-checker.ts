@@ -1,0 +1,44 @@
+import { ImapFlow } from 'imapflow';
+import type { BackendTarget } from '../config/runtime-config.js';
+import { limits } from '../core/limits.js';
+import type { Logger } from '../core/logger.js';
+import type { Secret } from '../core/secret.js';
+import type { PasswordChecker, PasswordVerdict } from '../policy/index.js';
+
+/**
+ * Checks a portal password by logging in to the real IMAP backend (Dovecot) as the user, then
+ * logging out: the mail server stays the only judge of the main password, which twostep never
+ * stores. TLS to the backend as for the proxy ([imap] backend_tls, [backend] ca / servername).
+ */
+export function imapPasswordChecker(target: BackendTarget, logger: Logger): PasswordChecker {
+  return {
+    async check(user: string, password: Secret): Promise<PasswordVerdict> {
+      const client = new ImapFlow({
+        host: target.host,
+        port: target.port,
+        secure: target.tls === 'tls',
+        doSTARTTLS: target.tls === 'starttls',
+        ...(target.servername ? { servername: target.servername } : {}),
+        tls: { ...(target.ca ? { ca: target.ca } : {}), ...(target.servername ? { servername: target.servername } : {}) },
+        auth: { user, pass: password.reveal() },
+        verifyOnly: true,
+        logger: false,
+        connectionTimeout: limits.portalPasswordCheckMs,
+        greetingTimeout: limits.portalPasswordCheckMs,
+        socketTimeout: limits.portalPasswordCheckMs,
+        disableCompression: true,
+      });
+      client.on('error', () => {}); // reported through connect()'s rejection
+      try {
+        await client.connect();
+        return 'ok';
+      } catch (err) {
+        if ((err as { authenticationFailed?: boolean }).authenticationFailed) return 'rejected';
+        logger.warn({ event: 'portal.password-check-failed', err: (err as { code?: string }).code ?? (err as Error).message?.slice(0, 200) }, 'backend unavailable for a portal password check');
+        return 'backend-unavailable';
+      } finally {
+        client.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { parseHostPort } from '../core/host-port.js';
+import { limits } from '../core/limits.js';
+import type { Logger } from '../core/logger.js';
+import type { PasswordChecker, Policy } from '../policy/index.js';
+import type { PortalDeps, PortalEnv } from './portal-context.js';
+import { accountRoutes } from './routes/account-routes.js';
+import { adminRoutes } from './routes/admin-routes.js';
+import { setupRoutes } from './routes/setup-routes.js';
+import { signInRoutes } from './routes/sign-in-routes.js';
+import { PortalCookies } from './security/cookies.js';
+import { CsrfGuard } from './security/csrf.js';
+import { securityHeaders } from './security/headers.js';
+import { sessionMiddleware } from './security/session.js';
+import { PORTAL_CSS, PORTAL_JS } from './static/portal-assets.js';
+import { html } from './views/html.js';
+import { page } from './views/layout.js';
+
+export interface PortalSettings {
+  listen: string;
+  /** HTTPS with this certificate and key (PEM), else plain HTTP (behind a reverse proxy). */
+  tls?: { cert: Buffer; key: Buffer };
+  secureCookies: boolean;
+  trustProxy: boolean;
+  trustedDeviceDays: number;
+}
+
+export interface RunningPortal {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The web app: security headers, body cap, sessions and CSRF, then the user pages and the admin console. */
+export function buildPortalApp(deps: PortalDeps, s: PortalSettings): Hono<PortalEnv> {
+  const app = new Hono<PortalEnv>();
+  app.use(securityHeaders({ hsts: s.tls !== undefined }));
+  app.use(bodyLimit({ maxSize: limits.portalBodyBytes, onError: (c) => c.text('Request too large.', 413) }));
+  app.get('/static/portal.js', (c) => c.body(PORTAL_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=300' }));
+  app.get('/static/portal.css', (c) => c.body(PORTAL_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=300' }));
+  app.use(sessionMiddleware(deps, { trustProxy: s.trustProxy }));
+  signInRoutes(app, deps);
+  setupRoutes(app, deps);
+  accountRoutes(app, deps);
+  adminRoutes(app, deps);
+  app.notFound((c) => c.html(page({ title: 'Not found', csrf: c.get('csrf') ?? '' }, html`<h1>Not found</h1><p><a href="/">Start page</a></p>`), 404));
+  app.onError((err, c) => {
+    // Never the request body or a secret: the error's code and message only.
+    deps.logger.error({ event: 'portal.error', path: c.req.path, code: (err as { code?: string }).code, err: err.message }, 'portal request failed');
+    return c.html(page({ title: 'Error', csrf: '' }, html`<h1>Something went wrong</h1><p>Please try again. <a href="/">Start page</a></p>`), 500);
+  });
+  return app;
+}
+
+export async function startPortal(o: { policy: Policy; checker: PasswordChecker; logger: Logger; settings: PortalSettings }): Promise<RunningPortal> {
+  const s = o.settings;
+  const deps: PortalDeps = {
+    policy: o.policy,
+    checker: o.checker,
+    cookies: new PortalCookies(s.secureCookies),
+    csrf: new CsrfGuard(),
+    logger: o.logger,
+    trustedDeviceDays: s.trustedDeviceDays,
+  };
+  const app = buildPortalApp(deps, s);
+  const listener = getRequestListener(app.fetch);
+  const server: Server = s.tls ? createHttpsServer({ cert: s.tls.cert, key: s.tls.key }, listener) : createHttpServer(listener);
+  server.requestTimeout = limits.portalRequestMs;
+  server.headersTimeout = limits.portalHeadersMs;
+  server.keepAliveTimeout = limits.portalKeepAliveMs;
+  const { host, port } = parseHostPort(s.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const sweep = setInterval(() => {
+    try {
+      o.policy.sweepWebSessions();
+    } catch (err) {
+      o.logger.error({ event: 'portal.session-sweep-failed', err: err instanceof Error ? err.message : String(err) });
+    }
+  }, limits.portalSessionSweepMs);
+  sweep.unref();
+  const bound = (server.address() as AddressInfo).port;
+  o.logger.info({ event: 'portal.listening', listen: `${host}:${bound}`, tls: !!s.tls }, 'portal listening');
+  return {
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(sweep);
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

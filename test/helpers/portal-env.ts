@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { authenticator } from 'otplib';
+import { startDovecot, type DovecotInstance, type DovecotUser } from './dovecot.js';
+import { freePort } from './ports.js';
+import { RawImapClient } from './raw-imap-client.js';
+import { makeTestCert } from './tls.js';
+import { MASTER, writeTestConfig } from './twostep-config.js';
+import { runCli, startServe, type CliResult, type ServeProcess } from './twostep-process.js';
+
+/** A real Dovecot, and a real `twostep serve` in front of it with IMAPS and the web portal. */
+export interface PortalEnv {
+  dir: string;
+  dovecot: DovecotInstance;
+  serve: ServeProcess;
+  configPath: string;
+  /** http://127.0.0.1:PORT */
+  url: string;
+  imapsPort: number;
+  cli(...args: string[]): Promise<CliResult>;
+  /** LOGIN over twostep's IMAPS listener; returns the tagged answer line(s). Logs out after a success. */
+  imapLogin(user: string, secret: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startPortalEnv(users: DovecotUser[], portal: Record<string, string | number | boolean> = {}): Promise<PortalEnv> {
+  const dir = mkdtempSync(join(tmpdir(), 'twostep-portal-e2e-'));
+  const dovecot = await startDovecot({ users, master: MASTER });
+  for (const u of users) {
+    dovecot.deliver(u.user, `From: a@example.com\r\nTo: ${u.user}\r\nSubject: hi\r\nMessage-ID: <p-${u.user}@example.com>\r\n\r\nhi\r\n`);
+  }
+  const imapsPort = await freePort();
+  const portalPort = await freePort();
+  const configPath = writeTestConfig({
+    dir,
+    cert: makeTestCert(dir),
+    backendImapPort: dovecot.imapPort,
+    listen: '',
+    listenTls: `127.0.0.1:${imapsPort}`,
+    auth: { revocation_poll_seconds: 1 },
+    portal: { listen: `127.0.0.1:${portalPort}`, ...portal },
+  });
+  let serve: ServeProcess;
+  try {
+    serve = await startServe(configPath);
+  } catch (err) {
+    await dovecot.stop();
+    throw err;
+  }
+  return {
+    dir,
+    dovecot,
+    serve,
+    configPath,
+    url: `http://127.0.0.1:${portalPort}`,
+    imapsPort,
+    cli: (...args) => runCli(['--config', configPath, ...args]),
+    async imapLogin(user, secret) {
+      const c = await RawImapClient.connect({ port: imapsPort, tls: true });
+      try {
+        await c.greeting();
+        const answer = await c.command(`LOGIN ${user} ${secret}`);
+        if (/^t1 OK/m.test(answer)) {
+          const sel = await c.command('SELECT INBOX');
+          if (!/^t2 OK/m.test(sel)) throw new Error(`SELECT after login failed: ${sel}`);
+          await c.command('LOGOUT').catch(() => '');
+        }
+        return answer;
+      } finally {
+        c.close();
+      }
+    },
+    async stop() {
+      await serve.stop();
+      await dovecot.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const STEP_MS = 30_000;
+
+/**
+ * An authenticator app in the test: the next code for `key` that the server has not seen yet
+ * (each 30-second step is accepted once). Uses the next step early (the server accepts ±1 step),
+ * and waits only when two steps ahead would be needed.
+ */
+export class TestAuthenticator {
+  #last = -1;
+  constructor(readonly key: string) {}
+
+  async nextCode(): Promise<string> {
+    for (;;) {
+      const now = Date.now();
+      const current = Math.floor(now / STEP_MS);
+      const step = Math.max(current, this.#last + 1);
+      if (step <= current + 1) {
+        this.#last = step;
+        return authenticator.clone({ epoch: step * STEP_MS + 1_000 }).generate(this.key);
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeTestConfig } from '../helpers/twostep-config.js';
+import { BIN, runCli, type CliResult } from '../helpers/twostep-process.js';
+
+/** `twostep admin ...`: passwords never on the command line; the TOTP key is printed once. */
+
+function withStdin(args: string[], input: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+describe('twostep admin', () => {
+  it('adds an admin with the password from stdin or a file, lists, resets the key and removes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twostep-cli-admin-'));
+    const config = writeTestConfig({ dir, cert: { cert: 'unused.pem', key: 'unused.pem' }, backendImapPort: 1, listen: '', listenTls: '' });
+    const add = await withStdin(['--config', config, 'admin', 'add', 'root'], 'a long admin password\n');
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/^key: [A-Z2-7]{32}$/m);
+    expect(add.stdout).toMatch(/^uri: otpauth:\/\/totp\/.+secret=/m);
+    expect(add.stdout + add.stderr).not.toContain('a long admin password');
+
+    const short = await withStdin(['--config', config, 'admin', 'add', 'other'], 'short\n');
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/at least|12-/);
+    const again = await withStdin(['--config', config, 'admin', 'add', 'ROOT'], 'another long password\n');
+    expect(again.stderr).toContain('exists already');
+
+    const file = join(dir, 'pw');
+    writeFileSync(file, 'changed long password\n', { mode: 0o600 });
+    expect((await runCli(['--config', config, 'admin', 'password', 'root', '--password-file', file])).code).toBe(0);
+    // There is no way to pass the password itself as an argument.
+    expect((await runCli(['--config', config, 'admin', 'add', 'x', '--password', 'secret-on-argv'])).code).toBe(2);
+
+    expect((await runCli(['--config', config, 'admin', 'list'])).stdout).toMatch(/^root {2}created \d{4}-\d\d-\d\d$/m);
+    const reset = await runCli(['--config', config, 'admin', 'reset-totp', 'root']);
+    expect(reset.stdout).toMatch(/^key: [A-Z2-7]{32}$/m);
+    expect(/^key: (.+)$/m.exec(reset.stdout)?.[1]).not.toBe(/^key: (.+)$/m.exec(add.stdout)?.[1]);
+    expect((await runCli(['--config', config, 'admin', 'remove', 'root'])).code).toBe(0);
+    expect((await runCli(['--config', config, 'admin', 'list'])).stdout).toBe('');
+  });
+});

@@ -1,0 +1,254 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { Secret } from '../../src/core/secret.js';
+import { totpCode } from '../../src/crypto/index.js';
+import { Policy, type PasswordChecker } from '../../src/policy/index.js';
+import { startPortal, type RunningPortal } from '../../src/portal/portal-server.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { CookieJar, send, type HttpResponse } from '../helpers/http-client.js';
+import { makeTestCert } from '../helpers/tls.js';
+
+/**
+ * The portal's web security, over real HTTP(S) to an in-process portal with a real policy and
+ * store; the mail server's password check is faked (the browser suites use real Dovecot).
+ */
+
+const PASSWORDS: Record<string, string> = { alice: 'alice-pw', bob: 'bob-pw' };
+
+interface Harness {
+  url: string;
+  policy: Policy;
+  store: Store;
+  portal: RunningPortal;
+  checks: number;
+  log: () => string;
+  clock: { now: number };
+}
+
+const running: Harness[] = [];
+afterEach(async () => {
+  for (const h of running.splice(0)) {
+    await h.portal.close();
+    h.store.close();
+  }
+});
+
+async function start(opts: { tls?: boolean; userFailures?: number } = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'twostep-portal-sec-'));
+  const config = configSchema.parse({
+    backend: { master_user: 'm', master_password: 'x' },
+    auth: { user_failures: opts.userFailures ?? 100, ip_failures: 1000, failure_delay_ms: 0 },
+    portal: { listen: '127.0.0.1:8080', tls: !!opts.tls, trusted_device_days: 30, session_idle_minutes: 30 },
+  });
+  let logText = '';
+  const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => ((logText += String(c)), cb()) }) });
+  const store = openStore(join(dir, 'db.sqlite'));
+  const clock = { now: Date.now() };
+  const policy = new Policy({ store, masterKey: Buffer.alloc(32, 7), config, logger, clock: () => clock.now });
+  const h = { checks: 0 } as Harness;
+  const checker: PasswordChecker = {
+    check: async (user: string, password: Secret) => {
+      h.checks++;
+      return PASSWORDS[user] === password.reveal() ? 'ok' : 'rejected';
+    },
+  };
+  const cert = opts.tls ? makeTestCert(dir) : undefined;
+  const portal = await startPortal({
+    policy,
+    checker,
+    logger,
+    settings: {
+      listen: '127.0.0.1:0',
+      ...(cert ? { tls: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } } : {}),
+      secureCookies: !!opts.tls,
+      trustProxy: false,
+      trustedDeviceDays: 30,
+    },
+  });
+  Object.assign(h, { url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${portal.port}`, policy, store, portal, log: () => logText, clock });
+  running.push(h);
+  return h;
+}
+
+const csrfOf = (html: string): string => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+
+/** A browser: a cookie jar, GET and form POST (with the CSRF token of the last page unless given). */
+function browserFor(h: Harness) {
+  const jar = new CookieJar();
+  let lastCsrf = '';
+  const go = async (path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<HttpResponse> => {
+    const res = await send(h.url + path, { ...init, headers: { cookie: jar.header(), ...init.headers } });
+    jar.take(res);
+    const t = csrfOf(res.body);
+    if (t) lastCsrf = t;
+    return res;
+  };
+  return {
+    jar,
+    get: (path: string) => go(path),
+    post: (path: string, fields: Record<string, string>, csrf: string | null = lastCsrf) =>
+      go(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(csrf === null ? fields : { csrf, ...fields }).toString(),
+      }),
+    async signIn(user: string, password = PASSWORDS[user] as string) {
+      await go('/sign-in');
+      return this.post('/sign-in', { email: user, password });
+    },
+  };
+}
+
+/** Two-step on for `user` through the policy; returns the TOTP key. */
+function enrol(h: Harness, user: string): string {
+  h.policy.setAdminPolicy(user, 'allowed');
+  const { key } = h.policy.totpEnroll(user);
+  h.policy.totpConfirm(user, totpCode(key, h.clock.now));
+  return key;
+}
+
+describe('portal web security', () => {
+  it('sends the security headers, no inline script or style, and no-store pages', async () => {
+    const h = await start();
+    const res = await send(`${h.url}/sign-in`);
+    expect(res.status).toBe(200);
+    const csp = res.headers['content-security-policy'] as string;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['strict-transport-security']).toBeUndefined();
+    expect(res.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(res.body).not.toMatch(/\sstyle=|\son[a-z]+=/i);
+    const js = await send(`${h.url}/static/portal.js`);
+    expect(js.headers['content-type']).toContain('text/javascript');
+  });
+
+  it('sets HttpOnly, SameSite=Strict cookies; Secure with __Host- names and HSTS over HTTPS', async () => {
+    const plain = await start();
+    const b = browserFor(plain);
+    const first = await b.get('/sign-in');
+    expect(first.cookies.join('\n')).toMatch(/^twostep_pre=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/m);
+    const signed = await b.signIn('alice');
+    const session = signed.cookies.find((c) => c.startsWith('twostep_session='));
+    expect(session).toMatch(/HttpOnly/);
+    expect(session).toMatch(/SameSite=Strict/);
+    expect(session).not.toMatch(/Secure/);
+
+    const tls = await start({ tls: true });
+    const t = browserFor(tls);
+    const page = await t.get('/sign-in');
+    expect(page.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(page.cookies[0]).toMatch(/^__Host-twostep_pre=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    const s = await t.signIn('alice');
+    expect(s.status).toBe(303);
+    expect(s.cookies.find((c) => c.startsWith('__Host-twostep_session='))).toMatch(/Secure/);
+    expect((await t.get('/preferences/accounts')).status).toBe(200);
+  });
+
+  it('refuses every form without the right CSRF token, non-form bodies and oversized bodies', async () => {
+    const h = await start();
+    const b = browserFor(h);
+    await b.get('/sign-in');
+    expect((await b.post('/sign-in', { email: 'alice', password: 'alice-pw' }, null)).status).toBe(403);
+    expect((await b.post('/sign-in', { email: 'alice', password: 'alice-pw' }, 'forged')).status).toBe(403);
+    // Another browser's valid token does not work with this browser's cookie.
+    const other = browserFor(h);
+    const otherToken = csrfOf((await other.get('/sign-in')).body);
+    expect((await b.post('/sign-in', { email: 'alice', password: 'alice-pw' }, otherToken)).status).toBe(403);
+    expect(h.checks).toBe(0);
+
+    expect((await b.signIn('alice')).status).toBe(303);
+    const accounts = await b.get('/preferences/accounts');
+    // Signed in, the token is the session's own: the pre-session one no longer works.
+    expect((await b.post('/sign-out-all', {}, otherToken)).status).toBe(403);
+    expect(csrfOf(accounts.body)).not.toBe(otherToken);
+    const json = await send(`${h.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: b.jar.header() }, body: '{}' });
+    expect(json.status).toBe(415);
+    const big = await b.post('/sign-in', { email: 'alice', password: 'x'.repeat(20_000) });
+    expect(big.status).toBe(413);
+    expect((await send(`${h.url}/sign-in`, { method: 'PUT' })).status).toBe(405);
+  });
+
+  it('rotates the session id at each sign-in step; the old one is dead', async () => {
+    const h = await start();
+    const key = enrol(h, 'bob');
+    const b = browserFor(h);
+    await b.get('/sign-in');
+    await b.post('/sign-in', { email: 'bob', password: 'bob-pw' });
+    const halfway = b.jar.values.get('twostep_session') as string;
+    expect(halfway).toBeTruthy();
+    // Password alone is not signed in.
+    expect((await b.get('/preferences/accounts')).location).toBe('/sign-in');
+    await b.get('/sign-in/code');
+    h.clock.now += 30_000;
+    const ok = await b.post('/sign-in/code', { code: totpCode(key, h.clock.now) });
+    expect(ok.location).toBe('/preferences/accounts');
+    const full = b.jar.values.get('twostep_session') as string;
+    expect(full).not.toBe(halfway);
+    const stale = await send(`${h.url}/preferences/accounts`, { headers: { cookie: `twostep_session=${halfway}` } });
+    expect(stale.location).toBe('/sign-in');
+    expect((await b.get('/preferences/accounts')).status).toBe(200);
+    // Only hashes are stored.
+    const rows = h.store.db.prepare<[], { token_hash: string }>('SELECT token_hash FROM web_sessions').all();
+    expect(rows.map((r) => r.token_hash)).not.toContain(full);
+  });
+
+  it('signs out everywhere, and ends idle sessions', async () => {
+    const h = await start();
+    const one = browserFor(h);
+    const two = browserFor(h);
+    await one.signIn('alice');
+    await two.signIn('alice');
+    await one.get('/preferences/accounts');
+    expect((await one.post('/sign-out-all', {})).location).toBe('/sign-in?done=signed-out-all');
+    expect((await two.get('/preferences/accounts')).location).toBe('/sign-in');
+
+    await one.signIn('alice');
+    expect((await one.get('/preferences/accounts')).status).toBe(200);
+    h.clock.now += 31 * 60_000; // [portal] session_idle_minutes = 30
+    expect((await one.get('/preferences/accounts')).location).toBe('/sign-in');
+  });
+
+  it('trusts a computer for trusted_device_days, then asks for the code again', async () => {
+    const h = await start();
+    const key = enrol(h, 'bob');
+    const b = browserFor(h);
+    await b.signIn('bob');
+    await b.get('/sign-in/code');
+    h.clock.now += 30_000;
+    await b.post('/sign-in/code', { code: totpCode(key, h.clock.now), trust: '1' });
+    const device = [...b.jar.values.keys()].find((k) => k === 'twostep_device');
+    expect(device).toBe('twostep_device');
+    await b.get('/preferences/accounts'); // a page of the new session, whose token the next form carries
+    await b.post('/sign-out', {});
+    expect((await b.signIn('bob')).location).toBe('/preferences/accounts');
+    await b.get('/preferences/accounts');
+    await b.post('/sign-out', {});
+    h.clock.now += 31 * 24 * 3_600_000;
+    expect((await b.signIn('bob')).location).toBe('/sign-in/code');
+  });
+
+  it('throttles failed sign-ins like IMAP logins, audits them as portal, and logs no password', async () => {
+    const h = await start({ userFailures: 3 });
+    const b = browserFor(h);
+    for (let i = 0; i < 3; i++) expect((await b.signIn('alice', `wrong-${i}-secretish`)).status).toBe(401);
+    const refused = await b.signIn('alice');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toContain('Too many failed attempts');
+    expect(h.checks).toBe(3); // the throttled attempt never reached the mail server
+    const events = h.policy.auditSearch({ user: 'alice', protocol: 'portal' }).map((e) => e.event);
+    expect(events.filter((e) => e === 'login.fail')).toHaveLength(3);
+    expect(events).toContain('login.throttled');
+    expect(h.log()).not.toMatch(/secretish|alice-pw/);
+  });
+});
