@@ -8,6 +8,7 @@ import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
 import { Policy } from './policy/index.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
+import { startSmtpServer } from './protocols/smtp/smtp-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { openStore } from './store/index.js';
@@ -28,6 +29,8 @@ export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
 
 export interface Running {
   imap: Awaited<ReturnType<typeof startImapServer>>;
+  /** Only when [smtp] is configured. */
+  smtp?: Awaited<ReturnType<typeof startSmtpServer>>;
   close(): Promise<void>;
 }
 
@@ -57,6 +60,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
   const registry = new SessionRegistry();
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>> | undefined;
   try {
     const imap = await startImapServer({
       authenticator: opened.policy,
@@ -69,6 +73,25 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       allowPlaintext: config.auth.allow_plaintext,
       registry,
     });
+    if (config.smtp) {
+      try {
+        smtp = await startSmtpServer({
+          authenticator: opened.policy,
+          logger,
+          listen: config.smtp.listen ?? '',
+          listenTls: config.smtp.listen_tls ?? '',
+          backend: backendTarget(config, config.smtp.backend, config.smtp.backend_tls),
+          backendLogin: config.smtp.backend_login,
+          master,
+          secureContext,
+          allowPlaintext: config.auth.allow_plaintext,
+          registry,
+        });
+      } catch (err) {
+        await imap.close();
+        throw err;
+      }
+    }
     const watcher = startRevocationWatcher({
       registry,
       policy: opened.policy,
@@ -76,13 +99,14 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       logger,
     });
     const pruner = startAuditPruner(opened.policy, logger);
-    logger.info({ event: 'ready', backend: config.imap.backend }, 'twostep ready');
+    logger.info({ event: 'ready', backend: config.imap.backend, ...(config.smtp ? { smtpBackend: config.smtp.backend } : {}) }, 'twostep ready');
     return {
       imap,
+      smtp,
       async close() {
         clearInterval(pruner);
         watcher.stop();
-        await imap.close();
+        await Promise.all([imap.close(), smtp?.close()]);
         opened.close();
       },
     };

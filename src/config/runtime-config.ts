@@ -48,8 +48,9 @@ export interface BackendTarget extends HostPort {
   servername?: string;
 }
 
-export function backendTarget(config: Config, address: string): BackendTarget {
-  const target: BackendTarget = { ...parseHostPort(address), tls: config.imap.backend_tls };
+/** A backend address with the [backend] ca/servername; `backendTls` is the protocol's own backend_tls (IMAP's by default). */
+export function backendTarget(config: Config, address: string, backendTls: BackendTls = config.imap.backend_tls): BackendTarget {
+  const target: BackendTarget = { ...parseHostPort(address), tls: backendTls };
   if (config.backend.ca) target.ca = readFileOrConfigError('backend.ca', config.backend.ca);
   if (config.backend.servername) target.servername = config.backend.servername;
   return target;

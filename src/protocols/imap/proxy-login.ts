@@ -2,7 +2,9 @@ import type net from 'node:net';
 import { isTwostepError } from '../../core/errors.js';
 import { limits } from '../../core/limits.js';
 import type { AuthDecision, AuthRequest, FailReason } from '../../policy/types.js';
+import { decideLogin } from '../shared/decide-login.js';
 import { errorText } from '../shared/error-text.js';
+import { loginInputMalformed, safeUser } from '../shared/login-input.js';
 import { splice, type Splice } from '../shared/splice.js';
 import type { LoginCredentials } from './login-credentials.js';
 import { imapText } from './responses.js';
@@ -18,8 +20,6 @@ export interface ProxiedLogin {
   decision: Extract<AuthDecision, { ok: true }>;
 }
 
-const CONTROL = /[\p{Cc}]/u;
-
 /**
  * The login step shared by LOGIN and AUTHENTICATE: input checks, the policy decision, the
  * backend login (the user's own credentials, or the master login for an application code),
@@ -28,14 +28,7 @@ const CONTROL = /[\p{Cc}]/u;
  */
 export async function proxyLogin(ctx: ImapSessionContext, tag: string, c: LoginCredentials): Promise<ProxiedLogin | undefined> {
   if (!ctx.tls && !ctx.allowPlaintext) return ctx.fail(tag, 'tls-required', c.user, c.mechanism);
-  if (
-    c.user === '' ||
-    c.user.length > limits.userNameChars ||
-    CONTROL.test(c.user) ||
-    c.secret.length > limits.secretChars ||
-    c.secret.reveal().includes('\0') ||
-    (c.authzid !== undefined && (c.authzid.length > limits.userNameChars || CONTROL.test(c.authzid)))
-  ) {
+  if (loginInputMalformed(c)) {
     return ctx.fail(tag, 'malformed', safeUser(c.user), c.mechanism);
   }
   const req: AuthRequest = {
@@ -53,7 +46,7 @@ export async function proxyLogin(ctx: ImapSessionContext, tag: string, c: LoginC
   ctx.state = ImapSessionState.LoggingIn;
   ctx.holdInput();
 
-  const decision = await decide(ctx, req);
+  const decision = await decideLogin(ctx.authenticator, req, ctx.log);
   if (ctx.closed()) throw new SessionOver();
   if (!decision.ok) return afterFailure(ctx, tag, decision.reason, req);
 
@@ -104,31 +97,8 @@ export async function proxyLogin(ctx: ImapSessionContext, tag: string, c: LoginC
   return { splice: spliced, backend: result.socket, decision };
 }
 
-/** The policy's decision within limits.authDecisionMs; a fault or timeout is backend-unavailable. */
-async function decide(ctx: ImapSessionContext, req: AuthRequest): Promise<AuthDecision> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      ctx.authenticator.authenticate(req),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('authentication decision timed out')), limits.authDecisionMs);
-      }),
-    ]);
-  } catch (err) {
-    ctx.log.error({ event: 'policy-error', user: req.user, err: errorText(err) });
-    return { ok: false, reason: 'backend-unavailable' };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function afterFailure(ctx: ImapSessionContext, tag: string, reason: FailReason, req: AuthRequest): undefined {
   ctx.state = ImapSessionState.NotAuthenticated;
   ctx.resumeInput();
   return ctx.fail(tag, reason, req.user, req.mechanism);
-}
-
-/** A user name fit for a log line (a malformed one may be huge or carry control characters). */
-function safeUser(user: string): string {
-  return user.replace(/[\p{Cc}]/gu, '?').slice(0, 64);
 }
