@@ -17,6 +17,16 @@ export interface TestConfigOptions {
   /** How twostep talks to Dovecot: "none" (default) | "starttls" | "tls", and the CA to verify it with. */
   backendTls?: 'none' | 'starttls' | 'tls';
   backendCa?: string;
+  /** An [smtp] section (SMTP submission in front of Postfix); absent = SMTP off. */
+  smtp?: {
+    listen: string;
+    listenTls: string;
+    backendPort: number;
+    backendTls?: 'none' | 'starttls' | 'tls';
+    backendLogin: 'master' | 'xclient';
+  };
+  /** File name of the config in dir (several configs may share one store); default twostep.toml. */
+  fileName?: string;
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -25,7 +35,17 @@ export function writeTestConfig(o: TestConfigOptions): string {
   writeFileSync(masterFile, `${MASTER.password}\n`, { mode: 0o600 });
   // A short failure delay: the refusal path still waits, the suite stays fast.
   const auth = { allow_plaintext: false, ip_failures: 1000, user_failures: 1000, failure_delay_ms: 300, ...o.auth };
-  const path = join(o.dir, 'twostep.toml');
+  const path = join(o.dir, o.fileName ?? 'twostep.toml');
+  const smtp = o.smtp
+    ? [
+        '[smtp]',
+        `listen = ${JSON.stringify(o.smtp.listen)}`,
+        `listen_tls = ${JSON.stringify(o.smtp.listenTls)}`,
+        `backend = "127.0.0.1:${o.smtp.backendPort}"`,
+        `backend_tls = ${JSON.stringify(o.smtp.backendTls ?? 'none')}`,
+        `backend_login = ${JSON.stringify(o.smtp.backendLogin)}`,
+      ]
+    : [];
   writeFileSync(
     path,
     [
@@ -43,6 +63,7 @@ export function writeTestConfig(o: TestConfigOptions): string {
       `listen_tls = ${JSON.stringify(o.listenTls)}`,
       `backend = "127.0.0.1:${o.backendImapPort}"`,
       `backend_tls = ${JSON.stringify(o.backendTls ?? 'none')}`,
+      ...smtp,
       '[auth]',
       ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
       '',
