@@ -8,12 +8,17 @@ export interface StartPostfixOptions {
   /** virtual_mailbox_domains; default "test.example". */
   domain?: string;
   myhostname?: string;
-  /** smtpd_authorized_xclient_hosts; default "127.0.0.1". "" lets no host use XCLIENT. */
+  /** smtpd_authorized_xclient_hosts of the two built-in listeners; default "127.0.0.1". "" lets no host use XCLIENT. */
   xclientHosts?: string;
   /** smtpd_sender_login_maps as address → login name(s) (an inline: table). */
   senderLogins?: Record<string, string>;
   /** More `-o key=value` for both submission listeners. */
   extraSubmissionOptions?: string[];
+  /**
+   * More master.cf services, e.g. the admin snippets from config/postfix with their port,
+   * chroot and SASL path adapted (main.cf allows XCLIENT nowhere; a service enables it with -o).
+   */
+  extraServices?: string;
 }
 
 export interface PostfixInstance {

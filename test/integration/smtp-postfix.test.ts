@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -15,13 +15,21 @@ import { runCli, startServe, type ServeProcess } from '../helpers/twostep-proces
 
 /**
  * SMTP submission through twostep in front of a real Postfix (Dovecot SASL, LMTP delivery into
- * the test Dovecot), in both login modes: "master" (AUTH PLAIN with the user as authorization
- * identity) with a plaintext backend, and "xclient" (XCLIENT LOGIN=user) with a STARTTLS
- * backend, so TLS comes before XCLIENT. Clients connect from 127.0.0.2: Postfix must log that
- * address (twostep forwards it with XCLIENT ADDR), and the user, never the master login.
+ * the test Dovecot), in both login modes, each against the service an admin adds from
+ * config/postfix (port, chroot and SASL path adapted):
+ * - "master": AUTH PLAIN with the user as authorization identity, over STARTTLS to Postfix; no
+ *   XCLIENT there, so Postfix sees twostep's address;
+ * - "xclient": XCLIENT LOGIN=user over STARTTLS (TLS first, then XCLIENT), the client address
+ *   forwarded;
+ * - "fwd-master": master login to Postfix's implicit-TLS listener, which allows XCLIENT: twostep
+ *   forwards the client address with XCLIENT ADDR before its AUTH.
+ * Clients connect from 127.0.0.2. Postfix must log the user, never the master login.
  */
 
-type Mode = 'master' | 'xclient';
+type Mode = 'master' | 'xclient' | 'fwd-master';
+const MODES = ['master', 'xclient', 'fwd-master'] as const;
+/** The address Postfix sees as the client in each mode. */
+const SEEN_IP: Record<Mode, string> = { master: '127.0.0.1', xclient: '127.0.0.2', 'fwd-master': '127.0.0.2' };
 const DOMAIN = 'test.example';
 const CLIENT_IP = '127.0.0.2';
 
@@ -99,6 +107,16 @@ function swaks(args: string[]): Promise<{ code: number; out: string }> {
   });
 }
 
+/** An admin snippet from config/postfix, adapted to the test instance: its port, no chroot, Dovecot's auth listener. */
+function snippet(file: string, port: number, authPort: number): string {
+  const text = readFileSync(new URL(`../../config/postfix/${file}`, import.meta.url), 'utf8');
+  const adapted = text
+    .replace(/^127\.0\.0\.1:\d+(\s+inet\s+n\s+-\s+)y(\s)/m, `127.0.0.1:${port}$1n$2`)
+    .replace('smtpd_sasl_path=private/auth', `smtpd_sasl_path=inet:127.0.0.1:${authPort}`);
+  if (!adapted.includes(`127.0.0.1:${port} `) || !adapted.includes(`inet:127.0.0.1:${authPort}`)) throw new Error(`snippet ${file} changed shape`);
+  return adapted;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twostep-smtp-it-'));
   const cert = makeTestCert(dir);
@@ -109,15 +127,26 @@ beforeAll(async () => {
     ],
     master: MASTER,
   });
+  const masterPort = await freePort();
+  const xclientPort = await freePort();
   postfix = await startPostfix({
     lmtpSocket: dovecot.lmtpSocket,
     saslPath: `inet:127.0.0.1:${dovecot.authPort}`,
     tls: cert,
     domain: DOMAIN,
     senderLogins: { [`alice@${DOMAIN}`]: 'alice', [`bob@${DOMAIN}`]: 'bob' },
+    extraServices: [
+      snippet('master.cf-master-mode', masterPort, dovecot.authPort!),
+      snippet('master.cf-xclient-mode', xclientPort, dovecot.authPort!),
+    ].join('\n'),
   });
+  const backends: Record<Mode, { port: number; tls: 'starttls' | 'tls' }> = {
+    master: { port: masterPort, tls: 'starttls' },
+    xclient: { port: xclientPort, tls: 'starttls' },
+    'fwd-master': { port: postfix.smtpsPort, tls: 'tls' },
+  };
   imapTlsPort = await freePort();
-  for (const mode of ['master', 'xclient'] as const) {
+  for (const mode of MODES) {
     const starttlsPort = await freePort();
     const tlsPort = await freePort();
     const configPath = writeTestConfig({
@@ -132,16 +161,16 @@ beforeAll(async () => {
       smtp: {
         listen: `127.0.0.1:${starttlsPort}`,
         listenTls: `127.0.0.1:${tlsPort}`,
-        backendPort: postfix.submissionPort,
-        backendTls: mode === 'master' ? 'none' : 'starttls',
-        backendLogin: mode,
+        backendPort: backends[mode].port,
+        backendTls: backends[mode].tls,
+        backendLogin: mode === 'xclient' ? 'xclient' : 'master',
       },
     });
     fronts[mode] = { configPath, starttlsPort, tlsPort, serve: undefined as unknown as ServeProcess };
   }
   await enableTwoStep(fronts.master.configPath, 'alice');
   aliceCode = await addAppCode(fronts.master.configPath, 'alice', 'Phone');
-  for (const mode of ['master', 'xclient'] as const) fronts[mode].serve = await startServe(fronts[mode].configPath);
+  await Promise.all(MODES.map(async (mode) => (fronts[mode].serve = await startServe(fronts[mode].configPath))));
 });
 
 afterAll(async () => {
@@ -150,8 +179,9 @@ afterAll(async () => {
   await dovecot?.stop();
 });
 
-describe.each(['master', 'xclient'] as const)('backend_login = %s', (mode) => {
-  const method = mode === 'master' ? 'PLAIN' : 'XCLIENT';
+describe.each(MODES)('%s', (mode) => {
+  const method = mode === 'xclient' ? 'XCLIENT' : 'PLAIN';
+  const seen = SEEN_IP[mode].replaceAll('.', '\\.');
 
   it('nodemailer over STARTTLS with an application code: delivered, readable over IMAP, Postfix names the user and the real client', async () => {
     const subject = `code over starttls ${mode}`;
@@ -162,10 +192,10 @@ describe.each(['master', 'xclient'] as const)('backend_login = %s', (mode) => {
       text: 'Sent through twostep.',
     });
     expect(info.response).toMatch(/^250 2\.0\.0 Ok: queued as /);
-    expect(await smtpdLine(queueId(info.response))).toMatch(new RegExp(`client=unknown\\[${CLIENT_IP}\\], sasl_method=${method}, sasl_username=alice$`));
+    expect(await smtpdLine(queueId(info.response))).toMatch(new RegExp(`client=unknown\\[${seen}\\], sasl_method=${method}, sasl_username=alice$`));
     const msg = await readOverImap('bob', 'bob-main-pw', subject);
     expect(msg).toContain('(Authenticated sender: alice)');
-    expect(msg).toMatch(/Received: from phone\.client\.example \(unknown \[127\.0\.0\.2\]\)/);
+    expect(msg).toMatch(new RegExp(`Received: from phone\\.client\\.example \\(unknown \\[${seen}\\]\\)`));
     expect(msg).not.toContain(MASTER.user);
     expect(msg).toContain('Sent through twostep.');
   });
@@ -205,7 +235,7 @@ describe.each(['master', 'xclient'] as const)('backend_login = %s', (mode) => {
   it('a user without two-step authentication sends with the main password; a wrong one gets 535', async () => {
     const subject = `passthrough ${mode}`;
     const info = await transport(mode, { user: 'bob', pass: 'bob-main-pw' }).sendMail({ from: `bob@${DOMAIN}`, to: `alice@${DOMAIN}`, subject, text: 'bob' });
-    expect(await smtpdLine(queueId(info.response))).toMatch(new RegExp(`client=unknown\\[${CLIENT_IP}\\], sasl_method=PLAIN, sasl_username=bob$`));
+    expect(await smtpdLine(queueId(info.response))).toMatch(new RegExp(`client=unknown\\[${seen}\\], sasl_method=PLAIN, sasl_username=bob$`));
     expect(await readOverImap('alice', aliceCode, subject)).toContain('(Authenticated sender: bob)');
     const err = await transport(mode, { user: 'bob', pass: 'wrong-pw' })
       .sendMail({ from: `bob@${DOMAIN}`, to: `alice@${DOMAIN}`, subject: 'never', text: 'x' })
