@@ -158,6 +158,7 @@ beforeAll(async () => {
       listen: '',
       listenTls: mode === 'master' ? `127.0.0.1:${imapTlsPort}` : '',
       backendCa: cert.cert,
+      auth: { revocation_poll_seconds: 1 },
       smtp: {
         listen: `127.0.0.1:${starttlsPort}`,
         listenTls: `127.0.0.1:${tlsPort}`,
@@ -292,6 +293,19 @@ it('EHLO before TLS offers STARTTLS and no AUTH; MAIL before AUTH is refused', a
   expect(await c.command(`AUTH PLAIN ${saslPlain('alice', aliceCode)}`)).toMatch(/^538 5\.7\.11 /);
   expect(await c.command('QUIT')).toMatch(/^221 2\.0\.0/);
   c.close();
+});
+
+it('revoking an application code closes the SMTP sessions signed in with it', async () => {
+  const laptop = await addAppCode(fronts.master.configPath, 'alice', 'Laptop');
+  const c = await RawSmtpClient.connect({ port: fronts.xclient.tlsPort, tls: true });
+  expect(await c.reply()).toMatch(/^220 /);
+  await c.command('EHLO laptop.example');
+  expect(await c.command(`AUTH PLAIN ${saslPlain('alice', laptop)}`)).toMatch(/^235 /);
+  expect(await c.command(`MAIL FROM:<alice@${DOMAIN}>`)).toMatch(/^250 /);
+  const revoke = await runCli(['--config', fronts.master.configPath, 'appcode', 'revoke', 'alice', 'Laptop']);
+  expect(revoke.code).toBe(0);
+  await c.waitClosed(5000);
+  expect(await fronts.xclient.serve.waitForLog(/"event":"session-revoked"[^\n]*"proto":"smtp"/)).toMatch(/"event":"session-revoked"[^\n]*"proto":"smtp"/);
 });
 
 it('Last Used and the audit trail record protocol smtp', async () => {

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load-config.js';
 import type { FailReason } from '../../src/policy/types.js';
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { backendFarewell } from '../../src/protocols/smtp/backend-farewell.js';
@@ -118,5 +120,20 @@ describe('last words when the backend is gone', () => {
     expect(words('221 2.0.0 Bye\r\n')).toBeUndefined();
     expect(words('250 ok\r\n', '421 4.4.2 mx Error: timeout exceeded\r\n')).toBeUndefined();
     expect(words('250 2.1.0 O')).toBeUndefined();
+  });
+});
+
+describe('[smtp] in the example configuration', () => {
+  it('is off as shipped, and the commented section parses once uncommented', () => {
+    const text = readFileSync(new URL('../../config/twostep.example.toml', import.meta.url), 'utf8');
+    expect(parseConfig(text).smtp).toBeUndefined();
+    const on = text.replace(/^# (\[smtp\]|listen |listen_tls |backend |backend_tls |backend_login )/gm, '$1');
+    expect(parseConfig(on).smtp).toEqual({
+      listen: '127.0.0.1:1587',
+      listen_tls: '127.0.0.1:1465',
+      backend: '127.0.0.1:587',
+      backend_tls: 'none',
+      backend_login: 'master',
+    });
   });
 });
