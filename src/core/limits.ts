@@ -37,6 +37,11 @@ export const limits = {
    * next EHLO probes again: one short Postfix connection a minute at most, not one per client.
    */
   smtpExtensionsTtlMs: 60_000,
+  /**
+   * Deadline of that probe (connect, greeting, EHLO, STARTTLS). A healthy Postfix answers in
+   * milliseconds; a client's EHLO waits for the probe, and a stalled backend must not hold it long.
+   */
+  smtpProbeMs: 5_000,
   /** After a failed probe, how long clients are told only twostep's own extensions before retrying. */
   smtpExtensionsRetryMs: 5_000,
   /**

@@ -93,6 +93,8 @@ async function smtpdLine(queueId: string): Promise<string> {
   return log.split('\n').find((l) => l.includes(`${queueId}: client=`)) ?? '';
 }
 
+const keywords = (ehlo: string) => ehlo.split('\r\n').map((l) => l.slice(4));
+
 function queueId(response: string): string {
   const id = /queued as ([0-9A-F]+)/.exec(response)?.[1];
   if (!id) throw new Error(`no queue id in "${response}"`);
@@ -257,7 +259,7 @@ describe.each(MODES)('%s', (mode) => {
     expect(await c.reply()).toMatch(/^220 /);
     const ehlo = await c.command('EHLO pipeline.client.example');
     for (const kw of ['PIPELINING', 'SIZE 10240000', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'DSN', 'CHUNKING', 'AUTH PLAIN LOGIN']) {
-      expect(ehlo.split('\r\n').map((l) => l.slice(4))).toContain(kw);
+      expect(keywords(ehlo)).toContain(kw);
     }
     expect(ehlo).not.toMatch(/XCLIENT|XFORWARD|VRFY|ETRN|STARTTLS/);
     // Headers stay ASCII: the test Dovecot's LMTP (2.3) does not offer SMTPUTF8, and Postfix
@@ -283,11 +285,31 @@ describe.each(MODES)('%s', (mode) => {
   });
 });
 
+it('BDAT (CHUNKING) passes through to Postfix byte for byte', async () => {
+  const c = await RawSmtpClient.connect({ port: fronts.xclient.starttlsPort, localAddress: CLIENT_IP });
+  expect(await c.reply()).toMatch(/^220 /);
+  await c.command('EHLO chunky.example');
+  expect(await c.starttls()).toMatch(/^220 2\.0\.0/);
+  expect(keywords(await c.command('EHLO chunky.example'))).toContain('CHUNKING');
+  expect(await c.command(`AUTH PLAIN ${saslPlain('alice', aliceCode)}`)).toMatch(/^235 /);
+  expect(await c.command(`MAIL FROM:<alice@${DOMAIN}>`)).toMatch(/^250 /);
+  expect(await c.command(`RCPT TO:<alice@${DOMAIN}>`)).toMatch(/^250 /);
+  const part1 = `From: alice@${DOMAIN}\r\nSubject: chunked-bdat\r\n\r\nfirst chunk\r\n`;
+  const part2 = '.this line starts with a dot and is not stuffed\r\n';
+  c.write(`BDAT ${part1.length}\r\n${part1}`);
+  expect(await c.reply()).toMatch(/^250 2\.0\.0 /);
+  c.write(`BDAT ${part2.length} LAST\r\n${part2}`);
+  expect(await c.reply()).toMatch(/^250 2\.0\.0 Ok: \d+ bytes queued as/);
+  expect(await c.command('QUIT')).toMatch(/^221 /);
+  const msg = await readOverImap('alice', aliceCode, 'chunked-bdat');
+  expect(msg).toContain('first chunk\r\n.this line starts with a dot and is not stuffed');
+});
+
 it('EHLO before TLS offers STARTTLS and no AUTH; MAIL before AUTH is refused', async () => {
   const c = await RawSmtpClient.connect({ port: fronts.master.starttlsPort });
   expect(await c.reply()).toMatch(/^220 \S+ ESMTP twostep$/);
   const ehlo = await c.command('EHLO x.example');
-  expect(ehlo.split('\r\n').map((l) => l.slice(4))).toContain('STARTTLS');
+  expect(keywords(ehlo)).toContain('STARTTLS');
   expect(ehlo).not.toContain('AUTH');
   expect(await c.command('MAIL FROM:<alice@test.example>')).toMatch(/^530 5\.7\.0 /);
   expect(await c.command(`AUTH PLAIN ${saslPlain('alice', aliceCode)}`)).toMatch(/^538 5\.7\.11 /);

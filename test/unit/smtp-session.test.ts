@@ -181,6 +181,38 @@ describe('before AUTH', () => {
     c.close();
   });
 
+  it('AUTH needs EHLO first; AUTH LOGIN takes the user name as initial response', async () => {
+    fake = await fakeBackend();
+    const c = await client(await startFront(fake.port), true);
+    expect(await c.command(`AUTH PLAIN ${saslPlain('alice', CODE)}`)).toBe('503 5.5.1 Error: send HELO/EHLO first');
+    await c.command('EHLO phone.example');
+    expect(await c.command(`AUTH LOGIN ${Buffer.from('alice').toString('base64')}`)).toBe('334 UGFzc3dvcmQ6');
+    expect(await c.command(Buffer.from(CODE).toString('base64'))).toBe('235 2.7.0 Authentication successful');
+    expect(fake.auths).toEqual([{ username: 'proxymaster', password: 'master-secret', authzid: 'alice' }]);
+    c.close();
+  });
+
+  it('with allow_plaintext, AUTH is offered and accepted before TLS', async () => {
+    fake = await fakeBackend();
+    const c = await client(await startFront(fake.port, { allowPlaintext: true }));
+    const kw = keywords(await c.command('EHLO phone.example'));
+    expect(kw).toEqual(expect.arrayContaining(['STARTTLS', 'AUTH PLAIN LOGIN']));
+    expect(await c.command('MAIL FROM:<a@b.example>')).toBe('530 5.7.0 Authentication required');
+    expect(await c.command(`AUTH PLAIN ${saslPlain('alice', CODE)}`)).toBe('235 2.7.0 Authentication successful');
+    c.close();
+  });
+
+  it('three failed logins end the connection with 421', async () => {
+    fake = await fakeBackend();
+    const c = await client(await startFront(fake.port), true);
+    await c.command('EHLO phone.example');
+    for (let i = 0; i < 2; i++) expect(await c.command(`AUTH PLAIN ${saslPlain('carol', 'x')}`)).toMatch(/^535 /);
+    c.write(`AUTH PLAIN ${saslPlain('carol', 'x')}\r\n`);
+    expect(await c.reply()).toMatch(/^535 /);
+    expect(await c.reply()).toBe('421 4.7.0 Error: too many failed authentication attempts');
+    await c.waitClosed();
+  });
+
   it('a web request is closed without a reply; too many bad commands end with 421', async () => {
     fake = await fakeBackend();
     const server = await startFront(fake.port);

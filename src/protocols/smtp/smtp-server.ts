@@ -51,7 +51,8 @@ export async function startSmtpServer(o: SmtpServerOptions): Promise<SmtpServer>
   const listeners: Listener[] = [];
   const hostname = o.hostname ?? osHostname();
   const backendLoginMs = o.backendLoginMs ?? limits.backendLoginMs;
-  const extensions = new BackendExtensions(() => probeEhlo(o.backend, hostname, backendLoginMs), log);
+  const probeMs = Math.min(limits.smtpProbeMs, backendLoginMs);
+  const extensions = new BackendExtensions(() => probeEhlo(o.backend, hostname, probeMs), log);
 
   const open = async (address: string, implicitTls: boolean): Promise<Listener> => {
     const listener = await startListener({
