@@ -278,10 +278,19 @@ describe.each(MODES)('%s', (mode) => {
     expect(await c.reply()).toMatch(/^354 /);
     c.write(utf8(`From: alice@${DOMAIN}\r\nTo: alice@${DOMAIN}\r\nSubject: ${subject}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nÄÖÜ äöü ß € 日本語 ✓\r\n..leading dot\r\n.\r\n`));
     expect(await c.reply()).toMatch(/^250 2\.0\.0 Ok: queued as/);
+    // A second transaction in the same session, pipelined: raw UTF-8 in a header (8BITMIME, no
+    // SMTPUTF8 flag, so Postfix may hand it to an LMTP server without SMTPUTF8).
+    c.write(`MAIL FROM:<alice@${DOMAIN}> BODY=8BITMIME\r\nRCPT TO:<alice@${DOMAIN}>\r\nDATA\r\n`);
+    expect(await c.reply()).toMatch(/^250 2\.1\.0/);
+    expect(await c.reply()).toMatch(/^250 2\.1\.5/);
+    expect(await c.reply()).toMatch(/^354 /);
+    c.write(utf8(`From: alice@${DOMAIN}\r\nSubject: rawheader-${mode} Grüße 日本\r\n\r\nzwei\r\n.\r\n`));
+    expect(await c.reply()).toMatch(/^250 2\.0\.0 Ok: queued as/);
     expect(await c.command('QUIT')).toMatch(/^221 /);
     const msg = await readOverImap('alice', aliceCode, `pipelined-${mode}`);
     expect(msg).toContain(`Subject: ${subject}`);
     expect(msg).toContain('ÄÖÜ äöü ß € 日本語 ✓\r\n.leading dot');
+    expect(await readOverImap('alice', aliceCode, `rawheader-${mode}`)).toContain(`Subject: rawheader-${mode} Grüße 日本\r\n`);
   });
 });
 

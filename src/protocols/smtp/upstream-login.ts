@@ -81,7 +81,10 @@ export function upstreamLogin(p: UpstreamLoginParams): Promise<UpstreamLoginResu
         conv.c.socket.write('*\r\n');
         throw new TwostepError('BACKEND_PROTOCOL', 'unexpected continuation to AUTH PLAIN with an initial response');
       }
-      if (r.code >= 500) return { ok: false, text: replyText(r) };
+      if (r.code >= 500) {
+        conv.c.socket.destroy();
+        return { ok: false, text: replyText(r) };
+      }
       if (r.code !== 235) throw new TwostepError('BACKEND_UNAVAILABLE', `AUTH failed temporarily: ${replyText(r)}`);
     }
     return { ok: true, socket: conv.c.socket, leftover: conv.c.reader.detach() };
@@ -95,8 +98,11 @@ export function upstreamLogin(p: UpstreamLoginParams): Promise<UpstreamLoginResu
 export function probeEhlo(backend: UpstreamTarget, helo: string, deadlineMs: number = limits.backendLoginMs): Promise<string[]> {
   return withDeadline(deadlineMs, async (track, remaining) => {
     const conv = await openConversation(backend, helo, track, remaining);
-    conv.c.socket.end('QUIT\r\n');
+    const socket = conv.c.socket;
     conv.c.reader.detach();
+    socket.resume(); // read and drop the 221, so the backend's close is seen
+    socket.end('QUIT\r\n');
+    setTimeout(() => socket.destroy(), limits.closeLingerMs).unref();
     return conv.ehlo.lines;
   });
 }
@@ -113,12 +119,10 @@ async function withDeadline<T>(ms: number, body: (track: Track, remaining: () =>
     socket?.destroy();
   }, ms);
   try {
-    const result = await body(
+    return await body(
       (s) => (socket = s),
       () => Math.max(1, deadline - Date.now()),
     );
-    if (typeof result === 'object' && result !== null && 'ok' in result && result.ok === false) socket?.destroy();
-    return result;
   } catch (err) {
     socket?.destroy();
     if (timedOut) throw new TwostepError('BACKEND_UNAVAILABLE', 'backend login timed out', { cause: err });
