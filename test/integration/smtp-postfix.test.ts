@@ -351,3 +351,11 @@ it('Last Used and the audit trail record protocol smtp', async () => {
   expect(smtpEvents.every((e) => e.ip === CLIENT_IP || e.ip === '127.0.0.1')).toBe(true);
   expect(new Set(smtpEvents.map((e) => e.event)).size).toBeGreaterThanOrEqual(2); // successes and the refused main password
 });
+
+it('no password, application code or master password in any log line', () => {
+  const logs = [...MODES.map((m) => fronts[m].serve.log()), postfix.log()].join('\n');
+  expect(logs).toMatch(/"proto":"smtp"/);
+  for (const secret of [aliceCode, aliceCode.toLowerCase(), 'alice-main-pw', 'bob-main-pw', MASTER.password, saslPlain('alice', aliceCode)]) {
+    expect(logs).not.toContain(secret);
+  }
+});
