@@ -340,14 +340,15 @@ it('revoking an application code closes the SMTP sessions signed in with it', as
 });
 
 it('Last Used and the audit trail record protocol smtp', async () => {
+  const tablet = await addAppCode(fronts.master.configPath, 'alice', 'Tablet');
+  await transport('xclient', { user: 'alice', pass: tablet }).sendMail({ from: `alice@${DOMAIN}`, to: `alice@${DOMAIN}`, subject: 'from the tablet', text: 't' });
   const list = await runCli(['--config', fronts.master.configPath, 'appcode', 'list', 'alice', '--json']);
-  const codes = JSON.parse(list.stdout) as Array<{ name: string; lastUsedProtocol: string | null; lastUsedIp: string | null }>;
-  const phone = codes.find((c) => c.name === 'Phone');
-  expect(phone?.lastUsedProtocol).toMatch(/^(smtp|imap)$/);
+  const codes = JSON.parse(list.stdout) as Array<{ name: string; lastUsedProtocol: string | null; lastUsedIp: string | null; lastUsedAt: string | null }>;
+  expect(codes.find((c) => c.name === 'Tablet')).toMatchObject({ lastUsedProtocol: 'smtp', lastUsedIp: CLIENT_IP, lastUsedAt: expect.any(String) });
   const audit = await runCli(['--config', fronts.master.configPath, 'audit', '--user', 'alice', '--json', '--limit', '500']);
-  const events = JSON.parse(audit.stdout) as Array<{ event: string; protocol: string | null; ip: string | null }>;
+  const events = JSON.parse(audit.stdout) as Array<{ event: string; protocol: string | null; ip: string | null; detail?: Record<string, unknown> }>;
   const smtpEvents = events.filter((e) => e.protocol === 'smtp');
-  expect(smtpEvents.length).toBeGreaterThan(0);
+  expect(smtpEvents[0]).toMatchObject({ protocol: 'smtp', ip: CLIENT_IP });
   expect(smtpEvents.every((e) => e.ip === CLIENT_IP || e.ip === '127.0.0.1')).toBe(true);
   expect(new Set(smtpEvents.map((e) => e.event)).size).toBeGreaterThanOrEqual(2); // successes and the refused main password
 });
