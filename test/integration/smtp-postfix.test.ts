@@ -101,9 +101,11 @@ function queueId(response: string): string {
   return id;
 }
 
+/** Runs Debian's swaks (a real SMTP client); a missing swaks is a setup error, said plainly. */
 function swaks(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile('swaks', args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err?.code === 'ENOENT') return reject(new Error('swaks is not installed: apt-get install swaks (as .ci/run does)'));
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
     });
   });
