@@ -60,7 +60,6 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
   const registry = new SessionRegistry();
-  let smtp: Awaited<ReturnType<typeof startSmtpServer>> | undefined;
   try {
     const imap = await startImapServer({
       authenticator: opened.policy,
@@ -73,6 +72,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       allowPlaintext: config.auth.allow_plaintext,
       registry,
     });
+    let smtp: Running['smtp'];
     if (config.smtp) {
       try {
         smtp = await startSmtpServer({
