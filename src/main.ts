@@ -9,6 +9,7 @@ import { loadOrCreateKeyFile } from './crypto/index.js';
 import { Policy } from './policy/index.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
 import { startPop3Server } from './protocols/pop3/pop3-server.js';
+import { startSmtpServer } from './protocols/smtp/smtp-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { openStore } from './store/index.js';
@@ -35,6 +36,8 @@ export interface Running {
   pop3?: Awaited<ReturnType<typeof startPop3Server>>;
   /** The web portal, when [portal] is configured. */
   portal?: RunningPortal;
+  /** Only when [smtp] is configured. */
+  smtp?: Awaited<ReturnType<typeof startSmtpServer>>;
   close(): Promise<void>;
 }
 
@@ -108,6 +111,17 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       });
       started.push(portal);
     }
+    let smtp: Running['smtp'];
+    if (config.smtp) {
+      smtp = await startSmtpServer({
+        ...common,
+        listen: config.smtp.listen ?? '',
+        listenTls: config.smtp.listen_tls ?? '',
+        backend: backendTarget(config, config.smtp.backend, config.smtp.backend_tls),
+        backendLogin: config.smtp.backend_login,
+      });
+      started.push(smtp);
+    }
     const watcher = startRevocationWatcher({
       registry,
       policy: opened.policy,
@@ -120,6 +134,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         event: 'ready',
         backend: config.imap.backend,
         ...(config.pop3 ? { pop3Backend: config.pop3.backend } : {}),
+        ...(config.smtp ? { smtpBackend: config.smtp.backend } : {}),
         ...(portal ? { portalPort: portal.port } : {}),
       },
       'twostep ready',
@@ -134,6 +149,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       },
     };
     if (pop3) running.pop3 = pop3;
+    if (smtp) running.smtp = smtp;
     if (portal) running.portal = portal;
     return running;
   } catch (err) {

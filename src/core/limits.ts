@@ -39,6 +39,31 @@ export const limits = {
   backendLoginMs: 20_000,
   /** Largest single backend response line during the login exchange. */
   backendLineBytes: 64 * 1024,
+  /**
+   * Longest SMTP command line before AUTH. RFC 5321 §4.5.3.1.4 sets 512 octets for a command
+   * line, but an AUTH line with a SASL initial response (RFC 4954 §4) may be longer: 8192 as for IMAP.
+   */
+  smtpLineBytes: 8192,
+  /** Most lines in one backend SMTP reply (Postfix's EHLO has about 15). */
+  smtpReplyLines: 100,
+  /**
+   * How long the backend's EHLO extensions, learnt by a probe connection, are reused before the
+   * next EHLO probes again: one short Postfix connection a minute at most, not one per client.
+   */
+  smtpExtensionsTtlMs: 60_000,
+  /**
+   * Deadline of that probe (connect, greeting, EHLO, STARTTLS). A healthy Postfix answers in
+   * milliseconds; a client's EHLO waits for the probe, and a stalled backend must not hold it long.
+   */
+  smtpProbeMs: 5_000,
+  /** After a failed probe, how long clients are told only twostep's own extensions before retrying. */
+  smtpExtensionsRetryMs: 5_000,
+  /**
+   * Idle time after AUTH. RFC 5321 §4.5.3.2 asks a server to wait 5 minutes for a command and
+   * 10 minutes for the end of DATA; Postfix's smtpd_timeout is 300 s. Past 10 minutes of silence
+   * in both directions the session is dead.
+   */
+  smtpProxyIdleMs: 10 * 60_000,
   /** Idle time after login; IMAP IDLE clients refresh every 29 minutes (RFC 3501 autologout ≥ 30 min). */
   proxyIdleMs: 31 * 60_000,
   /** Longest IMAP ID value kept as the client name (Dovecot truncates ID values too). */

@@ -21,6 +21,16 @@ export interface TestConfigOptions {
   pop3?: { listen: string; listenTls: string; backendPort: number; backendTls?: 'none' | 'starttls' | 'tls' };
   /** Keys of a [portal] section (the web portal); absent = no portal. */
   portal?: Record<string, string | number | boolean>;
+  /** An [smtp] section (SMTP submission in front of Postfix); absent = SMTP off. */
+  smtp?: {
+    listen: string;
+    listenTls: string;
+    backendPort: number;
+    backendTls?: 'none' | 'starttls' | 'tls';
+    backendLogin: 'master' | 'xclient';
+  };
+  /** File name of the config in dir (several configs may share one store); default twostep.toml. */
+  fileName?: string;
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -29,7 +39,17 @@ export function writeTestConfig(o: TestConfigOptions): string {
   writeFileSync(masterFile, `${MASTER.password}\n`, { mode: 0o600 });
   // A short failure delay: the refusal path still waits, the suite stays fast.
   const auth = { allow_plaintext: false, ip_failures: 1000, user_failures: 1000, failure_delay_ms: 300, ...o.auth };
-  const path = join(o.dir, 'twostep.toml');
+  const path = join(o.dir, o.fileName ?? 'twostep.toml');
+  const smtp = o.smtp
+    ? [
+        '[smtp]',
+        `listen = ${JSON.stringify(o.smtp.listen)}`,
+        `listen_tls = ${JSON.stringify(o.smtp.listenTls)}`,
+        `backend = "127.0.0.1:${o.smtp.backendPort}"`,
+        `backend_tls = ${JSON.stringify(o.smtp.backendTls ?? 'none')}`,
+        `backend_login = ${JSON.stringify(o.smtp.backendLogin)}`,
+      ]
+    : [];
   writeFileSync(
     path,
     [
@@ -56,6 +76,7 @@ export function writeTestConfig(o: TestConfigOptions): string {
             `backend_tls = ${JSON.stringify(o.pop3.backendTls ?? 'none')}`,
           ]
         : []),
+      ...smtp,
       '[auth]',
       ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
       ...(o.portal ? ['[portal]', ...Object.entries(o.portal).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),

@@ -92,3 +92,53 @@ describe('listener and small helpers', () => {
     expect(ids.size).toBe(1000);
   });
 });
+
+describe('splice with last words (backendGone)', () => {
+  const collect = (s: net.Socket): (() => string) => {
+    const got: Buffer[] = [];
+    s.on('data', (d: Buffer) => got.push(d));
+    return () => Buffer.concat(got).toString();
+  };
+
+  it('tells the client when the backend closes, after everything the backend sent', async () => {
+    const p = await pairs();
+    const sp = splice(p.proxyClient, p.proxyBackend, { idleMs: 10_000, lingerMs: 1000, backendGone: () => Buffer.from('421 gone\r\n') });
+    const atClient = collect(p.client);
+    p.backend.end('354 go ahead\r\n');
+    const stats = await sp.done;
+    await ended(p.client);
+    expect(atClient()).toBe('354 go ahead\r\n421 gone\r\n');
+    expect(stats.end).toBe('backend-closed');
+    p.close();
+  });
+
+  it('tells the client when the backend connection is reset', async () => {
+    const p = await pairs();
+    const sp = splice(p.proxyClient, p.proxyBackend, { idleMs: 10_000, lingerMs: 1000, backendGone: () => Buffer.from('421 gone\r\n') });
+    const atClient = collect(p.client);
+    p.backend.resetAndDestroy();
+    const stats = await sp.done;
+    await ended(p.client);
+    expect(atClient()).toBe('421 gone\r\n');
+    expect(stats.end).toMatch(/^backend-/);
+    p.close();
+  });
+
+  it('says nothing when backendGone has no words, and nothing when the client left first', async () => {
+    const p = await pairs();
+    const sp = splice(p.proxyClient, p.proxyBackend, { idleMs: 10_000, lingerMs: 1000, backendGone: () => undefined });
+    const atClient = collect(p.client);
+    p.backend.end('221 bye\r\n');
+    await sp.done;
+    await ended(p.client);
+    expect(atClient()).toBe('221 bye\r\n');
+    const q = await pairs();
+    let asked = 0;
+    const sq = splice(q.proxyClient, q.proxyBackend, { idleMs: 10_000, lingerMs: 1000, backendGone: () => (asked++, Buffer.from('x')) });
+    q.client.end();
+    expect((await sq.done).end).toBe('client-closed');
+    expect(asked).toBe(0);
+    p.close();
+    q.close();
+  });
+});

@@ -16,6 +16,13 @@ export interface SpliceOptions {
   idleMs: number;
   /** After one side closed, how long the other may take to flush and close before it is destroyed. */
   lingerMs: number;
+  /**
+   * Called once when the backend closes or fails while the client is still connected; the bytes
+   * it returns are the client's last words from us before its side is ended (SMTP: a 421 reply,
+   * so a client mid-DATA hears a temporary failure rather than a bare close). Without it, or
+   * when it returns undefined, the client side just ends (or is destroyed on an error).
+   */
+  backendGone?: () => Buffer | undefined;
 }
 
 export interface Splice {
@@ -55,6 +62,23 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
     idleTimer = setTimeout(armIdle, left);
     idleTimer.unref();
   };
+  let lastWords: Buffer | undefined;
+  let lastWordsAsked = false;
+  /** The backend is gone first: tell the client (when o.backendGone has words) and end it. */
+  const backendDown = (why: SpliceEnd): boolean => {
+    if (!o.backendGone || closed.client) return false;
+    if (!lastWordsAsked) {
+      lastWordsAsked = true;
+      lastWords = o.backendGone();
+    }
+    if (!lastWords) return false;
+    firstEnd(why);
+    backend.destroy();
+    if (!client.writableEnded && !client.destroyed) client.end(lastWords);
+    lingerTimer ??= setTimeout(() => client.destroy(), o.lingerMs);
+    lingerTimer.unref();
+    return true;
+  };
   const onClosed = (side: 'client' | 'backend'): void => {
     if (closed[side]) return;
     closed[side] = true;
@@ -65,6 +89,7 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
       resolveDone({ upBytes: up, downBytes: down, end: end ?? 'destroyed' });
       return;
     }
+    if (side === 'backend' && backendDown('backend-closed')) return;
     const other = side === 'client' ? backend : client;
     other.end();
     lingerTimer ??= setTimeout(() => other.destroy(), o.lingerMs);
@@ -80,11 +105,14 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
     last = Date.now();
   });
   client.on('error', () => destroyBoth('client-error'));
-  backend.on('error', () => destroyBoth('backend-error'));
+  backend.on('error', () => {
+    if (!backendDown('backend-error')) destroyBoth('backend-error');
+  });
   client.on('close', () => onClosed('client'));
   backend.on('close', () => onClosed('backend'));
   client.pipe(backend);
-  backend.pipe(client);
+  // With last words the client is ended by us (after them), not by the pipe.
+  backend.pipe(client, { end: !o.backendGone });
   armIdle();
   if (client.destroyed) queueMicrotask(() => onClosed('client'));
   if (backend.destroyed) queueMicrotask(() => onClosed('backend'));

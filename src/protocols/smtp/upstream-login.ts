@@ -1,0 +1,175 @@
+import type net from 'node:net';
+import { TwostepError, isTwostepError } from '../../core/errors.js';
+import { limits } from '../../core/limits.js';
+import type { Secret } from '../../core/secret.js';
+import { LineReader } from '../shared/line-reader.js';
+import { encodeSaslPlain } from '../shared/sasl-plain.js';
+import { connectUpstream, startUpstreamTls, type UpstreamTarget } from '../shared/upstream-connect.js';
+import { extensionMap } from './ehlo-extensions.js';
+import { readSmtpReply, replyText, type SmtpReply } from './read-smtp-reply.js';
+import { xclientAddr, xtext } from './xtext.js';
+
+export type UpstreamCredentials =
+  /** The client's own user name and password, judged by the backend (AUTH PLAIN relayed). */
+  | { kind: 'passthrough'; user: string; password: Secret }
+  /** AUTH PLAIN with `user` as authorization identity through the Dovecot master login. */
+  | { kind: 'master'; user: string; masterUser: string; masterPassword: Secret }
+  /** XCLIENT LOGIN=user: Postfix trusts twostep (smtpd_authorized_xclient_hosts); no password at all. */
+  | { kind: 'xclient'; user: string };
+
+export interface UpstreamLoginParams {
+  backend: UpstreamTarget;
+  credentials: UpstreamCredentials;
+  /** The real client, forwarded with XCLIENT ADDR/PORT when the backend offers XCLIENT. */
+  client: { ip: string; port: number };
+  /** The client's EHLO name: every EHLO to the backend says it, so Received: names the client's host. */
+  helo: string;
+  deadlineMs?: number;
+}
+
+export type UpstreamLoginResult =
+  | { ok: true; socket: net.Socket; leftover: Buffer }
+  /** The backend refused the credentials (5xx to AUTH); its reply for the log. */
+  | { ok: false; text: string };
+
+interface BackendConversation {
+  socket: net.Socket;
+  reader: LineReader;
+  /** Sends one command line, returns the reply. */
+  command(line: string): Promise<SmtpReply>;
+}
+
+/**
+ * Logs in to the backend as the client: connect, greeting, EHLO, STARTTLS + EHLO when
+ * configured (TLS before anything that matters), then XCLIENT (LOGIN=user for the xclient login;
+ * ADDR/PORT whenever the backend offers XCLIENT, so Postfix sees and logs the real client) with
+ * its new greeting and a fresh EHLO, then AUTH PLAIN for passthrough and master logins. The
+ * session is left right after authentication, in the state the client expects after its AUTH.
+ * Network and protocol faults throw TwostepError (BACKEND_UNAVAILABLE / BACKEND_PROTOCOL /
+ * TLS_FAILED); the socket is destroyed.
+ */
+export function upstreamLogin(p: UpstreamLoginParams): Promise<UpstreamLoginResult> {
+  return withDeadline(p.deadlineMs ?? limits.backendLoginMs, async (track, remaining) => {
+    const conv = await openConversation(p.backend, p.helo, track, remaining);
+    let ehlo = conv.ehlo;
+    const ext = extensionMap(ehlo.lines);
+    const cr = p.credentials;
+    const xclient = ext.get('XCLIENT');
+    if (cr.kind === 'xclient' && !xclient?.includes('LOGIN')) {
+      throw new TwostepError('BACKEND_PROTOCOL', 'backend does not offer XCLIENT LOGIN: list twostep in smtpd_authorized_xclient_hosts');
+    }
+    if (xclient) {
+      // LOGIN first, in the same command as ADDR: after ADDR Postfix re-checks XCLIENT rights
+      // against the new address, which usually loses them.
+      const attrs: string[] = [];
+      if (cr.kind === 'xclient') attrs.push(`LOGIN=${xtext(cr.user)}`);
+      if (xclient.includes('ADDR')) attrs.push(`ADDR=${xtext(xclientAddr(p.client.ip))}`);
+      if (xclient.includes('PORT')) attrs.push(`PORT=${p.client.port}`);
+      if (attrs.length) {
+        const r = await conv.c.command(`XCLIENT ${attrs.join(' ')}`);
+        if (r.code !== 220) throw new TwostepError('BACKEND_PROTOCOL', `XCLIENT refused: ${replyText(r)}`);
+        ehlo = await conv.c.command(`EHLO ${p.helo}`);
+        if (ehlo.code !== 250) throw new TwostepError('BACKEND_PROTOCOL', `EHLO after XCLIENT refused: ${replyText(ehlo)}`);
+      }
+    }
+    if (cr.kind !== 'xclient') {
+      const auth = extensionMap(ehlo.lines).get('AUTH');
+      if (!auth?.includes('PLAIN')) throw new TwostepError('BACKEND_PROTOCOL', 'backend does not offer AUTH PLAIN');
+      const ir = cr.kind === 'passthrough' ? encodeSaslPlain('', cr.user, cr.password) : encodeSaslPlain(cr.user, cr.masterUser, cr.masterPassword);
+      const r = await conv.c.command(`AUTH PLAIN ${ir}`);
+      if (r.code === 334) {
+        conv.c.socket.write('*\r\n');
+        throw new TwostepError('BACKEND_PROTOCOL', 'unexpected continuation to AUTH PLAIN with an initial response');
+      }
+      if (r.code >= 500) {
+        conv.c.socket.destroy();
+        return { ok: false, text: replyText(r) };
+      }
+      if (r.code !== 235) throw new TwostepError('BACKEND_UNAVAILABLE', `AUTH failed temporarily: ${replyText(r)}`);
+    }
+    return { ok: true, socket: conv.c.socket, leftover: conv.c.reader.detach() };
+  });
+}
+
+/**
+ * The backend's EHLO reply lines (first line = its host name), from a short probe connection:
+ * connect, greeting, EHLO (after STARTTLS when configured), QUIT.
+ */
+export function probeEhlo(backend: UpstreamTarget, helo: string, deadlineMs: number = limits.backendLoginMs): Promise<string[]> {
+  return withDeadline(deadlineMs, async (track, remaining) => {
+    const conv = await openConversation(backend, helo, track, remaining);
+    const socket = conv.c.socket;
+    conv.c.reader.detach();
+    socket.resume(); // read and drop the 221, so the backend's close is seen
+    socket.end('QUIT\r\n');
+    setTimeout(() => socket.destroy(), limits.closeLingerMs).unref();
+    return conv.ehlo.lines;
+  });
+}
+
+type Track = (s: net.Socket) => void;
+
+/** Runs `body` within `ms`; on a timeout or fault the tracked socket is destroyed and the error mapped. */
+async function withDeadline<T>(ms: number, body: (track: Track, remaining: () => number) => Promise<T>): Promise<T> {
+  let socket: net.Socket | undefined;
+  let timedOut = false;
+  const deadline = Date.now() + ms;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    socket?.destroy();
+  }, ms);
+  try {
+    return await body(
+      (s) => (socket = s),
+      () => Math.max(1, deadline - Date.now()),
+    );
+  } catch (err) {
+    socket?.destroy();
+    if (timedOut) throw new TwostepError('BACKEND_UNAVAILABLE', 'backend login timed out', { cause: err });
+    if (isTwostepError(err)) {
+      if (err.code === 'BAD_STATE') throw new TwostepError('BACKEND_UNAVAILABLE', 'backend closed the connection', { cause: err });
+      throw err;
+    }
+    throw new TwostepError('BACKEND_UNAVAILABLE', 'backend login failed', { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Connect, greeting (220), EHLO, and STARTTLS + EHLO again when the backend is 'starttls'. */
+async function openConversation(
+  backend: UpstreamTarget,
+  helo: string,
+  track: Track,
+  remaining: () => number,
+): Promise<{ c: BackendConversation; ehlo: SmtpReply }> {
+  let socket = await connectUpstream(backend, Math.min(limits.backendConnectMs, remaining()));
+  track(socket);
+  socket.on('error', () => {});
+  const c: BackendConversation = {
+    socket,
+    reader: new LineReader(socket, { maxLineBytes: limits.backendLineBytes }),
+    command: async (line) => {
+      c.socket.write(`${line}\r\n`);
+      return readSmtpReply(c.reader);
+    },
+  };
+  const greeting = await readSmtpReply(c.reader);
+  if (greeting.code !== 220) throw new TwostepError('BACKEND_UNAVAILABLE', `backend greeting: ${replyText(greeting)}`);
+  let ehlo = await c.command(`EHLO ${helo}`);
+  if (ehlo.code !== 250) throw new TwostepError('BACKEND_PROTOCOL', `EHLO refused: ${replyText(ehlo)}`);
+  if (backend.tls === 'starttls') {
+    const r = await c.command('STARTTLS');
+    if (r.code !== 220) throw new TwostepError('TLS_FAILED', `backend refused STARTTLS: ${replyText(r)}`);
+    c.reader.detach(); // nothing may follow the 220 in plaintext
+    socket = await startUpstreamTls(socket, backend, remaining());
+    track(socket);
+    socket.on('error', () => {});
+    c.socket = socket;
+    c.reader = new LineReader(socket, { maxLineBytes: limits.backendLineBytes });
+    // RFC 3207 §4.2: forget what was learnt before TLS and ask again.
+    ehlo = await c.command(`EHLO ${helo}`);
+    if (ehlo.code !== 250) throw new TwostepError('BACKEND_PROTOCOL', `EHLO after STARTTLS refused: ${replyText(ehlo)}`);
+  }
+  return { c, ehlo };
+}
