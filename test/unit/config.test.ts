@@ -6,7 +6,7 @@ import { loadConfig, parseConfig, resolveConfigPath } from '../../src/config/loa
 import { readMasterPassword, secretKeyPath } from '../../src/config/runtime-config.js';
 import { parseHostPort } from '../../src/core/host-port.js';
 import { isTwostepError } from '../../src/core/errors.js';
-import { readFileSync } from 'node:fs';
+import { exampleConfigText, withSectionUncommented } from '../helpers/example-config.js';
 
 const MINIMAL = '[backend]\nmaster_user = "proxymaster"\nmaster_password = "pw"\n';
 
@@ -34,16 +34,13 @@ describe('config', () => {
   });
 
   it('loads the documented example file', () => {
-    const text = readFileSync(new URL('../../config/twostep.example.toml', import.meta.url), 'utf8');
-    const c = parseConfig(text);
+    const c = parseConfig(exampleConfigText());
     expect(c.backend.master_password_file).toBe('config/master-password');
     expect(c.pop3).toBeUndefined(); // POP3 is off unless [pop3] is there
   });
 
   it('documents [pop3] with its defaults: uncommented, the example block turns POP3 on', () => {
-    const text = readFileSync(new URL('../../config/twostep.example.toml', import.meta.url), 'utf8');
-    const enabled = text.replace(/^# (\[pop3\]$|(?:listen|listen_tls|backend|backend_tls) += )/gm, '$1');
-    const c = parseConfig(enabled);
+    const c = parseConfig(withSectionUncommented(exampleConfigText(), 'pop3'));
     const defaults = { listen: '127.0.0.1:1110', listen_tls: '127.0.0.1:1995', backend: '127.0.0.1:110', backend_tls: 'none' };
     expect(c.pop3).toEqual(defaults);
     expect(parseConfig(MINIMAL + '[pop3]\n').pop3).toEqual(defaults);

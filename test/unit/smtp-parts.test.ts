@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
@@ -10,6 +9,7 @@ import { readSmtpReply } from '../../src/protocols/smtp/read-smtp-reply.js';
 import { multiline, renderFailure } from '../../src/protocols/smtp/responses.js';
 import { heloName, parseSmtpCommand } from '../../src/protocols/smtp/smtp-command.js';
 import { xclientAddr, xtext } from '../../src/protocols/smtp/xtext.js';
+import { exampleConfigText, withSectionUncommented } from '../helpers/example-config.js';
 
 const POSTFIX_EHLO = [
   'mx.test.example',
@@ -125,10 +125,9 @@ describe('last words when the backend is gone', () => {
 
 describe('[smtp] in the example configuration', () => {
   it('is off as shipped, and the commented section parses once uncommented', () => {
-    const text = readFileSync(new URL('../../config/twostep.example.toml', import.meta.url), 'utf8');
+    const text = exampleConfigText();
     expect(parseConfig(text).smtp).toBeUndefined();
-    const on = text.replace(/^# (\[smtp\]|listen |listen_tls |backend |backend_tls |backend_login )/gm, '$1');
-    expect(parseConfig(on).smtp).toEqual({
+    expect(parseConfig(withSectionUncommented(text, 'smtp')).smtp).toEqual({
       listen: '127.0.0.1:1587',
       listen_tls: '127.0.0.1:1465',
       backend: '127.0.0.1:587',
