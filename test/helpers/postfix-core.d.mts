@@ -47,3 +47,5 @@ export declare function startPostfix(opts: StartPostfixOptions): Promise<Postfix
 export declare function findPostfixBinary(): string | null;
 export declare function renderMainCf(p: Record<string, unknown>): string;
 export declare function renderMasterCf(p: Record<string, unknown>): string;
+/** A config/postfix snippet with its port, chroot `n` and the given SASL path (see postfix-core.mjs). */
+export declare function postfixSnippet(file: string, o: { port: number; saslPath: string }): string;

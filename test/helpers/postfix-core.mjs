@@ -195,6 +195,24 @@ ${p.extraServices ?? ''}
 `;
 }
 
+/**
+ * An admin snippet from config/postfix (e.g. "master.cf-master-mode"), adapted to a private
+ * instance: its own port instead of 10587/10588, chroot `n`, and Dovecot's auth listener
+ * instead of private/auth. Everything else is the file as an admin would append it.
+ * @param {string} file
+ * @param {{ port: number, saslPath: string }} o
+ */
+export function postfixSnippet(file, o) {
+  const text = fs.readFileSync(new URL(`../../config/postfix/${file}`, import.meta.url), 'utf8');
+  const adapted = text
+    .replace(/^127\.0\.0\.1:\d+(\s+inet\s+n\s+-\s+)y(\s)/m, `127.0.0.1:${o.port}$1n$2`)
+    .replace('smtpd_sasl_path=private/auth', `smtpd_sasl_path=${o.saslPath}`);
+  if (!adapted.includes(`127.0.0.1:${o.port} `) || !adapted.includes(`smtpd_sasl_path=${o.saslPath}`)) {
+    throw new Error(`config/postfix/${file} changed shape: no "127.0.0.1:PORT inet n - y" service or no smtpd_sasl_path=private/auth`);
+  }
+  return adapted;
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function isAlive(pid) {

@@ -7,5 +7,5 @@
 //
 // Needs root and an installed Postfix (.ci/run installs it); start-up takes 2-3 s, so start one
 // per test file.
-export { startPostfix, findPostfixBinary, renderMainCf, renderMasterCf } from './postfix-core.mjs';
+export { startPostfix, findPostfixBinary, postfixSnippet, renderMainCf, renderMasterCf } from './postfix-core.mjs';
 export type { PostfixInstance, StartPostfixOptions } from './postfix-core.mjs';

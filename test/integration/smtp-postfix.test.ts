@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -7,7 +7,7 @@ import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
-import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
+import { postfixSnippet, startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { RawSmtpClient, saslPlain } from '../helpers/raw-smtp-client.js';
 import { makeTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
@@ -111,16 +111,6 @@ function swaks(args: string[]): Promise<{ code: number; out: string }> {
   });
 }
 
-/** An admin snippet from config/postfix, adapted to the test instance: its port, no chroot, Dovecot's auth listener. */
-function snippet(file: string, port: number, authPort: number): string {
-  const text = readFileSync(new URL(`../../config/postfix/${file}`, import.meta.url), 'utf8');
-  const adapted = text
-    .replace(/^127\.0\.0\.1:\d+(\s+inet\s+n\s+-\s+)y(\s)/m, `127.0.0.1:${port}$1n$2`)
-    .replace('smtpd_sasl_path=private/auth', `smtpd_sasl_path=inet:127.0.0.1:${authPort}`);
-  if (!adapted.includes(`127.0.0.1:${port} `) || !adapted.includes(`inet:127.0.0.1:${authPort}`)) throw new Error(`snippet ${file} changed shape`);
-  return adapted;
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twostep-smtp-it-'));
   const cert = makeTestCert(dir);
@@ -140,8 +130,8 @@ beforeAll(async () => {
     domain: DOMAIN,
     senderLogins: { [`alice@${DOMAIN}`]: 'alice', [`bob@${DOMAIN}`]: 'bob' },
     extraServices: [
-      snippet('master.cf-master-mode', masterPort, dovecot.authPort!),
-      snippet('master.cf-xclient-mode', xclientPort, dovecot.authPort!),
+      postfixSnippet('master.cf-master-mode', { port: masterPort, saslPath: `inet:127.0.0.1:${dovecot.authPort}` }),
+      postfixSnippet('master.cf-xclient-mode', { port: xclientPort, saslPath: `inet:127.0.0.1:${dovecot.authPort}` }),
     ].join('\n'),
   });
   const backends: Record<Mode, { port: number; tls: 'starttls' | 'tls' }> = {
