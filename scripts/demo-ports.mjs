@@ -36,10 +36,10 @@ export async function demoPorts(fixed) {
     return Object.fromEntries(names.map((n, i) => [n, ports[i]]));
   }
   const taken = [];
-  for (const n of names) if (!(await isFree(DEMO_PORTS[n].port))) taken.push(`127.0.0.1:${DEMO_PORTS[n].port} (${DEMO_PORTS[n].what})`);
+  for (const n of names) if (!(await isFree(DEMO_PORTS[n].port))) taken.push(`  127.0.0.1:${DEMO_PORTS[n].port}  ${DEMO_PORTS[n].what}`);
   if (taken.length > 0) {
     throw new Error(
-      `port${taken.length > 1 ? 's' : ''} already in use: ${taken.join(', ')}.\n` +
+      `the demo's fixed port${taken.length > 1 ? 's are' : ' is'} in use:\n${taken.join('\n')}\n` +
         'Is another demo (or a twostep serve) running? Stop it (Ctrl-C in its terminal), or find the process with `ss -ltnp`.',
     );
   }
