@@ -5,7 +5,7 @@ import { configOf } from '../context.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('run the IMAP front end in front of Dovecot, and the web portal when [portal] is set (JSON logs on stderr)')
+    .description('run the front ends: IMAP, and POP3, SMTP submission and the web portal when their sections are set (JSON logs on stderr)')
     .action(async (_o, cmd: Command) => {
       const config = configOf(cmd);
       const logger = createLogger({ level: config.log.level });
