@@ -130,7 +130,7 @@ function tryLines(p, code) {
       argv: ['swaks', '--server', `127.0.0.1:${p.smtp}`, '--tls', '--auth', 'PLAIN', '--auth-user', demo.email, '--auth-password', code,
         '--from', demo.email, '--to', plain.email, '--header', `Subject: ${subject}`, '--body', 'Sent with an application code.'],
       pass: (r) => r.ok && /<~ {2}250 2\.0\.0 Ok: queued as/.test(r.out) },
-    { name: 'SMTP: mail arrived, read back over IMAP', note: `plain reads it (a few seconds later): "Authenticated sender: ${demo.email}"`, after: 'SMTP: mail sent with the application code', retry: true,
+    { name: 'SMTP: mail arrived, read back over IMAP', note: `plain reads it (a moment later): "Authenticated sender: ${demo.email}"`, after: 'SMTP: mail sent with the application code', retry: true,
       argv: [...curl, '-u', `${plain.email}:${plain.password}`, `imaps://127.0.0.1:${p.imaps}/INBOX;UID=2`],
       pass: (r) => r.ok && r.out.includes(`Subject: ${subject}`) && r.out.includes(`(Authenticated sender: ${demo.email})`) },
     { name: 'SMTP: main password refused', note: 'implicit TLS: sending with the main password is refused too (535)',
@@ -216,6 +216,8 @@ Ctrl-C stops twostep, Postfix and Dovecot and removes ${dir}.`);
     process.exit(failed ? 1 : 0);
   }
 } catch (err) {
+  // Ctrl-C reaches openssl and `postfix start` too: their failure is the interruption, not an error.
+  if (interrupted) await stopAndExit(0);
   const message = err instanceof Error ? err.message : String(err);
   console.error(`demo failed: ${/EADDRINUSE/.test(message) ? `${message} (a port was taken while the demo started; try again)` : message}`);
   starting = false;

@@ -334,6 +334,8 @@ export async function startPostfix(opts) {
     });
     if (r.status !== 0) {
       lastError = `${r.error ?? ''}${r.stdout}${r.stderr}\n${fs.readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n')}`;
+      // An interrupted start (Ctrl-C reaches `postfix start` too) may have left a master running.
+      await stopMaster(readPid(queueDir));
       if (/Address already in use/i.test(lastError)) continue;
       break;
     }
@@ -344,7 +346,7 @@ export async function startPostfix(opts) {
     }
     if (!started) {
       lastError = `no 220 greeting on 127.0.0.1:${submissionPort}\n${fs.readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n')}`;
-      stopByPid(readPid(queueDir));
+      await stopMaster(readPid(queueDir));
     }
   }
   if (!started || !ports) {
@@ -400,17 +402,7 @@ export async function startPostfix(opts) {
         if (stopped) return;
         stopped = true;
         live.delete(handle);
-        const victims = [masterPid, ...childrenOf(masterPid)];
-        stopByPid(masterPid);
-        const deadline = Date.now() + STOP_GRACE_MS;
-        while (victims.some(isAlive) && Date.now() < deadline) await sleep(25);
-        for (const p of victims.filter(isAlive)) {
-          try {
-            process.kill(p, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        }
+        await stopMaster(masterPid);
         fs.rmSync(dir, { recursive: true, force: true });
       })();
       return stopping;
@@ -424,6 +416,30 @@ function readPid(queueDir) {
     return Number.isInteger(n) && n > 0 ? n : 0;
   } catch {
     return 0;
+  }
+}
+
+function isPostfixMaster(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'master';
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM a master (its children follow), SIGKILL what is left after the grace time. */
+async function stopMaster(pid) {
+  if (!pid || !isPostfixMaster(pid)) return; // none, or a stale pid file
+  const victims = [pid, ...childrenOf(pid)];
+  stopByPid(pid);
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (victims.some(isAlive) && Date.now() < deadline) await sleep(25);
+  for (const p of victims.filter(isAlive)) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 }
 
