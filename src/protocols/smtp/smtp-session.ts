@@ -6,11 +6,11 @@ import type { Logger } from '../../core/logger.js';
 import type { Secret } from '../../core/secret.js';
 import type { Authenticator, FailReason } from '../../policy/types.js';
 import { errorText } from '../shared/error-text.js';
+import type { SessionSettings } from '../shared/front-end-server.js';
 import { LineReadError, LineReader } from '../shared/line-reader.js';
 import type { SessionRegistry } from '../shared/session-registry.js';
 import type { Splice, SpliceStats } from '../shared/splice.js';
 import { upgradeServerTls } from '../shared/tls-upgrade.js';
-import type { UpstreamTarget } from '../shared/upstream-connect.js';
 import { authCommand } from './commands/auth-command.js';
 import { ehloLines } from './ehlo-extensions.js';
 import { proxyLogin } from './proxy-login.js';
@@ -21,25 +21,14 @@ import { SmtpSessionState } from './session-state.js';
 import { heloName, parseSmtpCommand, type SmtpCommand } from './smtp-command.js';
 import type { SmtpCredentials } from './smtp-credentials.js';
 
-export interface SmtpSessionOptions {
-  socket: net.Socket;
-  cid: string;
-  /** The socket is already TLS (implicit-TLS listener). */
-  tls: boolean;
-  authenticator: Authenticator;
-  logger: Logger;
-  backend: UpstreamTarget;
+/** One client session's settings (shared/front-end-server.ts), plus SMTP's own. */
+export interface SmtpSessionOptions extends Omit<SessionSettings, 'greeting'> {
   backendLogin: SmtpBackendLogin;
-  master: { user: string; password: Secret };
-  secureContext: tls.SecureContext;
-  allowPlaintext: boolean;
   /** Name in the greeting and the first EHLO line. */
   hostname: string;
   /** The backend's passed-on EHLO extensions (cached probe); null when it could not be asked. */
   extensions(): Promise<string[] | null>;
   backendLoginMs: number;
-  /** Where sessions signed in with an application code register, so revocation can end them. */
-  registry?: SessionRegistry;
 }
 
 /** Commands of a mail transaction: refused before AUTH (530), never relayed unauthenticated. */
