@@ -9,7 +9,7 @@ import { splice, type Splice } from '../shared/splice.js';
 import { backendFarewell } from './backend-farewell.js';
 import { smtpReply } from './responses.js';
 import type { SmtpSessionContext } from './session-context.js';
-import { SessionOver } from './session-over.js';
+import { SessionOver } from '../shared/session-over.js';
 import { SmtpSessionState } from './session-state.js';
 import type { SmtpCredentials } from './smtp-credentials.js';
 import { upstreamLogin, type UpstreamCredentials, type UpstreamLoginResult } from './upstream-login.js';

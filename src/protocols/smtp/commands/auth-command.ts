@@ -2,7 +2,7 @@ import { decodeSaslPlain } from '../../shared/sasl-plain.js';
 import { SaslLogin } from '../../shared/sasl-login.js';
 import { smtpReply } from '../responses.js';
 import type { SmtpSessionContext } from '../session-context.js';
-import { SessionOver } from '../session-over.js';
+import { SessionOver } from '../../shared/session-over.js';
 import { SmtpSessionState } from '../session-state.js';
 import type { SmtpCredentials } from '../smtp-credentials.js';
 
