@@ -29,8 +29,8 @@ export interface UpstreamLoginParams {
 
 export type UpstreamLoginResult =
   | { ok: true; socket: net.Socket; leftover: Buffer }
-  /** The backend refused the credentials (5xx to AUTH); its reply for the log. */
-  | { ok: false; text: string };
+  /** The backend refused the credentials (5xx to AUTH; never temporary: 4xx throws); its reply for the log. */
+  | { ok: false; temporary: false; detail: string };
 
 interface BackendConversation {
   socket: net.Socket;
@@ -83,7 +83,7 @@ export function upstreamLogin(p: UpstreamLoginParams): Promise<UpstreamLoginResu
       }
       if (r.code >= 500) {
         conv.c.socket.destroy();
-        return { ok: false, text: replyText(r) };
+        return { ok: false, temporary: false, detail: replyText(r) };
       }
       if (r.code !== 235) throw new TwostepError('BACKEND_UNAVAILABLE', `AUTH failed temporarily: ${replyText(r)}`);
     }
