@@ -4,6 +4,7 @@ import type { FailReason } from '../../policy/types.js';
 import { ClientConnection } from '../shared/client-connection.js';
 import type { SessionSettings } from '../shared/front-end-server.js';
 import { LineReadError } from '../shared/line-reader.js';
+import type { LoginCredentials } from '../shared/login-credentials.js';
 import { SessionOver } from '../shared/session-over.js';
 import { sessionSurface } from '../shared/session-surface.js';
 import type { Splice, SpliceStats } from '../shared/splice.js';
@@ -14,7 +15,6 @@ import { multiline, renderFailure, smtpReply } from './responses.js';
 import type { SmtpSessionContext } from './session-context.js';
 import { SmtpSessionState } from './session-state.js';
 import { heloName, parseSmtpCommand, type SmtpCommand } from './smtp-command.js';
-import type { SmtpCredentials } from './smtp-credentials.js';
 
 /** One client session's settings (shared/front-end-server.ts), plus SMTP's own. */
 export interface SmtpSessionOptions extends Omit<SessionSettings, 'greeting'> {
@@ -181,7 +181,7 @@ export class SmtpSession {
   }
 
   /** The login step, when AUTH yielded credentials; the connection keeps the sockets for destroy(). */
-  async #login(creds: SmtpCredentials | undefined): Promise<Splice | undefined> {
+  async #login(creds: LoginCredentials | undefined): Promise<Splice | undefined> {
     if (!creds) return undefined;
     const proxied = await proxyLogin(this.#ctx, creds);
     if (!proxied) return undefined;
