@@ -3,6 +3,7 @@ import type { FailReason } from '../../policy/types.js';
 import { ClientConnection } from '../shared/client-connection.js';
 import type { SessionSettings } from '../shared/front-end-server.js';
 import { LineReadError } from '../shared/line-reader.js';
+import { PreAuthRefusals } from '../shared/pre-auth-refusals.js';
 import type { LoginCredentials } from '../shared/login-credentials.js';
 import { sessionSurface } from '../shared/session-surface.js';
 import type { Splice, SpliceStats } from '../shared/splice.js';
@@ -32,18 +33,16 @@ export class ImapSession {
   readonly #ctx: ImapSessionContext;
   #state = ImapSessionState.NotAuthenticated;
   #clientName: string | undefined;
-  #badCommands = 0;
-  #authFailures = 0;
+  readonly #refusals = new PreAuthRefusals({
+    maxBadCommands: limits.preAuthMaxBadCommands,
+    hangUp: (why) => this.#bye(why === 'too-many-bad-commands' ? imapText.tooManyBad : imapText.tooManyAuthFailures, why),
+  });
 
   constructor(o: ImapSessionOptions) {
     this.#o = o;
     this.#conn = new ClientConnection({
-      socket: o.socket,
-      cid: o.cid,
+      ...o,
       protocol: 'imap',
-      tls: o.tls,
-      logger: o.logger,
-      secureContext: o.secureContext,
       maxLineBytes: limits.preAuthLineBytes,
       onTimeout: () => this.#timeout(),
       onClosed: () => {
@@ -191,22 +190,14 @@ export class ImapSession {
   #fail(tag: string, reason: FailReason, user: string | undefined, mechanism: string): undefined {
     this.#send(renderFailure(tag, reason));
     this.#conn.log.info({ event: 'login', result: 'fail', user, reason, mechanism, client: this.#clientName });
-    if (reason === 'malformed') {
-      this.#countBad();
-      return undefined;
-    }
-    if (++this.#authFailures >= limits.preAuthMaxAuthFailures) this.#bye(imapText.tooManyAuthFailures, 'too-many-auth-failures');
+    this.#refusals.loginFailed(reason);
     return undefined;
   }
 
   #badCommand(line: string): undefined {
     this.#send(line);
-    this.#countBad();
+    this.#refusals.badCommand();
     return undefined;
-  }
-
-  #countBad(): void {
-    if (++this.#badCommands >= limits.preAuthMaxBadCommands) this.#bye(imapText.tooManyBad, 'too-many-bad-commands');
   }
 
   #capabilities(): string {

@@ -3,6 +3,7 @@ import type { FailReason } from '../../policy/types.js';
 import { ClientConnection } from '../shared/client-connection.js';
 import type { SessionSettings } from '../shared/front-end-server.js';
 import { LineReadError } from '../shared/line-reader.js';
+import { PreAuthRefusals } from '../shared/pre-auth-refusals.js';
 import type { LoginCredentials } from '../shared/login-credentials.js';
 import { sessionSurface } from '../shared/session-surface.js';
 import type { Splice, SpliceStats } from '../shared/splice.js';
@@ -30,18 +31,16 @@ export class Pop3Session {
   #state = Pop3SessionState.NotAuthenticated;
   /** The name from USER, until PASS (or another USER, or STLS) replaces it. */
   #user: string | undefined;
-  #badCommands = 0;
-  #authFailures = 0;
+  readonly #refusals = new PreAuthRefusals({
+    maxBadCommands: limits.pop3PreAuthMaxBadCommands,
+    hangUp: (why) => this.#hangUp(why === 'too-many-bad-commands' ? pop3Text.tooManyBad : undefined, why),
+  });
 
   constructor(o: Pop3SessionOptions) {
     this.#o = o;
     this.#conn = new ClientConnection({
-      socket: o.socket,
-      cid: o.cid,
+      ...o,
       protocol: 'pop3',
-      tls: o.tls,
-      logger: o.logger,
-      secureContext: o.secureContext,
       maxLineBytes: limits.pop3PreAuthLineBytes,
       onTimeout: () => this.#timeout(),
       onClosed: () => {
@@ -176,22 +175,14 @@ export class Pop3Session {
   #fail(reason: FailReason, user: string | undefined, mechanism: string): undefined {
     this.#conn.send(renderFailure(reason));
     this.#conn.log.info({ event: 'login', result: 'fail', user, reason, mechanism });
-    if (reason === 'malformed') {
-      this.#countBad();
-      return undefined;
-    }
-    if (++this.#authFailures >= limits.preAuthMaxAuthFailures) this.#hangUp(undefined, 'too-many-auth-failures');
+    this.#refusals.loginFailed(reason);
     return undefined;
   }
 
   #badCommand(line: string): undefined {
     this.#conn.send(line);
-    this.#countBad();
+    this.#refusals.badCommand();
     return undefined;
-  }
-
-  #countBad(): void {
-    if (++this.#badCommands >= limits.pop3PreAuthMaxBadCommands) this.#hangUp(pop3Text.tooManyBad, 'too-many-bad-commands');
   }
 
   #capabilities(): string[] {

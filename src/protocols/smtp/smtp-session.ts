@@ -4,6 +4,7 @@ import type { FailReason } from '../../policy/types.js';
 import { ClientConnection } from '../shared/client-connection.js';
 import type { SessionSettings } from '../shared/front-end-server.js';
 import { LineReadError } from '../shared/line-reader.js';
+import { PreAuthRefusals } from '../shared/pre-auth-refusals.js';
 import type { LoginCredentials } from '../shared/login-credentials.js';
 import { SessionOver } from '../shared/session-over.js';
 import { sessionSurface } from '../shared/session-surface.js';
@@ -42,18 +43,16 @@ export class SmtpSession {
   #state = SmtpSessionState.NotAuthenticated;
   /** The client's EHLO/HELO name (forgotten at STARTTLS). */
   #helo: string | undefined;
-  #badCommands = 0;
-  #authFailures = 0;
+  readonly #refusals = new PreAuthRefusals({
+    maxBadCommands: limits.preAuthMaxBadCommands,
+    hangUp: (why) => this.#goodbye(why === 'too-many-bad-commands' ? smtpReply.tooManyErrors : smtpReply.tooManyAuthFailures, why),
+  });
 
   constructor(o: SmtpSessionOptions) {
     this.#o = o;
     this.#conn = new ClientConnection({
-      socket: o.socket,
-      cid: o.cid,
+      ...o,
       protocol: 'smtp',
-      tls: o.tls,
-      logger: o.logger,
-      secureContext: o.secureContext,
       maxLineBytes: limits.smtpLineBytes,
       onTimeout: () => this.#timeout(),
       onClosed: () => {
@@ -214,22 +213,14 @@ export class SmtpSession {
   #fail(reason: FailReason, user: string | undefined, mechanism: string): undefined {
     this.#conn.send(renderFailure(reason));
     this.#conn.log.info({ event: 'login', result: 'fail', user, reason, mechanism });
-    if (reason === 'malformed') {
-      this.#countBad();
-      return undefined;
-    }
-    if (++this.#authFailures >= limits.preAuthMaxAuthFailures) this.#goodbye(smtpReply.tooManyAuthFailures, 'too-many-auth-failures');
+    this.#refusals.loginFailed(reason);
     return undefined;
   }
 
   #badCommand(line: string): undefined {
     this.#conn.send(line);
-    this.#countBad();
+    this.#refusals.badCommand();
     return undefined;
-  }
-
-  #countBad(): void {
-    if (++this.#badCommands >= limits.preAuthMaxBadCommands) this.#goodbye(smtpReply.tooManyErrors, 'too-many-bad-commands');
   }
 
   #timeout(): void {
