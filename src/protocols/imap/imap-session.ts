@@ -6,7 +6,7 @@ import { LineReadError } from '../shared/line-reader.js';
 import { PreAuthRefusals } from '../shared/pre-auth-refusals.js';
 import type { LoginCredentials } from '../shared/login-credentials.js';
 import { sessionSurface } from '../shared/session-surface.js';
-import type { Splice, SpliceStats } from '../shared/splice.js';
+import type { Splice } from '../shared/splice.js';
 import { preAuthCapabilities } from './capabilities.js';
 import { clientNameFromId } from './client-name-from-id.js';
 import { authenticateCommand } from './commands/authenticate-command.js';
@@ -65,26 +65,12 @@ export class ImapSession {
   run(): Promise<void> {
     return this.#conn.run(async () => {
       this.#conn.send(`* OK [CAPABILITY ${this.#capabilities()}] ${this.#o.greeting ?? imapText.greeting}`);
-      return this.#loop();
+      return this.#conn.commandLoop(
+        (reader) => readImapCommand(reader, { onLiteralContinuation: () => this.#send('+ OK') }),
+        (e) => this.#onReadError(e),
+        (cmd) => this.#dispatch(cmd),
+      );
     });
-  }
-
-  async #loop(): Promise<SpliceStats | undefined> {
-    for (;;) {
-      if (this.#conn.closed()) return undefined;
-      let cmd: ImapCommand | null;
-      try {
-        cmd = await readImapCommand(this.#conn.reader, { onLiteralContinuation: () => this.#send('+ OK') });
-      } catch (err) {
-        if (this.#conn.closed()) return undefined;
-        this.#onReadError(err);
-        continue;
-      }
-      if (cmd === null) continue;
-      this.#conn.armIdle();
-      const spliced = await this.#dispatch(cmd);
-      if (spliced) return spliced.done;
-    }
   }
 
   #onReadError(err: unknown): void {
@@ -100,10 +86,7 @@ export class ImapSession {
       }
     }
     if (err instanceof ImapSyntaxError) {
-      if (err.http) {
-        this.#conn.log.info({ event: 'http-request' });
-        throw this.#conn.over('http-request');
-      }
+      if (err.http) throw this.#conn.httpRequest();
       if (err.fatal) {
         this.#send(`* BAD ${err.message === 'literal too big' ? imapText.literalTooBig : 'Invalid command.'}`);
         return this.#bye(imapText.tooLong, 'fatal-syntax');

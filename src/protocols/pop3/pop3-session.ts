@@ -6,7 +6,7 @@ import { LineReadError } from '../shared/line-reader.js';
 import { PreAuthRefusals } from '../shared/pre-auth-refusals.js';
 import type { LoginCredentials } from '../shared/login-credentials.js';
 import { sessionSurface } from '../shared/session-surface.js';
-import type { Splice, SpliceStats } from '../shared/splice.js';
+import type { Splice } from '../shared/splice.js';
 import { preAuthCapabilities } from './capabilities.js';
 import { authCommand } from './commands/auth-command.js';
 import { passCommand, userCommand } from './commands/user-pass-commands.js';
@@ -63,34 +63,16 @@ export class Pop3Session {
   run(): Promise<void> {
     return this.#conn.run(async () => {
       this.#conn.send(ok(this.#o.greeting ?? pop3Text.greeting));
-      return this.#loop();
+      return this.#conn.commandLoop((reader) => reader.readLine(), (e) => this.#onReadError(e), (line) => this.#command(line));
     });
   }
 
-  async #loop(): Promise<SpliceStats | undefined> {
-    for (;;) {
-      if (this.#conn.closed()) return undefined;
-      let line: Buffer;
-      try {
-        line = await this.#conn.readLine();
-      } catch (e) {
-        if (this.#conn.closed()) return undefined;
-        this.#onReadError(e);
-        continue;
-      }
-      this.#conn.armIdle();
-      const parsed = parsePop3Command(line);
-      if (!parsed.ok) {
-        if (parsed.why === 'http') {
-          this.#conn.log.info({ event: 'http-request' });
-          throw this.#conn.over('http-request');
-        }
-        this.#badCommand(err(parsed.why === 'encoding' ? pop3Text.badEncoding : pop3Text.unknownCommand));
-        continue;
-      }
-      const spliced = await this.#dispatch(parsed.command);
-      if (spliced) return spliced.done;
-    }
+  /** One command line: parsed, then run; returns the splice when the client is now logged in. */
+  async #command(line: Buffer): Promise<Splice | undefined> {
+    const parsed = parsePop3Command(line);
+    if (parsed.ok) return this.#dispatch(parsed.command);
+    if (parsed.why === 'http') throw this.#conn.httpRequest();
+    return this.#badCommand(err(parsed.why === 'encoding' ? pop3Text.badEncoding : pop3Text.unknownCommand));
   }
 
   #onReadError(e: unknown): void {

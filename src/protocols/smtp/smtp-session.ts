@@ -8,7 +8,7 @@ import { PreAuthRefusals } from '../shared/pre-auth-refusals.js';
 import type { LoginCredentials } from '../shared/login-credentials.js';
 import { SessionOver } from '../shared/session-over.js';
 import { sessionSurface } from '../shared/session-surface.js';
-import type { Splice, SpliceStats } from '../shared/splice.js';
+import type { Splice } from '../shared/splice.js';
 import { authCommand } from './commands/auth-command.js';
 import { ehloLines } from './ehlo-extensions.js';
 import { proxyLogin } from './proxy-login.js';
@@ -75,34 +75,16 @@ export class SmtpSession {
   run(): Promise<void> {
     return this.#conn.run(async () => {
       this.#conn.send(smtpReply.greeting(this.#o.hostname));
-      return this.#loop();
+      return this.#conn.commandLoop((reader) => reader.readLine(), (e) => this.#onReadError(e), (line) => this.#command(line));
     });
   }
 
-  async #loop(): Promise<SpliceStats | undefined> {
-    for (;;) {
-      if (this.#conn.closed()) return undefined;
-      let line: Buffer;
-      try {
-        line = await this.#conn.readLine();
-      } catch (err) {
-        if (this.#conn.closed()) return undefined;
-        this.#onReadError(err);
-        continue;
-      }
-      this.#conn.armIdle();
-      const parsed = parseSmtpCommand(line);
-      if (!parsed.ok) {
-        if (parsed.error === 'http') {
-          this.#conn.log.info({ event: 'http-request' });
-          throw this.#conn.over('http-request');
-        }
-        this.#badCommand(smtpReply.badSyntax);
-        continue;
-      }
-      const spliced = await this.#dispatch(parsed.command);
-      if (spliced) return spliced.done;
-    }
+  /** One command line: parsed, then run; returns the splice when the client is now logged in. */
+  async #command(line: Buffer): Promise<Splice | undefined> {
+    const parsed = parseSmtpCommand(line);
+    if (parsed.ok) return this.#dispatch(parsed.command);
+    if (parsed.error === 'http') throw this.#conn.httpRequest();
+    return this.#badCommand(smtpReply.badSyntax);
   }
 
   #onReadError(err: unknown): void {
