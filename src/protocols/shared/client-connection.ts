@@ -37,9 +37,10 @@ export interface ClientAddress {
 
 /**
  * The byte side of one client session, whatever the protocol: the socket (and its TLS upgrade),
- * the capped line reader, the pre-auth deadlines, the graceful close and destroy(), the handover
- * to the splice and the one 'close' log line. The protocol session (imap-session.ts,
- * pop3-session.ts) keeps the state machine and every word said on the wire.
+ * the capped line reader, the pre-auth deadlines and command loop, the graceful close and
+ * destroy(), the handover to the splice and the one 'close' log line. The protocol session
+ * (imap-session.ts, pop3-session.ts, smtp-session.ts) keeps the state machine and every word
+ * said on the wire.
  */
 export class ClientConnection {
   readonly log: Logger;
