@@ -32,8 +32,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
+/** The mechanism of each request the policy saw (recorded in the audit trail as is). */
+const mechanisms: string[] = [];
 const authenticator: Authenticator = {
   async authenticate(req: AuthRequest): Promise<AuthDecision> {
+    mechanisms.push(req.mechanism);
     if (req.user === 'alice' && req.secret.reveal() === CODE) return { ok: true, via: 'app-code', user: 'alice', codeId: 7, codeName: 'Phone' };
     if (req.user === 'alice') return { ok: false, reason: 'app-code-required' };
     if (req.user === 'bob') return { ok: true, via: 'passthrough', user: 'bob' };
@@ -189,6 +192,7 @@ describe('before AUTH', () => {
     expect(await c.command(`AUTH LOGIN ${Buffer.from('alice').toString('base64')}`)).toBe('334 UGFzc3dvcmQ6');
     expect(await c.command(Buffer.from(CODE).toString('base64'))).toBe('235 2.7.0 Authentication successful');
     expect(fake.auths).toEqual([{ username: 'proxymaster', password: 'master-secret', authzid: 'alice' }]);
+    expect(mechanisms.at(-1)).toBe('LOGIN'); // SMTP's name for AUTH LOGIN reaches the policy (and the audit)
     c.close();
   });
 

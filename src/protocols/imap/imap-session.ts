@@ -3,9 +3,10 @@ import type { FailReason } from '../../policy/types.js';
 import { ClientConnection } from '../shared/client-connection.js';
 import type { SessionSettings } from '../shared/front-end-server.js';
 import { LineReadError } from '../shared/line-reader.js';
+import { PreAuthRefusals } from '../shared/pre-auth-refusals.js';
 import type { LoginCredentials } from '../shared/login-credentials.js';
 import { sessionSurface } from '../shared/session-surface.js';
-import type { Splice, SpliceStats } from '../shared/splice.js';
+import type { Splice } from '../shared/splice.js';
 import { preAuthCapabilities } from './capabilities.js';
 import { clientNameFromId } from './client-name-from-id.js';
 import { authenticateCommand } from './commands/authenticate-command.js';
@@ -32,18 +33,16 @@ export class ImapSession {
   readonly #ctx: ImapSessionContext;
   #state = ImapSessionState.NotAuthenticated;
   #clientName: string | undefined;
-  #badCommands = 0;
-  #authFailures = 0;
+  readonly #refusals = new PreAuthRefusals({
+    maxBadCommands: limits.preAuthMaxBadCommands,
+    hangUp: (why) => this.#bye(why === 'too-many-bad-commands' ? imapText.tooManyBad : imapText.tooManyAuthFailures, why),
+  });
 
   constructor(o: ImapSessionOptions) {
     this.#o = o;
     this.#conn = new ClientConnection({
-      socket: o.socket,
-      cid: o.cid,
+      ...o,
       protocol: 'imap',
-      tls: o.tls,
-      logger: o.logger,
-      secureContext: o.secureContext,
       maxLineBytes: limits.preAuthLineBytes,
       onTimeout: () => this.#timeout(),
       onClosed: () => {
@@ -66,26 +65,12 @@ export class ImapSession {
   run(): Promise<void> {
     return this.#conn.run(async () => {
       this.#conn.send(`* OK [CAPABILITY ${this.#capabilities()}] ${this.#o.greeting ?? imapText.greeting}`);
-      return this.#loop();
+      return this.#conn.commandLoop(
+        (reader) => readImapCommand(reader, { onLiteralContinuation: () => this.#send('+ OK') }),
+        (e) => this.#onReadError(e),
+        (cmd) => this.#dispatch(cmd),
+      );
     });
-  }
-
-  async #loop(): Promise<SpliceStats | undefined> {
-    for (;;) {
-      if (this.#conn.closed()) return undefined;
-      let cmd: ImapCommand | null;
-      try {
-        cmd = await readImapCommand(this.#conn.reader, { onLiteralContinuation: () => this.#send('+ OK') });
-      } catch (err) {
-        if (this.#conn.closed()) return undefined;
-        this.#onReadError(err);
-        continue;
-      }
-      if (cmd === null) continue;
-      this.#conn.armIdle();
-      const spliced = await this.#dispatch(cmd);
-      if (spliced) return spliced.done;
-    }
   }
 
   #onReadError(err: unknown): void {
@@ -101,10 +86,7 @@ export class ImapSession {
       }
     }
     if (err instanceof ImapSyntaxError) {
-      if (err.http) {
-        this.#conn.log.info({ event: 'http-request' });
-        throw this.#conn.over('http-request');
-      }
+      if (err.http) throw this.#conn.httpRequest();
       if (err.fatal) {
         this.#send(`* BAD ${err.message === 'literal too big' ? imapText.literalTooBig : 'Invalid command.'}`);
         return this.#bye(imapText.tooLong, 'fatal-syntax');
@@ -191,22 +173,14 @@ export class ImapSession {
   #fail(tag: string, reason: FailReason, user: string | undefined, mechanism: string): undefined {
     this.#send(renderFailure(tag, reason));
     this.#conn.log.info({ event: 'login', result: 'fail', user, reason, mechanism, client: this.#clientName });
-    if (reason === 'malformed') {
-      this.#countBad();
-      return undefined;
-    }
-    if (++this.#authFailures >= limits.preAuthMaxAuthFailures) this.#bye(imapText.tooManyAuthFailures, 'too-many-auth-failures');
+    this.#refusals.loginFailed(reason);
     return undefined;
   }
 
   #badCommand(line: string): undefined {
     this.#send(line);
-    this.#countBad();
+    this.#refusals.badCommand();
     return undefined;
-  }
-
-  #countBad(): void {
-    if (++this.#badCommands >= limits.preAuthMaxBadCommands) this.#bye(imapText.tooManyBad, 'too-many-bad-commands');
   }
 
   #capabilities(): string {

@@ -3,9 +3,10 @@ import type { FailReason } from '../../policy/types.js';
 import { ClientConnection } from '../shared/client-connection.js';
 import type { SessionSettings } from '../shared/front-end-server.js';
 import { LineReadError } from '../shared/line-reader.js';
+import { PreAuthRefusals } from '../shared/pre-auth-refusals.js';
 import type { LoginCredentials } from '../shared/login-credentials.js';
 import { sessionSurface } from '../shared/session-surface.js';
-import type { Splice, SpliceStats } from '../shared/splice.js';
+import type { Splice } from '../shared/splice.js';
 import { preAuthCapabilities } from './capabilities.js';
 import { authCommand } from './commands/auth-command.js';
 import { passCommand, userCommand } from './commands/user-pass-commands.js';
@@ -30,18 +31,16 @@ export class Pop3Session {
   #state = Pop3SessionState.NotAuthenticated;
   /** The name from USER, until PASS (or another USER, or STLS) replaces it. */
   #user: string | undefined;
-  #badCommands = 0;
-  #authFailures = 0;
+  readonly #refusals = new PreAuthRefusals({
+    maxBadCommands: limits.pop3PreAuthMaxBadCommands,
+    hangUp: (why) => this.#hangUp(why === 'too-many-bad-commands' ? pop3Text.tooManyBad : undefined, why),
+  });
 
   constructor(o: Pop3SessionOptions) {
     this.#o = o;
     this.#conn = new ClientConnection({
-      socket: o.socket,
-      cid: o.cid,
+      ...o,
       protocol: 'pop3',
-      tls: o.tls,
-      logger: o.logger,
-      secureContext: o.secureContext,
       maxLineBytes: limits.pop3PreAuthLineBytes,
       onTimeout: () => this.#timeout(),
       onClosed: () => {
@@ -64,34 +63,16 @@ export class Pop3Session {
   run(): Promise<void> {
     return this.#conn.run(async () => {
       this.#conn.send(ok(this.#o.greeting ?? pop3Text.greeting));
-      return this.#loop();
+      return this.#conn.commandLoop((reader) => reader.readLine(), (e) => this.#onReadError(e), (line) => this.#command(line));
     });
   }
 
-  async #loop(): Promise<SpliceStats | undefined> {
-    for (;;) {
-      if (this.#conn.closed()) return undefined;
-      let line: Buffer;
-      try {
-        line = await this.#conn.readLine();
-      } catch (e) {
-        if (this.#conn.closed()) return undefined;
-        this.#onReadError(e);
-        continue;
-      }
-      this.#conn.armIdle();
-      const parsed = parsePop3Command(line);
-      if (!parsed.ok) {
-        if (parsed.why === 'http') {
-          this.#conn.log.info({ event: 'http-request' });
-          throw this.#conn.over('http-request');
-        }
-        this.#badCommand(err(parsed.why === 'encoding' ? pop3Text.badEncoding : pop3Text.unknownCommand));
-        continue;
-      }
-      const spliced = await this.#dispatch(parsed.command);
-      if (spliced) return spliced.done;
-    }
+  /** One command line: parsed, then run; returns the splice when the client is now logged in. */
+  async #command(line: Buffer): Promise<Splice | undefined> {
+    const parsed = parsePop3Command(line);
+    if (parsed.ok) return this.#dispatch(parsed.command);
+    if (parsed.why === 'http') throw this.#conn.httpRequest();
+    return this.#badCommand(err(parsed.why === 'encoding' ? pop3Text.badEncoding : pop3Text.unknownCommand));
   }
 
   #onReadError(e: unknown): void {
@@ -176,22 +157,14 @@ export class Pop3Session {
   #fail(reason: FailReason, user: string | undefined, mechanism: string): undefined {
     this.#conn.send(renderFailure(reason));
     this.#conn.log.info({ event: 'login', result: 'fail', user, reason, mechanism });
-    if (reason === 'malformed') {
-      this.#countBad();
-      return undefined;
-    }
-    if (++this.#authFailures >= limits.preAuthMaxAuthFailures) this.#hangUp(undefined, 'too-many-auth-failures');
+    this.#refusals.loginFailed(reason);
     return undefined;
   }
 
   #badCommand(line: string): undefined {
     this.#conn.send(line);
-    this.#countBad();
+    this.#refusals.badCommand();
     return undefined;
-  }
-
-  #countBad(): void {
-    if (++this.#badCommands >= limits.pop3PreAuthMaxBadCommands) this.#hangUp(pop3Text.tooManyBad, 'too-many-bad-commands');
   }
 
   #capabilities(): string[] {

@@ -8,7 +8,7 @@ import { LineReader } from './line-reader.js';
 import type { ProxiedLogin } from './login-and-splice.js';
 import { SessionOver } from './session-over.js';
 import type { SessionRegistry } from './session-registry.js';
-import type { SpliceStats } from './splice.js';
+import type { Splice, SpliceStats } from './splice.js';
 import { upgradeServerTls } from './tls-upgrade.js';
 
 export interface ClientConnectionOptions {
@@ -37,9 +37,10 @@ export interface ClientAddress {
 
 /**
  * The byte side of one client session, whatever the protocol: the socket (and its TLS upgrade),
- * the capped line reader, the pre-auth deadlines, the graceful close and destroy(), the handover
- * to the splice and the one 'close' log line. The protocol session (imap-session.ts,
- * pop3-session.ts) keeps the state machine and every word said on the wire.
+ * the capped line reader, the pre-auth deadlines and command loop, the graceful close and
+ * destroy(), the handover to the splice and the one 'close' log line. The protocol session
+ * (imap-session.ts, pop3-session.ts, smtp-session.ts) keeps the state machine and every word
+ * said on the wire.
  */
 export class ClientConnection {
   readonly log: Logger;
@@ -126,9 +127,33 @@ export class ClientConnection {
     }
   }
 
-  /** Next client line (LineReadError on a cap, a close or a failure; the session answers it). */
-  readLine(): Promise<Buffer> {
-    return this.#reader.readLine();
+  /**
+   * The pre-auth command loop: `read` takes the next command off the reader (null: a line that is
+   * no command, which leaves the idle deadline as it is), the idle deadline is re-armed and
+   * `handle` runs the command, until the connection is closed (undefined) or `handle` returns the
+   * splice of a login (its stats, once it ends). A failed read (LineReadError on a cap, a close or
+   * a failure) goes to `onReadError`, the session's answer, which may throw SessionOver.
+   */
+  async commandLoop<C>(
+    read: (reader: LineReader) => Promise<C | null>,
+    onReadError: (err: unknown) => void,
+    handle: (command: C) => Promise<Splice | undefined>,
+  ): Promise<SpliceStats | undefined> {
+    for (;;) {
+      if (this.#closed) return undefined;
+      let command: C | null;
+      try {
+        command = await read(this.#reader);
+      } catch (err) {
+        if (this.#closed) return undefined;
+        onReadError(err);
+        continue;
+      }
+      if (command === null) continue;
+      this.armIdle();
+      const spliced = await handle(command);
+      if (spliced) return spliced.done;
+    }
   }
 
   /**
@@ -257,6 +282,12 @@ export class ClientConnection {
     }, limits.closeLingerMs);
     this.#lingerTimer.unref();
     sock.once('close', () => clearTimeout(this.#lingerTimer));
+  }
+
+  /** A web request to a mail port: logged and closed without a reply (fail closed); the SessionOver to throw. */
+  httpRequest(): SessionOver {
+    this.log.info({ event: 'http-request' });
+    return this.over('http-request');
   }
 
   /** close(reason), and the SessionOver for the command loop to throw. */

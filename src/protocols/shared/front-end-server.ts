@@ -10,7 +10,7 @@ import { startListener, type Listener } from './listener.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { UpstreamTarget } from './upstream-connect.js';
 
-/** What `serve` gives a protocol front end (startImapServer, startPop3Server). */
+/** What `serve` gives a protocol front end (startImapServer, startPop3Server, startSmtpServer). */
 export interface FrontEndSettings {
   authenticator: Authenticator;
   logger: Logger;

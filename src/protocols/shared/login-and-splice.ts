@@ -9,7 +9,7 @@ import { decideLogin } from './decide-login.js';
 import { errorText } from './error-text.js';
 import type { LoginCredentials } from './login-credentials.js';
 import { SessionOver } from './session-over.js';
-import { splice, type Splice } from './splice.js';
+import { splice, type Splice, type SpliceOptions } from './splice.js';
 import type { UpstreamCredentials } from './upstream-login-deadline.js';
 
 /** What the login step needs of a session (the protocols' session contexts have all of it). */
@@ -39,6 +39,8 @@ export interface UpstreamSuccess {
 export interface UpstreamRefusal {
   ok: false;
   temporary: boolean;
+  /** The backend's words, for the log line of a refused master login (SMTP gives them). */
+  detail?: string;
 }
 
 /** Where the protocol differs: its wire replies, its state enum and its backend dialogue. */
@@ -54,6 +56,14 @@ export interface LoginProtocol<R extends UpstreamSuccess> {
   upstream(credentials: UpstreamCredentials): Promise<R | UpstreamRefusal>;
   /** Tells the client it is logged in (IMAP relays the backend's capabilities). */
   loggedIn(result: R): void;
+  /** More fields for the 'login' line of an application-code login (SMTP: its backend login mode). */
+  appCodeLog?: Record<string, unknown>;
+  /**
+   * The protocol's own splice settings, given the logged-in backend socket (SMTP: its idle
+   * deadline, and a 421 for the client when the backend goes away between replies). Default:
+   * limits.proxyIdleMs and a plain close.
+   */
+  splice?(backend: net.Socket): Partial<Pick<SpliceOptions, 'idleMs' | 'backendGone'>>;
 }
 
 /** A client that is now logged in upstream: its bytes are being copied. */
@@ -120,7 +130,8 @@ export async function loginAndSplice<R extends UpstreamSuccess>(
       ctx.authenticator.reportPassthrough(req, result.temporary ? 'backend-unavailable' : 'rejected');
       return refuse(result.temporary ? 'backend-unavailable' : 'invalid-credentials');
     }
-    ctx.log.error({ event: 'backend-error', user: decision.user, via: decision.via, err: 'backend refused the master login' });
+    const err = `backend refused the master login${result.detail ? `: ${result.detail}` : ''}`;
+    ctx.log.error({ event: 'backend-error', user: decision.user, via: decision.via, err });
     return refuse('backend-unavailable');
   }
   if (ctx.closed()) {
@@ -136,13 +147,13 @@ export async function loginAndSplice<R extends UpstreamSuccess>(
     user: decision.user,
     via: decision.via,
     mechanism: req.mechanism,
-    ...(decision.via === 'app-code' ? { codeId: decision.codeId, codeName: decision.codeName } : {}),
+    ...(decision.via === 'app-code' ? { codeId: decision.codeId, codeName: decision.codeName, ...p.appCodeLog } : {}),
     client: p.clientName,
   });
   p.enter('proxying');
   const { socket, pending } = ctx.handOver(); // commands pipelined after the login go to the backend
   if (result.leftover.length) ctx.write(result.leftover);
   if (pending.length) result.socket.write(pending);
-  const spliced = splice(socket, result.socket, { idleMs: limits.proxyIdleMs, lingerMs: limits.spliceLingerMs });
+  const spliced = splice(socket, result.socket, { idleMs: limits.proxyIdleMs, lingerMs: limits.spliceLingerMs, ...p.splice?.(result.socket) });
   return { splice: spliced, backend: result.socket, decision };
 }

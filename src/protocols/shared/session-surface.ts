@@ -5,8 +5,8 @@ import type { UpstreamTarget } from './upstream-connect.js';
 
 /**
  * What command handlers and the login step may see and do of one client session, whatever the
- * protocol. The protocol's own context (ImapSessionContext, Pop3SessionContext) adds its state
- * enum and its failure replies.
+ * protocol. The protocol's own context (ImapSessionContext, Pop3SessionContext,
+ * SmtpSessionContext) adds its state enum and its failure replies.
  */
 export interface SessionSurface extends LoginSessionSurface {
   readonly backend: UpstreamTarget;

@@ -13,7 +13,7 @@ export type UpstreamCredentials =
 export interface UpstreamLoginParams {
   backend: UpstreamTarget;
   credentials: UpstreamCredentials;
-  /** The real client, forwarded to the backend (IMAP ID x-originating-*, POP3 XCLIENT). */
+  /** The real client, forwarded to the backend (IMAP ID x-originating-*, POP3 and SMTP XCLIENT). */
   client: { ip: string; port: number; localIp: string; localPort: number };
   deadlineMs?: number;
 }

@@ -1,36 +1,31 @@
 import type net from 'node:net';
-import { TwostepError, isTwostepError } from '../../core/errors.js';
+import { TwostepError } from '../../core/errors.js';
 import { limits } from '../../core/limits.js';
-import type { Secret } from '../../core/secret.js';
 import { LineReader } from '../shared/line-reader.js';
 import { encodeSaslPlain } from '../shared/sasl-plain.js';
 import { connectUpstream, startUpstreamTls, type UpstreamTarget } from '../shared/upstream-connect.js';
+import { withUpstreamDeadline, type UpstreamCredentials, type UpstreamLoginParams } from '../shared/upstream-login-deadline.js';
 import { extensionMap } from './ehlo-extensions.js';
 import { readSmtpReply, replyText, type SmtpReply } from './read-smtp-reply.js';
 import { xclientAddr, xtext } from './xtext.js';
 
-export type UpstreamCredentials =
-  /** The client's own user name and password, judged by the backend (AUTH PLAIN relayed). */
-  | { kind: 'passthrough'; user: string; password: Secret }
-  /** AUTH PLAIN with `user` as authorization identity through the Dovecot master login. */
-  | { kind: 'master'; user: string; masterUser: string; masterPassword: Secret }
+export type SmtpUpstreamCredentials =
+  /** Passthrough (AUTH PLAIN relayed) or the Dovecot master login (AUTH PLAIN, user as authorization identity). */
+  | UpstreamCredentials
   /** XCLIENT LOGIN=user: Postfix trusts twostep (smtpd_authorized_xclient_hosts); no password at all. */
   | { kind: 'xclient'; user: string };
 
-export interface UpstreamLoginParams {
-  backend: UpstreamTarget;
-  credentials: UpstreamCredentials;
-  /** The real client, forwarded with XCLIENT ADDR/PORT when the backend offers XCLIENT. */
-  client: { ip: string; port: number };
+/** The shared login parameters (the client goes out as XCLIENT ADDR/PORT when offered), plus SMTP's own. */
+export interface SmtpUpstreamLoginParams extends Omit<UpstreamLoginParams, 'credentials'> {
+  credentials: SmtpUpstreamCredentials;
   /** The client's EHLO name: every EHLO to the backend says it, so Received: names the client's host. */
   helo: string;
-  deadlineMs?: number;
 }
 
 export type UpstreamLoginResult =
   | { ok: true; socket: net.Socket; leftover: Buffer }
-  /** The backend refused the credentials (5xx to AUTH); its reply for the log. */
-  | { ok: false; text: string };
+  /** The backend refused the credentials (5xx to AUTH; never temporary: 4xx throws); its reply for the log. */
+  | { ok: false; temporary: false; detail: string };
 
 interface BackendConversation {
   socket: net.Socket;
@@ -48,9 +43,9 @@ interface BackendConversation {
  * Network and protocol faults throw TwostepError (BACKEND_UNAVAILABLE / BACKEND_PROTOCOL /
  * TLS_FAILED); the socket is destroyed.
  */
-export function upstreamLogin(p: UpstreamLoginParams): Promise<UpstreamLoginResult> {
-  return withDeadline(p.deadlineMs ?? limits.backendLoginMs, async (track, remaining) => {
-    const conv = await openConversation(p.backend, p.helo, track, remaining);
+export function upstreamLogin(p: SmtpUpstreamLoginParams): Promise<UpstreamLoginResult> {
+  return withUpstreamDeadline(p.deadlineMs, async (track, deadline) => {
+    const conv = await openConversation(p.backend, p.helo, track, deadline);
     let ehlo = conv.ehlo;
     const ext = extensionMap(ehlo.lines);
     const cr = p.credentials;
@@ -83,7 +78,7 @@ export function upstreamLogin(p: UpstreamLoginParams): Promise<UpstreamLoginResu
       }
       if (r.code >= 500) {
         conv.c.socket.destroy();
-        return { ok: false, text: replyText(r) };
+        return { ok: false, temporary: false, detail: replyText(r) };
       }
       if (r.code !== 235) throw new TwostepError('BACKEND_UNAVAILABLE', `AUTH failed temporarily: ${replyText(r)}`);
     }
@@ -95,54 +90,27 @@ export function upstreamLogin(p: UpstreamLoginParams): Promise<UpstreamLoginResu
  * The backend's EHLO reply lines (first line = its host name), from a short probe connection:
  * connect, greeting, EHLO (after STARTTLS when configured), QUIT.
  */
-export function probeEhlo(backend: UpstreamTarget, helo: string, deadlineMs: number = limits.backendLoginMs): Promise<string[]> {
-  return withDeadline(deadlineMs, async (track, remaining) => {
-    const conv = await openConversation(backend, helo, track, remaining);
+export async function probeEhlo(backend: UpstreamTarget, helo: string, deadlineMs: number = limits.backendLoginMs): Promise<string[]> {
+  const probe = await withUpstreamDeadline(deadlineMs, async (track, deadline) => {
+    const conv = await openConversation(backend, helo, track, deadline);
     const socket = conv.c.socket;
     conv.c.reader.detach();
     socket.resume(); // read and drop the 221, so the backend's close is seen
     socket.end('QUIT\r\n');
     setTimeout(() => socket.destroy(), limits.closeLingerMs).unref();
-    return conv.ehlo.lines;
+    return { ok: true, lines: conv.ehlo.lines };
   });
-}
-
-type Track = (s: net.Socket) => void;
-
-/** Runs `body` within `ms`; on a timeout or fault the tracked socket is destroyed and the error mapped. */
-async function withDeadline<T>(ms: number, body: (track: Track, remaining: () => number) => Promise<T>): Promise<T> {
-  let socket: net.Socket | undefined;
-  let timedOut = false;
-  const deadline = Date.now() + ms;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    socket?.destroy();
-  }, ms);
-  try {
-    return await body(
-      (s) => (socket = s),
-      () => Math.max(1, deadline - Date.now()),
-    );
-  } catch (err) {
-    socket?.destroy();
-    if (timedOut) throw new TwostepError('BACKEND_UNAVAILABLE', 'backend login timed out', { cause: err });
-    if (isTwostepError(err)) {
-      if (err.code === 'BAD_STATE') throw new TwostepError('BACKEND_UNAVAILABLE', 'backend closed the connection', { cause: err });
-      throw err;
-    }
-    throw new TwostepError('BACKEND_UNAVAILABLE', 'backend login failed', { cause: err });
-  } finally {
-    clearTimeout(timer);
-  }
+  return probe.lines;
 }
 
 /** Connect, greeting (220), EHLO, and STARTTLS + EHLO again when the backend is 'starttls'. */
 async function openConversation(
   backend: UpstreamTarget,
   helo: string,
-  track: Track,
-  remaining: () => number,
+  track: (s: net.Socket) => void,
+  deadline: number,
 ): Promise<{ c: BackendConversation; ehlo: SmtpReply }> {
+  const remaining = (): number => Math.max(1, deadline - Date.now());
   let socket = await connectUpstream(backend, Math.min(limits.backendConnectMs, remaining()));
   track(socket);
   socket.on('error', () => {});

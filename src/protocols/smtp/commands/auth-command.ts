@@ -1,18 +1,17 @@
-import { decodeSaslPlain } from '../../shared/sasl-plain.js';
-import { SaslLogin } from '../../shared/sasl-login.js';
+import type { LoginCredentials } from '../../shared/login-credentials.js';
+import { saslExchange, saslResponse } from '../../shared/sasl-exchange.js';
+import { SessionOver } from '../../shared/session-over.js';
 import { smtpReply } from '../responses.js';
 import type { SmtpSessionContext } from '../session-context.js';
-import { SessionOver } from '../session-over.js';
 import { SmtpSessionState } from '../session-state.js';
-import type { SmtpCredentials } from '../smtp-credentials.js';
 
 /**
  * AUTH PLAIN | LOGIN [initial-response] (RFC 4954): after EHLO, before MAIL. "=" is an empty
  * initial response; "*" cancels (501). Valid in NotAuthenticated; the session is Authenticating
- * while the client's responses are read. Returns the credentials for the login step, or
- * undefined when the command was already answered.
+ * while the client's responses are read. Returns the credentials for the login step (mechanism
+ * 'PLAIN' or 'LOGIN', as SMTP names them), or undefined when the command was already answered.
  */
-export async function authCommand(ctx: SmtpSessionContext, arg: string): Promise<SmtpCredentials | undefined> {
+export async function authCommand(ctx: SmtpSessionContext, arg: string): Promise<LoginCredentials | undefined> {
   const parts = arg.split(' ').filter((s) => s !== '');
   const mech = parts[0]?.toUpperCase();
   if (!mech || parts.length > 2) return ctx.badCommand(smtpReply.authSyntax);
@@ -22,40 +21,16 @@ export async function authCommand(ctx: SmtpSessionContext, arg: string): Promise
   const ir = parts[1] === undefined ? undefined : parts[1] === '=' ? '' : parts[1];
 
   ctx.state = SmtpSessionState.Authenticating;
-  let creds: SmtpCredentials | 'malformed' | 'aborted';
-  if (mech === 'PLAIN') {
-    const response = ir ?? (await saslStep(ctx, ''));
-    if (response === null) creds = 'aborted';
-    else {
-      const plain = decodeSaslPlain(response);
-      creds = plain.ok ? { mechanism: 'PLAIN', user: plain.authcid, authzid: plain.authzid || undefined, secret: plain.password } : 'malformed';
-    }
-  } else {
-    creds = await saslLogin(ctx, ir);
-  }
+  const creds = await saslExchange(mech, ir, (challenge) => saslStep(ctx, challenge));
   if (ctx.closed()) throw new SessionOver();
   ctx.state = SmtpSessionState.NotAuthenticated;
   if (creds === 'aborted') return ctx.badCommand(smtpReply.authAborted);
   if (creds === 'malformed') return ctx.fail('malformed', undefined, mech);
-  return creds;
-}
-
-async function saslLogin(ctx: SmtpSessionContext, ir: string | undefined): Promise<SmtpCredentials | 'malformed' | 'aborted'> {
-  const sasl = new SaslLogin();
-  let response = ir ?? (await saslStep(ctx, sasl.prompt()));
-  for (;;) {
-    if (response === null) return 'aborted';
-    const step = sasl.feed(response);
-    if (!step.ok) return 'malformed';
-    if (step.done) return { mechanism: 'LOGIN', user: step.user, secret: step.password };
-    response = await saslStep(ctx, step.prompt);
-  }
+  return { ...creds, mechanism: mech };
 }
 
 /** Sends "334 <challenge>" and reads one SASL response line; null when the client cancelled ("*"). */
 async function saslStep(ctx: SmtpSessionContext, challenge: string): Promise<string | null> {
   ctx.send(`334 ${challenge}`);
-  const line = await ctx.readResponseLine();
-  const text = line.toString('latin1').trim();
-  return text === '*' ? null : text;
+  return saslResponse(await ctx.readResponseLine());
 }
