@@ -1,6 +1,6 @@
 import { limits } from '../core/limits.js';
 import type { Secret } from '../core/secret.js';
-import type { PasswordChecker } from './password-checker.js';
+import type { PasswordChecker, PasswordVerdict } from './password-checker.js';
 import type { PolicyContext } from './policy-context.js';
 import { hashToken } from './trusted-devices.js';
 import { verifySecondFactor } from './totp-enrolment.js';
@@ -38,7 +38,17 @@ export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker,
   if (throttled > 0) return { ok: false, reason: 'throttled', retryAfterMs: throttled };
   if (malformed || username === null) return failed(ctx, req.clientIp, username, now, 'malformed');
 
-  const verdict = await checker.check(username, req.password);
+  // In flight, this attempt counts against both budgets: a burst of parallel guesses gets no more
+  // mail-server checks than the throttle allows in a row.
+  const releaseIp = ctx.ipThrottle.hold(req.clientIp);
+  const releaseUser = ctx.userThrottle.hold(username);
+  let verdict: PasswordVerdict;
+  try {
+    verdict = await checker.check(username, req.password);
+  } finally {
+    releaseIp();
+    releaseUser();
+  }
   if (verdict === 'rejected') return failed(ctx, req.clientIp, username, now, 'invalid-credentials');
   if (verdict === 'backend-unavailable') {
     ctx.audit({ at: now, username, event: 'login.error', protocol: 'portal', ip: req.clientIp, detail: { via: 'password', reason: 'backend-unavailable' } });

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { createLogger } from '../../src/core/logger.js';
-import type { Secret } from '../../src/core/secret.js';
+import { Secret } from '../../src/core/secret.js';
 import { totpCode } from '../../src/crypto/index.js';
 import { Policy, type PasswordChecker } from '../../src/policy/index.js';
 import { startPortal, type RunningPortal } from '../../src/portal/portal-server.js';
@@ -38,11 +38,11 @@ afterEach(async () => {
   }
 });
 
-async function start(opts: { tls?: boolean; userFailures?: number } = {}): Promise<Harness> {
+async function start(opts: { tls?: boolean; userFailures?: number; ipFailures?: number; checkDelayMs?: number } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'twostep-portal-sec-'));
   const config = configSchema.parse({
     backend: { master_user: 'm', master_password: 'x' },
-    auth: { user_failures: opts.userFailures ?? 100, ip_failures: 1000, failure_delay_ms: 0 },
+    auth: { user_failures: opts.userFailures ?? 100, ip_failures: opts.ipFailures ?? 1000, failure_delay_ms: 0 },
     portal: { listen: '127.0.0.1:8080', tls: !!opts.tls, trusted_device_days: 30, session_idle_minutes: 30 },
   });
   let logText = '';
@@ -54,6 +54,8 @@ async function start(opts: { tls?: boolean; userFailures?: number } = {}): Promi
   const checker: PasswordChecker = {
     check: async (user: string, password: Secret) => {
       h.checks++;
+      // Like a real IMAP login: the verdict comes later, while other requests are served.
+      if (opts.checkDelayMs) await new Promise((r) => setTimeout(r, opts.checkDelayMs));
       return PASSWORDS[user] === password.reveal() ? 'ok' : 'rejected';
     },
   };
@@ -100,6 +102,14 @@ function browserFor(h: Harness) {
     async signIn(user: string, password = PASSWORDS[user] as string) {
       await go('/sign-in');
       return this.post('/sign-in', { email: user, password });
+    },
+    /** Password, then the code of the next 30-second step; ends on the Accounts page. */
+    async signInWithCode(user: string, key: string) {
+      await this.signIn(user);
+      await go('/sign-in/code');
+      h.clock.now += 30_000;
+      await this.post('/sign-in/code', { code: totpCode(key, h.clock.now) });
+      return go('/preferences/accounts');
     },
   };
 }
@@ -250,5 +260,165 @@ describe('portal web security', () => {
     expect(events.filter((e) => e === 'login.fail')).toHaveLength(3);
     expect(events).toContain('login.throttled');
     expect(h.log()).not.toMatch(/secretish|alice-pw/);
+  });
+});
+
+/** A 6-digit code no TOTP step near `now` gives. */
+function wrongCode(key: string, now: number): string {
+  const near = new Set([-60_000, -30_000, 0, 30_000, 60_000].map((d) => totpCode(key, now + d)));
+  return ['000000', '111111', '222222', '333333', '444444', '555555'].find((c) => !near.has(c)) as string;
+}
+
+describe('portal web security (review)', () => {
+  const XSS = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
+
+  it('bounds parallel password guesses per user: attempts in flight count until their verdict', async () => {
+    const h = await start({ userFailures: 3, checkDelayMs: 100 });
+    const browsers = Array.from({ length: 12 }, () => browserFor(h));
+    for (const b of browsers) await b.get('/sign-in');
+    const replies = await Promise.all(browsers.map((b, i) => b.post('/sign-in', { email: 'alice', password: `guess-${i}` })));
+    expect(h.checks).toBeLessThanOrEqual(3);
+    expect(replies.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(9);
+    // Once the burst has settled, the user is throttled as after three serial failures.
+    expect((await browsers[0]?.signIn('alice'))?.status).toBe(429);
+  });
+
+  it('bounds parallel admin sign-ins per admin name (password and 6-digit code guesses)', async () => {
+    const h = await start({ userFailures: 3 });
+    const { key } = await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    const browsers = Array.from({ length: 12 }, () => browserFor(h));
+    for (const b of browsers) await b.get('/admin/sign-in');
+    const replies = await Promise.all(
+      browsers.map((b, i) => b.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: String(100000 + i) })),
+    );
+    expect(replies.filter((r) => r.status === 401).length).toBeLessThanOrEqual(3);
+    const fails = h.policy.auditSearch({ event: 'admin.sign-in.fail' });
+    expect(fails.length).toBeLessThanOrEqual(3);
+    // Now throttled: even the right code is refused until the window passes.
+    const b = browserFor(h);
+    await b.get('/admin/sign-in');
+    expect((await b.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: totpCode(key, h.clock.now) })).status).toBe(429);
+  });
+
+  it('bounds 6-digit code guesses per user, whatever the session or address', async () => {
+    const h = await start({ userFailures: 3 });
+    const key = enrol(h, 'bob');
+    for (let i = 0; i < 3; i++) {
+      const b = browserFor(h);
+      await b.signIn('bob');
+      await b.get('/sign-in/code');
+      expect((await b.post('/sign-in/code', { code: wrongCode(key, h.clock.now) })).status).toBe(401);
+    }
+    // A fresh half session cannot start a new series of guesses: the account is throttled.
+    const b = browserFor(h);
+    expect((await b.signIn('bob')).status).toBe(429);
+    h.clock.now += 301_000; // [auth] failure_window_seconds = 300
+    expect((await b.signIn('bob')).location).toBe('/sign-in/code');
+  });
+
+  it('accepts a 6-digit code once: the same code in a second sign-in is refused', async () => {
+    const h = await start();
+    const key = enrol(h, 'bob');
+    h.clock.now += 30_000;
+    const code = totpCode(key, h.clock.now);
+    const one = browserFor(h);
+    await one.signIn('bob');
+    await one.get('/sign-in/code');
+    expect((await one.post('/sign-in/code', { code })).location).toBe('/preferences/accounts');
+    const two = browserFor(h);
+    await two.signIn('bob');
+    await two.get('/sign-in/code');
+    expect((await two.post('/sign-in/code', { code })).status).toBe(401);
+    expect((await two.get('/preferences/accounts')).location).toBe('/sign-in');
+  });
+
+  it('sends the security headers and no-store on errors, 404, refused forms and static files too', async () => {
+    const h = await start();
+    const b = browserFor(h);
+    await b.get('/sign-in');
+    const responses = [
+      await send(`${h.url}/no-such-page`),
+      await send(`${h.url}/static/nothing.js`),
+      await send(`${h.url}/static/portal.css`),
+      await b.post('/sign-in', { email: 'alice' }, 'forged'),
+      await b.post('/sign-in', { email: 'alice', password: 'x'.repeat(20_000) }),
+      await send(`${h.url}/sign-in`, { method: 'DELETE' }),
+      await send(`${h.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }),
+    ];
+    for (const r of responses) {
+      expect(r.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expect(r.headers['x-frame-options']).toBe('DENY');
+      expect(r.headers['referrer-policy']).toBe('no-referrer');
+    }
+    expect(responses[0]?.status).toBe(404);
+    expect(responses[0]?.headers['cache-control']).toBe('no-store');
+    expect(responses[1]?.status).toBe(404);
+  });
+
+  it('changes no state on GET, and sign-out needs the form token', async () => {
+    const h = await start();
+    const key = enrol(h, 'bob');
+    const b = browserFor(h);
+    expect((await b.signInWithCode('bob', key)).status).toBe(200);
+    for (const path of ['/sign-out', '/sign-out-all', '/disable', '/devices/revoke-this', '/devices/revoke-others', '/codes/regenerate', '/apps', '/apps/revoke', '/setup/app', '/admin/sign-out']) {
+      await b.get(path);
+    }
+    expect((await b.get('/preferences/accounts')).status).toBe(200);
+    expect(h.policy.accountOverview('bob').twofaState).toBe('on');
+    // A cross-site "sign out" (no token) is refused and the session lives on.
+    expect((await b.post('/sign-out', {}, null)).status).toBe(403);
+    expect((await b.post('/sign-out-all', {}, 'forged')).status).toBe(403);
+    expect((await b.get('/preferences/accounts')).status).toBe(200);
+    // Likewise for the admin console's forms.
+    await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    const a = browserFor(h);
+    await a.get('/admin/sign-in');
+    for (const path of ['/admin/users/policy', '/admin/reset', '/admin/sign-out-all']) {
+      expect((await a.post(path, { user: 'bob', policy: 'disallowed' }, 'forged')).status).toBe(403);
+    }
+    expect(h.policy.accountOverview('bob').twofaState).toBe('on');
+  });
+
+  it('has no open redirect: a return URL in the query is ignored', async () => {
+    const h = await start();
+    const b = browserFor(h);
+    await b.get('/sign-in?next=https://evil.example/');
+    const r = await send(`${h.url}/sign-in?next=https://evil.example/&return=//evil.example`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: b.jar.header() },
+      body: new URLSearchParams({ csrf: csrfOf((await b.get('/sign-in')).body), email: 'alice', password: 'alice-pw' }).toString(),
+    });
+    expect(r.location).toBe('/preferences/accounts');
+    expect((await send(`${h.url}//evil.example/`)).location ?? '').not.toContain('evil');
+  });
+
+  it('escapes hostile application names, user names and audit fields', async () => {
+    const h = await start();
+    const key = enrol(h, 'bob');
+    const b = browserFor(h);
+    expect((await b.signInWithCode('bob', key)).status).toBe(200);
+    await b.get('/apps/new');
+    const added = await b.post('/apps', { name: XSS });
+    expect(added.status).toBe(200);
+    const accounts = await b.get('/preferences/accounts');
+    for (const body of [added.body, accounts.body]) {
+      expect(body).not.toContain('<script>alert');
+      expect(body).not.toContain('<img src=x');
+      expect(body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    }
+    // A hostile "email address" at sign-in lands in the audit log the admin reads.
+    const stranger = browserFor(h);
+    await stranger.signIn(`"><svg onload=alert(1)>${XSS}`, 'whatever');
+    const adminKey = (await h.policy.adminAdd('root', new Secret('a-long-admin-password'))).key;
+    const a = browserFor(h);
+    await a.get('/admin/sign-in');
+    h.clock.now += 30_000;
+    expect((await a.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: totpCode(adminKey, h.clock.now) })).location).toBe('/admin');
+    const audit = await a.get('/admin/audit');
+    expect(audit.body).toContain('appcode.add');
+    expect(audit.body).not.toMatch(/<script>alert|<img src=x|<svg onload/);
+    const reset = await a.get(`/admin/reset?user=${encodeURIComponent(XSS)}`);
+    expect(reset.body).not.toMatch(/<script>alert|<img src=x/);
   });
 });
