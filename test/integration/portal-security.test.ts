@@ -1,130 +1,19 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configSchema } from '../../src/config/schema.js';
-import { createLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
 import { totpCode } from '../../src/crypto/index.js';
-import { Policy, type PasswordChecker } from '../../src/policy/index.js';
-import { startPortal, type RunningPortal } from '../../src/portal/portal-server.js';
-import { openStore, type Store } from '../../src/store/index.js';
-import { CookieJar, send, type HttpResponse } from '../helpers/http-client.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { send } from '../helpers/http-client.js';
+import { browserFor, csrfOf, enrol, startPortalHarness, stopPortals, wrongCode } from '../helpers/portal-harness.js';
 
 /**
  * The portal's web security, over real HTTP(S) to an in-process portal with a real policy and
  * store; the mail server's password check is faked (the browser suites use real Dovecot).
  */
 
-const PASSWORDS: Record<string, string> = { alice: 'alice-pw', bob: 'bob-pw' };
-
-interface Harness {
-  url: string;
-  policy: Policy;
-  store: Store;
-  portal: RunningPortal;
-  checks: number;
-  log: () => string;
-  clock: { now: number };
-}
-
-const running: Harness[] = [];
-afterEach(async () => {
-  for (const h of running.splice(0)) {
-    await h.portal.close();
-    h.store.close();
-  }
-});
-
-async function start(opts: { tls?: boolean; userFailures?: number; ipFailures?: number; checkDelayMs?: number } = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'twostep-portal-sec-'));
-  const config = configSchema.parse({
-    backend: { master_user: 'm', master_password: 'x' },
-    auth: { user_failures: opts.userFailures ?? 100, ip_failures: opts.ipFailures ?? 1000, failure_delay_ms: 0 },
-    portal: { listen: '127.0.0.1:8080', tls: !!opts.tls, trusted_device_days: 30, session_idle_minutes: 30 },
-  });
-  let logText = '';
-  const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => ((logText += String(c)), cb()) }) });
-  const store = openStore(join(dir, 'db.sqlite'));
-  const clock = { now: Date.now() };
-  const policy = new Policy({ store, masterKey: Buffer.alloc(32, 7), config, logger, clock: () => clock.now });
-  const h = { checks: 0 } as Harness;
-  const checker: PasswordChecker = {
-    check: async (user: string, password: Secret) => {
-      h.checks++;
-      // Like a real IMAP login: the verdict comes later, while other requests are served.
-      if (opts.checkDelayMs) await new Promise((r) => setTimeout(r, opts.checkDelayMs));
-      return PASSWORDS[user] === password.reveal() ? 'ok' : 'rejected';
-    },
-  };
-  const cert = opts.tls ? makeTestCert(dir) : undefined;
-  const portal = await startPortal({
-    policy,
-    checker,
-    logger,
-    settings: {
-      listen: '127.0.0.1:0',
-      ...(cert ? { tls: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } } : {}),
-      secureCookies: !!opts.tls,
-      trustProxy: false,
-      trustedDeviceDays: 30,
-    },
-  });
-  Object.assign(h, { url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${portal.port}`, policy, store, portal, log: () => logText, clock });
-  running.push(h);
-  return h;
-}
-
-const csrfOf = (html: string): string => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-
-/** A browser: a cookie jar, GET and form POST (with the CSRF token of the last page unless given). */
-function browserFor(h: Harness) {
-  const jar = new CookieJar();
-  let lastCsrf = '';
-  const go = async (path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<HttpResponse> => {
-    const res = await send(h.url + path, { ...init, headers: { cookie: jar.header(), ...init.headers } });
-    jar.take(res);
-    const t = csrfOf(res.body);
-    if (t) lastCsrf = t;
-    return res;
-  };
-  return {
-    jar,
-    get: (path: string) => go(path),
-    post: (path: string, fields: Record<string, string>, csrf: string | null = lastCsrf) =>
-      go(path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(csrf === null ? fields : { csrf, ...fields }).toString(),
-      }),
-    async signIn(user: string, password = PASSWORDS[user] as string) {
-      await go('/sign-in');
-      return this.post('/sign-in', { email: user, password });
-    },
-    /** Password, then the code of the next 30-second step; ends on the Accounts page. */
-    async signInWithCode(user: string, key: string) {
-      await this.signIn(user);
-      await go('/sign-in/code');
-      h.clock.now += 30_000;
-      await this.post('/sign-in/code', { code: totpCode(key, h.clock.now) });
-      return go('/preferences/accounts');
-    },
-  };
-}
-
-/** Two-step on for `user` through the policy; returns the TOTP key. */
-function enrol(h: Harness, user: string): string {
-  h.policy.setAdminPolicy(user, 'allowed');
-  const { key } = h.policy.totpEnroll(user);
-  h.policy.totpConfirm(user, totpCode(key, h.clock.now));
-  return key;
-}
+afterEach(stopPortals);
 
 describe('portal web security', () => {
   it('sends the security headers, no inline script or style, and no-store pages', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const res = await send(`${h.url}/sign-in`);
     expect(res.status).toBe(200);
     const csp = res.headers['content-security-policy'] as string;
@@ -144,7 +33,7 @@ describe('portal web security', () => {
   });
 
   it('sets HttpOnly, SameSite=Strict cookies; Secure with __Host- names and HSTS over HTTPS', async () => {
-    const plain = await start();
+    const plain = await startPortalHarness();
     const b = browserFor(plain);
     const first = await b.get('/sign-in');
     expect(first.cookies.join('\n')).toMatch(/^twostep_pre=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/m);
@@ -154,7 +43,7 @@ describe('portal web security', () => {
     expect(session).toMatch(/SameSite=Strict/);
     expect(session).not.toMatch(/Secure/);
 
-    const tls = await start({ tls: true });
+    const tls = await startPortalHarness({ tls: true });
     const t = browserFor(tls);
     const page = await t.get('/sign-in');
     expect(page.headers['strict-transport-security']).toMatch(/max-age=\d+/);
@@ -166,7 +55,7 @@ describe('portal web security', () => {
   });
 
   it('refuses every form without the right CSRF token, non-form bodies and oversized bodies', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const b = browserFor(h);
     await b.get('/sign-in');
     expect((await b.post('/sign-in', { email: 'alice', password: 'alice-pw' }, null)).status).toBe(403);
@@ -190,7 +79,7 @@ describe('portal web security', () => {
   });
 
   it('rotates the session id at each sign-in step; the old one is dead', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const key = enrol(h, 'bob');
     const b = browserFor(h);
     await b.get('/sign-in');
@@ -214,7 +103,7 @@ describe('portal web security', () => {
   });
 
   it('signs out everywhere, and ends idle sessions', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const one = browserFor(h);
     const two = browserFor(h);
     await one.signIn('alice');
@@ -230,7 +119,7 @@ describe('portal web security', () => {
   });
 
   it('trusts a computer for trusted_device_days, then asks for the code again', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const key = enrol(h, 'bob');
     const b = browserFor(h);
     await b.signIn('bob');
@@ -249,7 +138,7 @@ describe('portal web security', () => {
   });
 
   it('throttles failed sign-ins like IMAP logins, audits them as portal, and logs no password', async () => {
-    const h = await start({ userFailures: 3 });
+    const h = await startPortalHarness({ userFailures: 3 });
     const b = browserFor(h);
     for (let i = 0; i < 3; i++) expect((await b.signIn('alice', `wrong-${i}-secretish`)).status).toBe(401);
     const refused = await b.signIn('alice');
@@ -263,17 +152,12 @@ describe('portal web security', () => {
   });
 });
 
-/** A 6-digit code no TOTP step near `now` gives. */
-function wrongCode(key: string, now: number): string {
-  const near = new Set([-60_000, -30_000, 0, 30_000, 60_000].map((d) => totpCode(key, now + d)));
-  return ['000000', '111111', '222222', '333333', '444444', '555555'].find((c) => !near.has(c)) as string;
-}
 
 describe('portal web security (review)', () => {
   const XSS = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
 
   it('bounds parallel password guesses per user: attempts in flight count until their verdict', async () => {
-    const h = await start({ userFailures: 3, checkDelayMs: 100 });
+    const h = await startPortalHarness({ userFailures: 3, checkDelayMs: 100 });
     const browsers = Array.from({ length: 12 }, () => browserFor(h));
     for (const b of browsers) await b.get('/sign-in');
     const replies = await Promise.all(browsers.map((b, i) => b.post('/sign-in', { email: 'alice', password: `guess-${i}` })));
@@ -284,7 +168,7 @@ describe('portal web security (review)', () => {
   });
 
   it('bounds parallel admin sign-ins per admin name (password and 6-digit code guesses)', async () => {
-    const h = await start({ userFailures: 3 });
+    const h = await startPortalHarness({ userFailures: 3 });
     const { key } = await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
     const browsers = Array.from({ length: 12 }, () => browserFor(h));
     for (const b of browsers) await b.get('/admin/sign-in');
@@ -301,7 +185,7 @@ describe('portal web security (review)', () => {
   });
 
   it('bounds 6-digit code guesses per user, whatever the session or address', async () => {
-    const h = await start({ userFailures: 3 });
+    const h = await startPortalHarness({ userFailures: 3 });
     const key = enrol(h, 'bob');
     for (let i = 0; i < 3; i++) {
       const b = browserFor(h);
@@ -317,7 +201,7 @@ describe('portal web security (review)', () => {
   });
 
   it('accepts a 6-digit code once: the same code in a second sign-in is refused', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const key = enrol(h, 'bob');
     h.clock.now += 30_000;
     const code = totpCode(key, h.clock.now);
@@ -333,7 +217,7 @@ describe('portal web security (review)', () => {
   });
 
   it('sends the security headers and no-store on errors, 404, refused forms and static files too', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const b = browserFor(h);
     await b.get('/sign-in');
     const responses = [
@@ -357,7 +241,7 @@ describe('portal web security (review)', () => {
   });
 
   it('changes no state on GET, and sign-out needs the form token', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const key = enrol(h, 'bob');
     const b = browserFor(h);
     expect((await b.signInWithCode('bob', key)).status).toBe(200);
@@ -381,7 +265,7 @@ describe('portal web security (review)', () => {
   });
 
   it('has no open redirect: a return URL in the query is ignored', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const b = browserFor(h);
     await b.get('/sign-in?next=https://evil.example/');
     const r = await send(`${h.url}/sign-in?next=https://evil.example/&return=//evil.example`, {
@@ -394,7 +278,7 @@ describe('portal web security (review)', () => {
   });
 
   it('escapes hostile application names, user names and audit fields', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const key = enrol(h, 'bob');
     const b = browserFor(h);
     expect((await b.signInWithCode('bob', key)).status).toBe(200);

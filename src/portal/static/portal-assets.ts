@@ -48,7 +48,8 @@ button,.button{display:inline-block;font:inherit;font-size:1rem;padding:.6rem 1.
 .secondary{background:#fff;color:#0b3d6e}
 .danger{background:#a4161a;border-color:#a4161a;color:#fff}
 button.link{background:none;border:none;color:#0b3d6e;text-decoration:underline;padding:0;min-height:0;margin:0}
-:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
+:focus-visible{outline:3px solid #1a1a1a;outline-offset:2px}
+header :focus-visible{outline-color:#ffbf47}
 .error{background:#fde8e8;border-left:4px solid #a4161a;padding:.75rem;color:#6b0f12}
 .notice{background:#e7f3e8;border-left:4px solid #1d6b2a;padding:.75rem;color:#10421a}
 dl.settings{display:grid;grid-template-columns:max-content 1fr;gap:.5rem 1rem}dl.settings dt{font-weight:600}dl.settings dd{margin:0}
