@@ -63,6 +63,7 @@ ol.codes{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.2rem;colu
 .dialog{border:2px solid #a4161a;border-radius:6px;padding:1rem}
 .buttons{margin-top:1rem}
 .table-wrap{overflow-x:auto}
+@media (max-width:36rem){table.stack thead{position:absolute;left:-999px}table.stack tr{display:block;border-bottom:1px solid #bbb;padding:.5rem 0}table.stack td{display:block;border:none;padding:.15rem 0}table.stack td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
 body.print main{max-width:none}
 @media print{header,.buttons,.skip,button{display:none!important}}
 `;
