@@ -147,3 +147,27 @@ describe('portal flows say what happened', () => {
     expect(forged.headers['content-security-policy']).toContain("default-src 'none'");
   });
 });
+
+describe('the setup wizard after setup', () => {
+  it('sends a reloaded Success page or a step revisited after Finish back to Accounts, not to a "run enroll first" error', async () => {
+    const h = await startPortalHarness();
+    h.policy.setAdminPolicy('alice', 'allowed');
+    const b = browserFor(h);
+    await b.signIn('alice');
+    await b.get('/setup/password');
+    await b.post('/setup/password', { password: 'alice-pw' });
+    await b.post('/setup/app', {});
+    await b.get('/setup/confirm');
+    const key = h.policy.totpPendingKey('alice')?.key as string;
+    const code = totpCode(key, h.clock.now);
+    expect((await b.post('/setup/confirm', { code })).body).toContain('Success!');
+    // The browser sends the same form again (reload of the Success page).
+    const again = await b.post('/setup/confirm', { code });
+    expect(again.location).toBe('/preferences/accounts');
+    for (const p of ['/setup', '/setup/password', '/setup/app', '/setup/key', '/setup/confirm']) {
+      expect((await b.get(p)).location, p).toBe('/preferences/accounts');
+    }
+    expect((await b.post('/setup/app', {})).location).toBe('/preferences/accounts');
+    expect(h.policy.accountOverview('alice').twofaState).toBe('on');
+  });
+});
