@@ -67,7 +67,7 @@ export async function portalSecondFactor(ctx: PolicyContext, user: string, code:
   const username = usernameProblem(user) === null ? normalizeUsername(user) : null;
   const throttled = throttleVerdict(ctx, clientIp, username, now);
   if (throttled > 0) return { ok: false, reason: 'throttled', retryAfterMs: throttled };
-  if (username !== null && verifySecondFactor(ctx, username, code)) return { ok: true };
+  if (username !== null && verifySecondFactor(ctx, username, code, { protocol: 'portal', ip: clientIp })) return { ok: true };
   // verifySecondFactor counted the user's failure; the IP's is counted here.
   ctx.ipThrottle.record(clientIp, now);
   await delay(ctx);

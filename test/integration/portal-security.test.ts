@@ -200,6 +200,22 @@ describe('portal web security (review)', () => {
     expect((await b.signIn('bob')).location).toBe('/sign-in/code');
   });
 
+  it('audits the code step as portal with the client address, so the admin can filter code guesses', async () => {
+    const h = await startPortalHarness();
+    const key = enrol(h, 'bob');
+    const b = browserFor(h);
+    await b.signIn('bob');
+    await b.get('/sign-in/code');
+    await b.post('/sign-in/code', { code: wrongCode(key, h.clock.now) });
+    h.clock.now += 30_000;
+    await b.post('/sign-in/code', { code: totpCode(key, h.clock.now) });
+    const codeEvents = h.policy.auditSearch({ user: 'bob', event: '2fa', protocol: 'portal' });
+    expect(codeEvents.map((e) => [e.event, e.ip])).toEqual([
+      ['2fa.ok', '127.0.0.1'],
+      ['2fa.fail', '127.0.0.1'],
+    ]);
+  });
+
   it('accepts a 6-digit code once: the same code in a second sign-in is refused', async () => {
     const h = await startPortalHarness();
     const key = enrol(h, 'bob');
