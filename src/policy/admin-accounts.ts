@@ -54,7 +54,11 @@ export async function adminSetPassword(ctx: PolicyContext, name: string, passwor
   const a = requireAdmin(ctx, name);
   const hash = await ctx.hasher.hash(checkPassword(password));
   const now = ctx.clock();
-  ctx.wrapStore(() => ctx.store.admins.setPassword(a.id, hash, now));
+  ctx.tx(() => {
+    ctx.store.admins.setPassword(a.id, hash, now);
+    // A new password (perhaps because the old one leaked) also ends the console sessions it opened.
+    ctx.store.webSessions.deleteForSubject('admin', a.name);
+  });
   ctx.audit({ at: now, username: null, event: 'admin.password', detail: { admin: a.name } });
 }
 

@@ -216,6 +216,18 @@ describe('portal web security (review)', () => {
     ]);
   });
 
+  it("ends an admin's console sessions when the password is changed", async () => {
+    const h = await startPortalHarness();
+    const { key } = await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    const a = browserFor(h);
+    await a.get('/admin/sign-in');
+    h.clock.now += 30_000;
+    await a.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: totpCode(key, h.clock.now) });
+    expect((await a.get('/admin')).status).toBe(200);
+    await h.policy.adminSetPassword('root', new Secret('another-long-password'));
+    expect((await a.get('/admin')).location).toBe('/admin/sign-in');
+  });
+
   it('accepts a 6-digit code once: the same code in a second sign-in is refused', async () => {
     const h = await startPortalHarness();
     const key = enrol(h, 'bob');
