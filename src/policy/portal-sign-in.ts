@@ -58,6 +58,8 @@ export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker,
   const account = ctx.readAccount(username);
   if (account?.twofaState !== 'on') return { ok: true, user: username, secondFactor: 'not-needed' };
   const trusted = req.deviceToken !== undefined && isTrustedComputer(ctx, username, req.deviceToken);
+  // The second step skipped: the log says why.
+  if (trusted) ctx.audit({ at: ctx.clock(), username, event: '2fa.ok', protocol: 'portal', ip: req.clientIp, detail: { method: 'trusted-device' } });
   return { ok: true, user: username, secondFactor: trusted ? 'trusted-device' : 'required' };
 }
 

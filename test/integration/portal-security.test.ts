@@ -135,6 +135,12 @@ describe('portal web security', () => {
     await b.post('/sign-out', {});
     h.clock.now += 31 * 24 * 3_600_000;
     expect((await b.signIn('bob')).location).toBe('/sign-in/code');
+    // The sign-in that skipped the code step says why in the audit log.
+    const methods = h.policy.auditSearch({ user: 'bob', event: '2fa.ok', protocol: 'portal' }).map((e) => [e.detail.method, e.ip]);
+    expect(methods).toEqual([
+      ['trusted-device', '127.0.0.1'],
+      ['totp', '127.0.0.1'],
+    ]);
   });
 
   it('throttles failed sign-ins like IMAP logins, audits them as portal, and logs no password', async () => {
