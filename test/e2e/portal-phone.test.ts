@@ -51,6 +51,11 @@ describe('the portal on a phone', { timeout: 60_000 }, () => {
     expect(revoke?.height).toBeGreaterThanOrEqual(44);
     // Each row is read with its column names on a narrow screen.
     expect(await p.locator('table.stack td[data-label="Created"]').count()).toBe(1);
+    // The header's sign-out buttons and links are thumb-sized too.
+    for (const name of ['Sign out', 'Sign out everywhere']) {
+      expect((await p.getByRole('button', { name, exact: true }).boundingBox())?.height, name).toBeGreaterThanOrEqual(44);
+    }
+    expect((await p.getByRole('link', { name: 'Preferences → Accounts' }).boundingBox())?.height).toBeGreaterThanOrEqual(44);
     await saveScreenshot(p, 'portal-phone-accounts-with-application');
     for (const path of ['/codes', '/devices/revoke-others', '/disable', '/apps/new']) {
       await p.goto(h.url + path);

@@ -29,11 +29,12 @@ export const PORTAL_CSS = `*{box-sizing:border-box}
 html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:100%;line-height:1.5;color:#1a1a1a;background:#fff}
 body{margin:0}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:2}
-header{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;justify-content:space-between;padding:.75rem 1rem;background:#0b3d6e;color:#fff}
+header{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:center;justify-content:space-between;padding:.25rem 1rem;background:#0b3d6e;color:#fff}
 header a{color:#fff}.brand{font-weight:700;text-decoration:none;font-size:1.15rem}
 header nav a{margin-right:1rem}
-.who{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center}.who form{display:inline}
+.who{display:flex;flex-wrap:wrap;gap:0 .75rem;align-items:center}.who form{display:inline}
 header button.link{color:#fff}
+header nav a,header button.link,.brand{display:inline-block;min-height:2.75rem;padding:.6rem 0;line-height:1.5rem}
 main{max-width:48rem;margin:0 auto;padding:1rem}
 main:focus{outline:none}
 main.wide{max-width:80rem}
