@@ -222,6 +222,28 @@ describe('portal web security (review)', () => {
     ]);
   });
 
+  it("audits the user's own portal actions as portal with the client address; the same actions from the CLI stay without", async () => {
+    const h = await startPortalHarness();
+    const key = enrol(h, 'bob');
+    const b = browserFor(h);
+    await b.signInWithCode('bob', key);
+    await b.get('/apps/new');
+    await b.post('/apps', { name: 'Phone' });
+    await b.get('/codes');
+    await b.post('/codes/regenerate', {});
+    await b.get('/preferences/accounts');
+    await b.post('/devices/revoke-others', {});
+    await b.post('/apps/revoke', { name: 'Phone' });
+    const portal = h.policy.auditSearch({ user: 'bob', protocol: 'portal' });
+    for (const event of ['appcode.add', 'otc.regenerate', 'device.revoke', 'appcode.revoke']) {
+      expect(portal.find((e) => e.event === event)?.ip, event).toBe('127.0.0.1');
+    }
+    // Outside a portal request (the CLI), nothing is made up.
+    await h.policy.appCodeAdd('bob', 'Laptop');
+    const cli = h.policy.auditSearch({ user: 'bob', event: 'appcode.add' })[0];
+    expect([cli?.detail.codeName, cli?.protocol, cli?.ip]).toEqual(['Laptop', null, null]);
+  });
+
   it("ends an admin's console sessions when the password is changed", async () => {
     const h = await startPortalHarness();
     const { key } = await h.policy.adminAdd('root', new Secret('a-long-admin-password'));

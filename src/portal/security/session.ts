@@ -55,7 +55,8 @@ export function sessionMiddleware(deps: PortalDeps, opts: { trustProxy: boolean 
     } else if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
       return c.text('Method not allowed.', 405);
     }
-    await next();
+    // What the policy audits while serving this request is marked as the portal's, from this address.
+    await deps.policy.withAuditOrigin({ protocol: 'portal', ip: c.get('clientIp') }, () => next());
   };
 }
 
