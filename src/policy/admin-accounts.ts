@@ -54,7 +54,11 @@ export async function adminSetPassword(ctx: PolicyContext, name: string, passwor
   const a = requireAdmin(ctx, name);
   const hash = await ctx.hasher.hash(checkPassword(password));
   const now = ctx.clock();
-  ctx.wrapStore(() => ctx.store.admins.setPassword(a.id, hash, now));
+  ctx.tx(() => {
+    ctx.store.admins.setPassword(a.id, hash, now);
+    // A new password (perhaps because the old one leaked) also ends the console sessions it opened.
+    ctx.store.webSessions.deleteForSubject('admin', a.name);
+  });
   ctx.audit({ at: now, username: null, event: 'admin.password', detail: { admin: a.name } });
 }
 
@@ -104,7 +108,16 @@ export async function adminSignIn(
   }
   const a = name === null ? undefined : ctx.wrapStore(() => ctx.store.admins.findByName(name));
   const pw = req.password.reveal();
-  const pwOk = pw.length > 0 && pw.length <= limits.secretChars && (await ctx.hasher.verify(a ? a.passwordHash : await ctx.dummyHash(), pw));
+  // While the hash is checked, this attempt counts as a failure: parallel guesses stay bounded.
+  const releaseIp = ctx.ipThrottle.hold(req.clientIp);
+  const releaseName = key === null ? () => {} : ctx.userThrottle.hold(key);
+  let pwOk: boolean;
+  try {
+    pwOk = pw.length > 0 && pw.length <= limits.secretChars && (await ctx.hasher.verify(a ? a.passwordHash : await ctx.dummyHash(), pw));
+  } finally {
+    releaseIp();
+    releaseName();
+  }
   let ok = false;
   if (a && pwOk) {
     const step = matchTotp(decryptSecret(ctx.encKey, a.totpSecretEnc, adminTotpContext(a.id)), req.code, now);

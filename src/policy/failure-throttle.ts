@@ -18,11 +18,19 @@ interface Entry {
   refusedUntil: number;
 }
 
+/**
+ * The retry hint when only attempts still in flight fill a key's budget: they settle within one
+ * password check, so the client is told to come back soon (a hint, enforced by nothing).
+ */
+const IN_FLIGHT_RETRY_MS = 1_000;
+
 export class FailureThrottle {
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #maxKeys: number;
   readonly #entries = new Map<string, Entry>();
+  /** Attempts whose verdict is pending, per key (see hold). */
+  readonly #held = new Map<string, number>();
 
   constructor(opts: { limit: number; windowMs: number; maxKeys?: number }) {
     this.#limit = Math.max(1, Math.trunc(opts.limit));
@@ -31,11 +39,13 @@ export class FailureThrottle {
   }
 
   check(key: string, now: number): ThrottleVerdict {
+    const held = this.#held.get(key) ?? 0;
     const e = this.#entries.get(key);
-    if (!e) return { retryAfterMs: 0, firstRefusal: false };
-    this.#prune(e, now);
-    const oldest = e.times[0];
-    if (e.times.length < this.#limit || oldest === undefined) return { retryAfterMs: 0, firstRefusal: false };
+    if (e) this.#prune(e, now);
+    const failures = e?.times.length ?? 0;
+    if (failures + held < this.#limit) return { retryAfterMs: 0, firstRefusal: false };
+    const oldest = e?.times[0];
+    if (!e || failures < this.#limit || oldest === undefined) return { retryAfterMs: IN_FLIGHT_RETRY_MS, firstRefusal: false };
     const until = oldest + this.#windowMs;
     const firstRefusal = e.refusedUntil !== until;
     e.refusedUntil = until;
@@ -52,6 +62,24 @@ export class FailureThrottle {
     this.#prune(e, now);
     e.times.push(now);
     if (e.times.length > this.#limit) e.times.splice(0, e.times.length - this.#limit);
+  }
+
+  /**
+   * An attempt whose verdict is still pending (an asynchronous password check) counts as a
+   * failure in `check` until released, so parallel attempts cannot all pass `check` before the
+   * first failure is recorded. Call the returned function (once is enough) as soon as the verdict
+   * is known, before any further await; record a failure right after it.
+   */
+  hold(key: string): () => void {
+    this.#held.set(key, (this.#held.get(key) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.#held.get(key) ?? 1) - 1;
+      if (n <= 0) this.#held.delete(key);
+      else this.#held.set(key, n);
+    };
   }
 
   /** Number of keys tracked (for tests and metrics). */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { TwostepError, isTwostepError } from '../core/errors.js';
@@ -29,6 +30,19 @@ export const isoOrNull = (ms: number | null): string | null => (ms === null ? nu
 /** Additional authenticated data binding an encrypted secret to its row. */
 export const totpContext = (accountId: number) => `totp:${accountId}`;
 export const oneTimeContext = (accountId: number) => `otc:${accountId}`;
+
+/** Where the current request comes from: set by a front end around its calls (see Policy.withAuditOrigin). */
+export interface AuditOrigin {
+  protocol: string;
+  ip: string;
+}
+
+const auditOrigin = new AsyncLocalStorage<AuditOrigin>();
+
+/** Runs `fn` (and everything it awaits) with `origin` filling the protocol and IP of audit events that name none. */
+export function runWithAuditOrigin<T>(origin: AuditOrigin, fn: () => T): T {
+  return auditOrigin.run(origin, fn);
+}
 
 /**
  * What every policy operation shares: the store, derived keys, clock, hasher, throttles, and
@@ -65,8 +79,10 @@ export class PolicyContext {
 
   /** Audit writes never undo an action that already happened; a failed write is logged. */
   audit(e: NewAuditEvent): void {
+    const o = auditOrigin.getStore();
+    const event = o === undefined ? e : { ...e, protocol: e.protocol === undefined ? o.protocol : e.protocol, ip: e.ip === undefined ? o.ip : e.ip };
     try {
-      this.store.audit.insert(e);
+      this.store.audit.insert(event);
     } catch (err) {
       this.logger.error({ event: 'audit.write-failed', auditEvent: e.event, user: e.username, err }, 'audit write failed');
     }

@@ -29,7 +29,7 @@ import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
 import { authenticate, reportPassthrough } from './login.js';
 import { oneTimeCodesRegenerate, oneTimeCodesShow } from './one-time-codes.js';
 import { recordSessionRevoked, revokedCodeIds } from './session-revocation.js';
-import { PolicyContext, type PolicyOptions } from './policy-context.js';
+import { PolicyContext, runWithAuditOrigin, type PolicyOptions } from './policy-context.js';
 import type { AppCodeInfo, AuditEntry, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
 import { totpConfirm, totpEnroll, verifySecondFactor } from './totp-enrolment.js';
 import { isTrustedDevice, revokeTrustedDevices, trustDevice } from './trusted-devices.js';
@@ -38,6 +38,7 @@ import type {
   AuthRequest,
   Authenticator,
   PassthroughOutcome,
+  Protocol,
   RevocationCheck,
   RevokedSession,
 } from './types.js';
@@ -111,6 +112,14 @@ export class Policy implements Authenticator, RevocationCheck {
   }
 
   // TOTP
+
+  /**
+   * Runs `fn` (and all it awaits) on behalf of a request from `origin`: audit events written
+   * meanwhile that name no protocol or IP get these (the portal wraps each request in it).
+   */
+  withAuditOrigin<T>(origin: { protocol: Protocol; ip: string }, fn: () => T): T {
+    return runWithAuditOrigin(origin, fn);
+  }
 
   totpEnroll(user: string): TotpEnrollment {
     return totpEnroll(this.#ctx, user);

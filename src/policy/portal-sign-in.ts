@@ -1,6 +1,6 @@
 import { limits } from '../core/limits.js';
 import type { Secret } from '../core/secret.js';
-import type { PasswordChecker } from './password-checker.js';
+import type { PasswordChecker, PasswordVerdict } from './password-checker.js';
 import type { PolicyContext } from './policy-context.js';
 import { hashToken } from './trusted-devices.js';
 import { verifySecondFactor } from './totp-enrolment.js';
@@ -38,7 +38,17 @@ export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker,
   if (throttled > 0) return { ok: false, reason: 'throttled', retryAfterMs: throttled };
   if (malformed || username === null) return failed(ctx, req.clientIp, username, now, 'malformed');
 
-  const verdict = await checker.check(username, req.password);
+  // In flight, this attempt counts against both budgets: a burst of parallel guesses gets no more
+  // mail-server checks than the throttle allows in a row.
+  const releaseIp = ctx.ipThrottle.hold(req.clientIp);
+  const releaseUser = ctx.userThrottle.hold(username);
+  let verdict: PasswordVerdict;
+  try {
+    verdict = await checker.check(username, req.password);
+  } finally {
+    releaseIp();
+    releaseUser();
+  }
   if (verdict === 'rejected') return failed(ctx, req.clientIp, username, now, 'invalid-credentials');
   if (verdict === 'backend-unavailable') {
     ctx.audit({ at: now, username, event: 'login.error', protocol: 'portal', ip: req.clientIp, detail: { via: 'password', reason: 'backend-unavailable' } });
@@ -48,6 +58,8 @@ export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker,
   const account = ctx.readAccount(username);
   if (account?.twofaState !== 'on') return { ok: true, user: username, secondFactor: 'not-needed' };
   const trusted = req.deviceToken !== undefined && isTrustedComputer(ctx, username, req.deviceToken);
+  // The second step skipped: the log says why.
+  if (trusted) ctx.audit({ at: ctx.clock(), username, event: '2fa.ok', protocol: 'portal', ip: req.clientIp, detail: { method: 'trusted-device' } });
   return { ok: true, user: username, secondFactor: trusted ? 'trusted-device' : 'required' };
 }
 
@@ -57,7 +69,7 @@ export async function portalSecondFactor(ctx: PolicyContext, user: string, code:
   const username = usernameProblem(user) === null ? normalizeUsername(user) : null;
   const throttled = throttleVerdict(ctx, clientIp, username, now);
   if (throttled > 0) return { ok: false, reason: 'throttled', retryAfterMs: throttled };
-  if (username !== null && verifySecondFactor(ctx, username, code)) return { ok: true };
+  if (username !== null && verifySecondFactor(ctx, username, code, { protocol: 'portal', ip: clientIp })) return { ok: true };
   // verifySecondFactor counted the user's failure; the IP's is counted here.
   ctx.ipThrottle.record(clientIp, now);
   await delay(ctx);

@@ -4,6 +4,7 @@ import { generateTotpKey, matchTotp, totpUri } from '../crypto/totp.js';
 import { consumeOneTimeCode, prepareOneTimeCodes, replaceOneTimeCodes } from './one-time-codes.js';
 import { totpContext, type PolicyContext } from './policy-context.js';
 import type { TotpEnrollment } from './policy-results.js';
+import type { Protocol } from './types.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 
 export function totpEnroll(ctx: PolicyContext, user: string): TotpEnrollment {
@@ -54,14 +55,18 @@ export function totpConfirm(ctx: PolicyContext, user: string, code: string): { o
   return { oneTimeCodes: prepared.map((p) => p.code) };
 }
 
-/** A current TOTP code (each step accepted once) or an unused one-time code (consumed). */
-export function verifySecondFactor(ctx: PolicyContext, user: string, code: string): boolean {
+/**
+ * A current TOTP code (each step accepted once) or an unused one-time code (consumed). `origin`
+ * (front end and client address) goes into the audit events, so the log can be filtered by them.
+ */
+export function verifySecondFactor(ctx: PolicyContext, user: string, code: string, origin?: { protocol: Protocol; ip: string }): boolean {
   const now = ctx.clock();
+  const from = origin === undefined ? {} : { protocol: origin.protocol, ip: origin.ip };
   if (usernameProblem(user) !== null || code.length > 64) return false;
   const a = ctx.readAccount(normalizeUsername(user));
   if (!a || a.twofaState !== 'on' || !a.totpSecretEnc) return false;
   if (ctx.userThrottle.check(a.username, now).retryAfterMs > 0) {
-    ctx.audit({ at: now, username: a.username, event: '2fa.fail', detail: { reason: 'throttled' } });
+    ctx.audit({ at: now, username: a.username, event: '2fa.fail', ...from, detail: { reason: 'throttled' } });
     return false;
   }
   let method: 'totp' | 'one-time-code' | null = null;
@@ -75,9 +80,9 @@ export function verifySecondFactor(ctx: PolicyContext, user: string, code: strin
   }
   if (method === null) {
     ctx.userThrottle.record(a.username, now);
-    ctx.audit({ at: now, username: a.username, event: '2fa.fail' });
+    ctx.audit({ at: now, username: a.username, event: '2fa.fail', ...from });
     return false;
   }
-  ctx.audit({ at: now, username: a.username, event: '2fa.ok', detail: { method } });
+  ctx.audit({ at: now, username: a.username, event: '2fa.ok', ...from, detail: { method } });
   return true;
 }

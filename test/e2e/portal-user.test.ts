@@ -56,6 +56,27 @@ async function signOut(p: Page): Promise<void> {
   await expect.poll(() => p.url()).toContain('/sign-in');
 }
 
+/**
+ * In the page: contrast (WCAG relative luminance) of the element's outline against the first
+ * opaque background behind it; 0 when it has no outline of at least 2 px.
+ */
+const FOCUS_CONTRAST_JS = `(sel) => {
+  const lum = (css) => {
+    const [r, g, b] = (css.match(/\\d+(\\.\\d+)?/g) || []).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const el = document.querySelector(sel);
+  let bg = el.parentElement;
+  while (bg && getComputedStyle(bg).backgroundColor === 'rgba(0, 0, 0, 0)') bg = bg.parentElement;
+  const st = getComputedStyle(el);
+  if (st.outlineStyle === 'none' || parseFloat(st.outlineWidth) < 2) return 0;
+  const [hi, lo] = [lum(st.outlineColor), lum(bg ? getComputedStyle(bg).backgroundColor : 'rgb(255, 255, 255)')].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}`;
+
 const codesOn = async (p: Page): Promise<string[]> => (await p.locator('#one-time-codes li').allTextContents()).map((s) => s.trim());
 
 describe('the user guide in a browser (real Chromium, real Dovecot)', { timeout: 60_000 }, () => {
@@ -260,5 +281,23 @@ describe('the user guide in a browser (real Chromium, real Dovecot)', { timeout:
     expect(box?.height).toBeGreaterThanOrEqual(44);
     await saveScreenshot(p, 'portal-user-phone-accounts');
     await p.goto(`${env.url}/sign-in`);
+  });
+
+  it('shows keyboard focus with a ring of at least 3:1 contrast, in the page and in the header', async () => {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    lastPage = p;
+    await signIn(p);
+    const focusContrast = async (selector: string) => Number(await p.evaluate(`(${FOCUS_CONTRAST_JS})(${JSON.stringify(selector)})`));
+    await p.goto(`${env.url}/preferences/accounts`);
+    await p.keyboard.press('Tab'); // skip link
+    await p.keyboard.press('Tab'); // brand link in the header
+    expect(await p.evaluate('document.activeElement.className')).toBe('brand');
+    expect(await focusContrast('header .brand')).toBeGreaterThanOrEqual(3);
+    await p.locator('main a.button').first().focus();
+    await p.keyboard.press('Shift+Tab');
+    await p.keyboard.press('Tab'); // keyboard focus, so :focus-visible applies
+    expect(await focusContrast('main a.button')).toBeGreaterThanOrEqual(3);
+    await ctx.close();
   });
 });

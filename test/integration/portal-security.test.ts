@@ -1,120 +1,19 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configSchema } from '../../src/config/schema.js';
-import { createLogger } from '../../src/core/logger.js';
-import type { Secret } from '../../src/core/secret.js';
+import { Secret } from '../../src/core/secret.js';
 import { totpCode } from '../../src/crypto/index.js';
-import { Policy, type PasswordChecker } from '../../src/policy/index.js';
-import { startPortal, type RunningPortal } from '../../src/portal/portal-server.js';
-import { openStore, type Store } from '../../src/store/index.js';
-import { CookieJar, send, type HttpResponse } from '../helpers/http-client.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { send } from '../helpers/http-client.js';
+import { browserFor, csrfOf, enrol, startPortalHarness, stopPortals, wrongCode } from '../helpers/portal-harness.js';
 
 /**
  * The portal's web security, over real HTTP(S) to an in-process portal with a real policy and
  * store; the mail server's password check is faked (the browser suites use real Dovecot).
  */
 
-const PASSWORDS: Record<string, string> = { alice: 'alice-pw', bob: 'bob-pw' };
-
-interface Harness {
-  url: string;
-  policy: Policy;
-  store: Store;
-  portal: RunningPortal;
-  checks: number;
-  log: () => string;
-  clock: { now: number };
-}
-
-const running: Harness[] = [];
-afterEach(async () => {
-  for (const h of running.splice(0)) {
-    await h.portal.close();
-    h.store.close();
-  }
-});
-
-async function start(opts: { tls?: boolean; userFailures?: number } = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'twostep-portal-sec-'));
-  const config = configSchema.parse({
-    backend: { master_user: 'm', master_password: 'x' },
-    auth: { user_failures: opts.userFailures ?? 100, ip_failures: 1000, failure_delay_ms: 0 },
-    portal: { listen: '127.0.0.1:8080', tls: !!opts.tls, trusted_device_days: 30, session_idle_minutes: 30 },
-  });
-  let logText = '';
-  const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => ((logText += String(c)), cb()) }) });
-  const store = openStore(join(dir, 'db.sqlite'));
-  const clock = { now: Date.now() };
-  const policy = new Policy({ store, masterKey: Buffer.alloc(32, 7), config, logger, clock: () => clock.now });
-  const h = { checks: 0 } as Harness;
-  const checker: PasswordChecker = {
-    check: async (user: string, password: Secret) => {
-      h.checks++;
-      return PASSWORDS[user] === password.reveal() ? 'ok' : 'rejected';
-    },
-  };
-  const cert = opts.tls ? makeTestCert(dir) : undefined;
-  const portal = await startPortal({
-    policy,
-    checker,
-    logger,
-    settings: {
-      listen: '127.0.0.1:0',
-      ...(cert ? { tls: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } } : {}),
-      secureCookies: !!opts.tls,
-      trustProxy: false,
-      trustedDeviceDays: 30,
-    },
-  });
-  Object.assign(h, { url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${portal.port}`, policy, store, portal, log: () => logText, clock });
-  running.push(h);
-  return h;
-}
-
-const csrfOf = (html: string): string => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-
-/** A browser: a cookie jar, GET and form POST (with the CSRF token of the last page unless given). */
-function browserFor(h: Harness) {
-  const jar = new CookieJar();
-  let lastCsrf = '';
-  const go = async (path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<HttpResponse> => {
-    const res = await send(h.url + path, { ...init, headers: { cookie: jar.header(), ...init.headers } });
-    jar.take(res);
-    const t = csrfOf(res.body);
-    if (t) lastCsrf = t;
-    return res;
-  };
-  return {
-    jar,
-    get: (path: string) => go(path),
-    post: (path: string, fields: Record<string, string>, csrf: string | null = lastCsrf) =>
-      go(path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(csrf === null ? fields : { csrf, ...fields }).toString(),
-      }),
-    async signIn(user: string, password = PASSWORDS[user] as string) {
-      await go('/sign-in');
-      return this.post('/sign-in', { email: user, password });
-    },
-  };
-}
-
-/** Two-step on for `user` through the policy; returns the TOTP key. */
-function enrol(h: Harness, user: string): string {
-  h.policy.setAdminPolicy(user, 'allowed');
-  const { key } = h.policy.totpEnroll(user);
-  h.policy.totpConfirm(user, totpCode(key, h.clock.now));
-  return key;
-}
+afterEach(stopPortals);
 
 describe('portal web security', () => {
   it('sends the security headers, no inline script or style, and no-store pages', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const res = await send(`${h.url}/sign-in`);
     expect(res.status).toBe(200);
     const csp = res.headers['content-security-policy'] as string;
@@ -134,7 +33,7 @@ describe('portal web security', () => {
   });
 
   it('sets HttpOnly, SameSite=Strict cookies; Secure with __Host- names and HSTS over HTTPS', async () => {
-    const plain = await start();
+    const plain = await startPortalHarness();
     const b = browserFor(plain);
     const first = await b.get('/sign-in');
     expect(first.cookies.join('\n')).toMatch(/^twostep_pre=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/m);
@@ -144,7 +43,7 @@ describe('portal web security', () => {
     expect(session).toMatch(/SameSite=Strict/);
     expect(session).not.toMatch(/Secure/);
 
-    const tls = await start({ tls: true });
+    const tls = await startPortalHarness({ tls: true });
     const t = browserFor(tls);
     const page = await t.get('/sign-in');
     expect(page.headers['strict-transport-security']).toMatch(/max-age=\d+/);
@@ -156,7 +55,7 @@ describe('portal web security', () => {
   });
 
   it('refuses every form without the right CSRF token, non-form bodies and oversized bodies', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const b = browserFor(h);
     await b.get('/sign-in');
     expect((await b.post('/sign-in', { email: 'alice', password: 'alice-pw' }, null)).status).toBe(403);
@@ -180,7 +79,7 @@ describe('portal web security', () => {
   });
 
   it('rotates the session id at each sign-in step; the old one is dead', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const key = enrol(h, 'bob');
     const b = browserFor(h);
     await b.get('/sign-in');
@@ -204,7 +103,7 @@ describe('portal web security', () => {
   });
 
   it('signs out everywhere, and ends idle sessions', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const one = browserFor(h);
     const two = browserFor(h);
     await one.signIn('alice');
@@ -220,7 +119,7 @@ describe('portal web security', () => {
   });
 
   it('trusts a computer for trusted_device_days, then asks for the code again', async () => {
-    const h = await start();
+    const h = await startPortalHarness();
     const key = enrol(h, 'bob');
     const b = browserFor(h);
     await b.signIn('bob');
@@ -236,10 +135,16 @@ describe('portal web security', () => {
     await b.post('/sign-out', {});
     h.clock.now += 31 * 24 * 3_600_000;
     expect((await b.signIn('bob')).location).toBe('/sign-in/code');
+    // The sign-in that skipped the code step says why in the audit log.
+    const methods = h.policy.auditSearch({ user: 'bob', event: '2fa.ok', protocol: 'portal' }).map((e) => [e.detail.method, e.ip]);
+    expect(methods).toEqual([
+      ['trusted-device', '127.0.0.1'],
+      ['totp', '127.0.0.1'],
+    ]);
   });
 
   it('throttles failed sign-ins like IMAP logins, audits them as portal, and logs no password', async () => {
-    const h = await start({ userFailures: 3 });
+    const h = await startPortalHarness({ userFailures: 3 });
     const b = browserFor(h);
     for (let i = 0; i < 3; i++) expect((await b.signIn('alice', `wrong-${i}-secretish`)).status).toBe(401);
     const refused = await b.signIn('alice');
@@ -250,5 +155,210 @@ describe('portal web security', () => {
     expect(events.filter((e) => e === 'login.fail')).toHaveLength(3);
     expect(events).toContain('login.throttled');
     expect(h.log()).not.toMatch(/secretish|alice-pw/);
+  });
+});
+
+
+describe('portal web security (review)', () => {
+  const XSS = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
+
+  it('bounds parallel password guesses per user: attempts in flight count until their verdict', async () => {
+    const h = await startPortalHarness({ userFailures: 3, checkDelayMs: 100 });
+    const browsers = Array.from({ length: 12 }, () => browserFor(h));
+    for (const b of browsers) await b.get('/sign-in');
+    const replies = await Promise.all(browsers.map((b, i) => b.post('/sign-in', { email: 'alice', password: `guess-${i}` })));
+    expect(h.checks).toBeLessThanOrEqual(3);
+    expect(replies.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(9);
+    // Once the burst has settled, the user is throttled as after three serial failures.
+    expect((await browsers[0]?.signIn('alice'))?.status).toBe(429);
+  });
+
+  it('bounds parallel admin sign-ins per admin name (password and 6-digit code guesses)', async () => {
+    const h = await startPortalHarness({ userFailures: 3 });
+    const { key } = await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    const browsers = Array.from({ length: 12 }, () => browserFor(h));
+    for (const b of browsers) await b.get('/admin/sign-in');
+    const replies = await Promise.all(
+      browsers.map((b, i) => b.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: String(100000 + i) })),
+    );
+    expect(replies.filter((r) => r.status === 401).length).toBeLessThanOrEqual(3);
+    const fails = h.policy.auditSearch({ event: 'admin.sign-in.fail' });
+    expect(fails.length).toBeLessThanOrEqual(3);
+    // Now throttled: even the right code is refused until the window passes.
+    const b = browserFor(h);
+    await b.get('/admin/sign-in');
+    expect((await b.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: totpCode(key, h.clock.now) })).status).toBe(429);
+  });
+
+  it('bounds 6-digit code guesses per user, whatever the session or address', async () => {
+    const h = await startPortalHarness({ userFailures: 3 });
+    const key = enrol(h, 'bob');
+    for (let i = 0; i < 3; i++) {
+      const b = browserFor(h);
+      await b.signIn('bob');
+      await b.get('/sign-in/code');
+      expect((await b.post('/sign-in/code', { code: wrongCode(key, h.clock.now) })).status).toBe(401);
+    }
+    // A fresh half session cannot start a new series of guesses: the account is throttled.
+    const b = browserFor(h);
+    expect((await b.signIn('bob')).status).toBe(429);
+    h.clock.now += 301_000; // [auth] failure_window_seconds = 300
+    expect((await b.signIn('bob')).location).toBe('/sign-in/code');
+  });
+
+  it('audits the code step as portal with the client address, so the admin can filter code guesses', async () => {
+    const h = await startPortalHarness();
+    const key = enrol(h, 'bob');
+    const b = browserFor(h);
+    await b.signIn('bob');
+    await b.get('/sign-in/code');
+    await b.post('/sign-in/code', { code: wrongCode(key, h.clock.now) });
+    h.clock.now += 30_000;
+    await b.post('/sign-in/code', { code: totpCode(key, h.clock.now) });
+    const codeEvents = h.policy.auditSearch({ user: 'bob', event: '2fa', protocol: 'portal' });
+    expect(codeEvents.map((e) => [e.event, e.ip])).toEqual([
+      ['2fa.ok', '127.0.0.1'],
+      ['2fa.fail', '127.0.0.1'],
+    ]);
+  });
+
+  it("audits the user's own portal actions as portal with the client address; the same actions from the CLI stay without", async () => {
+    const h = await startPortalHarness();
+    const key = enrol(h, 'bob');
+    const b = browserFor(h);
+    await b.signInWithCode('bob', key);
+    await b.get('/apps/new');
+    await b.post('/apps', { name: 'Phone' });
+    await b.get('/codes');
+    await b.post('/codes/regenerate', {});
+    await b.get('/preferences/accounts');
+    await b.post('/devices/revoke-others', {});
+    await b.post('/apps/revoke', { name: 'Phone' });
+    const portal = h.policy.auditSearch({ user: 'bob', protocol: 'portal' });
+    for (const event of ['appcode.add', 'otc.regenerate', 'device.revoke', 'appcode.revoke']) {
+      expect(portal.find((e) => e.event === event)?.ip, event).toBe('127.0.0.1');
+    }
+    // Outside a portal request (the CLI), nothing is made up.
+    await h.policy.appCodeAdd('bob', 'Laptop');
+    const cli = h.policy.auditSearch({ user: 'bob', event: 'appcode.add' })[0];
+    expect([cli?.detail.codeName, cli?.protocol, cli?.ip]).toEqual(['Laptop', null, null]);
+  });
+
+  it("ends an admin's console sessions when the password is changed", async () => {
+    const h = await startPortalHarness();
+    const { key } = await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    const a = browserFor(h);
+    await a.get('/admin/sign-in');
+    h.clock.now += 30_000;
+    await a.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: totpCode(key, h.clock.now) });
+    expect((await a.get('/admin')).status).toBe(200);
+    await h.policy.adminSetPassword('root', new Secret('another-long-password'));
+    expect((await a.get('/admin')).location).toBe('/admin/sign-in');
+  });
+
+  it('accepts a 6-digit code once: the same code in a second sign-in is refused', async () => {
+    const h = await startPortalHarness();
+    const key = enrol(h, 'bob');
+    h.clock.now += 30_000;
+    const code = totpCode(key, h.clock.now);
+    const one = browserFor(h);
+    await one.signIn('bob');
+    await one.get('/sign-in/code');
+    expect((await one.post('/sign-in/code', { code })).location).toBe('/preferences/accounts');
+    const two = browserFor(h);
+    await two.signIn('bob');
+    await two.get('/sign-in/code');
+    expect((await two.post('/sign-in/code', { code })).status).toBe(401);
+    expect((await two.get('/preferences/accounts')).location).toBe('/sign-in');
+  });
+
+  it('sends the security headers and no-store on errors, 404, refused forms and static files too', async () => {
+    const h = await startPortalHarness();
+    const b = browserFor(h);
+    await b.get('/sign-in');
+    const responses = [
+      await send(`${h.url}/no-such-page`),
+      await send(`${h.url}/static/nothing.js`),
+      await send(`${h.url}/static/portal.css`),
+      await b.post('/sign-in', { email: 'alice' }, 'forged'),
+      await b.post('/sign-in', { email: 'alice', password: 'x'.repeat(20_000) }),
+      await send(`${h.url}/sign-in`, { method: 'DELETE' }),
+      await send(`${h.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }),
+    ];
+    for (const r of responses) {
+      expect(r.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expect(r.headers['x-frame-options']).toBe('DENY');
+      expect(r.headers['referrer-policy']).toBe('no-referrer');
+    }
+    expect(responses[0]?.status).toBe(404);
+    expect(responses[0]?.headers['cache-control']).toBe('no-store');
+    expect(responses[1]?.status).toBe(404);
+  });
+
+  it('changes no state on GET, and sign-out needs the form token', async () => {
+    const h = await startPortalHarness();
+    const key = enrol(h, 'bob');
+    const b = browserFor(h);
+    expect((await b.signInWithCode('bob', key)).status).toBe(200);
+    for (const path of ['/sign-out', '/sign-out-all', '/disable', '/devices/revoke-this', '/devices/revoke-others', '/codes/regenerate', '/apps', '/apps/revoke', '/setup/app', '/admin/sign-out']) {
+      await b.get(path);
+    }
+    expect((await b.get('/preferences/accounts')).status).toBe(200);
+    expect(h.policy.accountOverview('bob').twofaState).toBe('on');
+    // A cross-site "sign out" (no token) is refused and the session lives on.
+    expect((await b.post('/sign-out', {}, null)).status).toBe(403);
+    expect((await b.post('/sign-out-all', {}, 'forged')).status).toBe(403);
+    expect((await b.get('/preferences/accounts')).status).toBe(200);
+    // Likewise for the admin console's forms.
+    await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    const a = browserFor(h);
+    await a.get('/admin/sign-in');
+    for (const path of ['/admin/users/policy', '/admin/reset', '/admin/sign-out-all']) {
+      expect((await a.post(path, { user: 'bob', policy: 'disallowed' }, 'forged')).status).toBe(403);
+    }
+    expect(h.policy.accountOverview('bob').twofaState).toBe('on');
+  });
+
+  it('has no open redirect: a return URL in the query is ignored', async () => {
+    const h = await startPortalHarness();
+    const b = browserFor(h);
+    await b.get('/sign-in?next=https://evil.example/');
+    const r = await send(`${h.url}/sign-in?next=https://evil.example/&return=//evil.example`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: b.jar.header() },
+      body: new URLSearchParams({ csrf: csrfOf((await b.get('/sign-in')).body), email: 'alice', password: 'alice-pw' }).toString(),
+    });
+    expect(r.location).toBe('/preferences/accounts');
+    expect((await send(`${h.url}//evil.example/`)).location ?? '').not.toContain('evil');
+  });
+
+  it('escapes hostile application names, user names and audit fields', async () => {
+    const h = await startPortalHarness();
+    const key = enrol(h, 'bob');
+    const b = browserFor(h);
+    expect((await b.signInWithCode('bob', key)).status).toBe(200);
+    await b.get('/apps/new');
+    const added = await b.post('/apps', { name: XSS });
+    expect(added.status).toBe(200);
+    const accounts = await b.get('/preferences/accounts');
+    for (const body of [added.body, accounts.body]) {
+      expect(body).not.toContain('<script>alert');
+      expect(body).not.toContain('<img src=x');
+      expect(body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    }
+    // A hostile "email address" at sign-in lands in the audit log the admin reads.
+    const stranger = browserFor(h);
+    await stranger.signIn(`"><svg onload=alert(1)>${XSS}`, 'whatever');
+    const adminKey = (await h.policy.adminAdd('root', new Secret('a-long-admin-password'))).key;
+    const a = browserFor(h);
+    await a.get('/admin/sign-in');
+    h.clock.now += 30_000;
+    expect((await a.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: totpCode(adminKey, h.clock.now) })).location).toBe('/admin');
+    const audit = await a.get('/admin/audit');
+    expect(audit.body).toContain('appcode.add');
+    expect(audit.body).not.toMatch(/<script>alert|<img src=x|<svg onload/);
+    const reset = await a.get(`/admin/reset?user=${encodeURIComponent(XSS)}`);
+    expect(reset.body).not.toMatch(/<script>alert|<img src=x/);
   });
 });

@@ -23,4 +23,23 @@ describe('FailureThrottle', () => {
     t.record('late', 5_000); // everything else has expired: swept
     expect(t.size).toBeLessThanOrEqual(100);
   });
+
+  it('counts attempts in flight (held) until released, so a parallel burst cannot outrun the limit', () => {
+    const t = new FailureThrottle({ limit: 3, windowMs: 10_000 });
+    t.record('k', 0);
+    const a = t.hold('k');
+    const b = t.hold('k');
+    // One failure and two attempts in flight fill the budget of three.
+    expect(t.check('k', 1)).toEqual({ retryAfterMs: 1_000, firstRefusal: false });
+    expect(t.check('other', 1).retryAfterMs).toBe(0);
+    a();
+    a(); // releasing twice counts once
+    expect(t.check('k', 2).retryAfterMs).toBe(0);
+    b();
+    t.record('k', 3); // b's verdict: a failure
+    expect(t.check('k', 4).retryAfterMs).toBe(0); // two failures, nothing in flight
+    t.record('k', 5);
+    expect(t.check('k', 6)).toEqual({ retryAfterMs: 9_994, firstRefusal: true }); // three recorded failures
+    expect(t.check('k', 10_001).retryAfterMs).toBe(0);
+  });
 });

@@ -56,9 +56,9 @@ export function accountRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   );
   post('/devices/revoke-this', (c, s) => {
     const token = d.cookies.get(c, 'device');
-    if (token !== undefined) d.policy.revokeThisDevice(s.view.subject, token);
+    const revoked = token !== undefined && d.policy.revokeThisDevice(s.view.subject, token);
     d.cookies.clear(c, 'device');
-    return c.redirect('/preferences/accounts?done=device-revoked', 303);
+    return c.redirect(`/preferences/accounts?done=${revoked ? 'device-revoked' : 'device-not-trusted'}`, 303);
   });
   get('/devices/revoke-others', (c, s) =>
     c.html(

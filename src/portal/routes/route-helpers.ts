@@ -26,6 +26,7 @@ export const NOTICES: Record<string, string> = {
   'signed-out-all': 'You have signed out everywhere.',
   disabled: 'Two-step authentication is off. Your password alone signs in again.',
   'device-revoked': 'This device is no longer trusted.',
+  'device-not-trusted': 'This device was not trusted: the next sign-in here asks for a code anyway.',
   'devices-revoked': 'All other devices are no longer trusted.',
   'app-revoked': 'The application code was revoked.',
   regenerated: 'New one-time codes were generated. The old ones no longer work.',

@@ -16,12 +16,14 @@ export function setupRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   const guard = (fresh: boolean, h: SessionHandler) => (c: PortalContext) => {
     const s = signedInUser(c);
     if (!s) return c.redirect('/sign-in', 303);
+    // Already on (e.g. the Success page reloaded, or Back after Finish) or not allowed: nothing to set up.
+    if (!d.policy.accountOverview(s.view.subject).maySetUp) return c.redirect('/preferences/accounts', 303);
     if (fresh && !s.view.recentlyReauthenticated) return c.redirect('/setup/password', 303);
     return h(c, s);
   };
   const base = (c: PortalContext, s: LoadedSession) => ({ csrf: c.get('csrf'), user: s.view.subject });
 
-  app.get('/setup', guard(false, (c, s) => (d.policy.accountOverview(s.view.subject).maySetUp ? c.html(setupIntroPage(base(c, s))) : c.redirect('/preferences/accounts', 303))));
+  app.get('/setup', guard(false, (c, s) => c.html(setupIntroPage(base(c, s)))));
   app.get('/setup/password', guard(false, (c, s) => c.html(setupPasswordPage(base(c, s)))));
   app.post(
     '/setup/password',

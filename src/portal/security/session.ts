@@ -1,6 +1,11 @@
 import type { MiddlewareHandler } from 'hono';
 import type { PortalContext, PortalDeps, PortalEnv } from '../portal-context.js';
+import { html } from '../views/html.js';
+import { page } from '../views/layout.js';
 import { CsrfGuard } from './csrf.js';
+
+const formExpiredPage = (csrf: string): string =>
+  page({ title: 'Form expired', csrf }, html`<h1>This form has expired</h1><p>Go back, reload the page and try again, or go to the <a href="/">start page</a>.</p>`);
 
 /**
  * For every request: the client IP, the user's and the admin's session (from their cookies, via
@@ -39,14 +44,19 @@ export function sessionMiddleware(deps: PortalDeps, opts: { trustProxy: boolean 
       const form: Record<string, string> = {};
       for (const [k, v] of Object.entries(body)) if (typeof v === 'string') form[k] = v;
       if (!CsrfGuard.equal(form.csrf ?? '', expected)) {
+        // The browser still holds a cookie of a session that has ended: say so at the sign-in page.
+        if (!session && deps.cookies.get(c, isAdminPath ? 'admin' : 'session') !== undefined) {
+          return c.redirect(`${isAdminPath ? '/admin' : ''}/sign-in?done=expired`, 303);
+        }
         deps.logger.warn({ event: 'portal.csrf-refused', path: c.req.path, ip: c.get('clientIp') }, 'form without a valid CSRF token');
-        return c.text('This form has expired. Go back, reload the page and try again.', 403);
+        return c.html(formExpiredPage(expected), 403);
       }
       c.set('form', form);
     } else if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
       return c.text('Method not allowed.', 405);
     }
-    await next();
+    // What the policy audits while serving this request is marked as the portal's, from this address.
+    await deps.policy.withAuditOrigin({ protocol: 'portal', ip: c.get('clientIp') }, () => next());
   };
 }
 

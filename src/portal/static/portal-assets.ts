@@ -29,11 +29,12 @@ export const PORTAL_CSS = `*{box-sizing:border-box}
 html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:100%;line-height:1.5;color:#1a1a1a;background:#fff}
 body{margin:0}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:2}
-header{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;justify-content:space-between;padding:.75rem 1rem;background:#0b3d6e;color:#fff}
+header{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:center;justify-content:space-between;padding:.25rem 1rem;background:#0b3d6e;color:#fff}
 header a{color:#fff}.brand{font-weight:700;text-decoration:none;font-size:1.15rem}
 header nav a{margin-right:1rem}
-.who{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center}.who form{display:inline}
+.who{display:flex;flex-wrap:wrap;gap:0 .75rem;align-items:center}.who form{display:inline}
 header button.link{color:#fff}
+header nav a,header button.link,.brand{display:inline-block;min-height:2.75rem;padding:.6rem 0;line-height:1.5rem}
 main{max-width:48rem;margin:0 auto;padding:1rem}
 main:focus{outline:none}
 main.wide{max-width:80rem}
@@ -48,7 +49,8 @@ button,.button{display:inline-block;font:inherit;font-size:1rem;padding:.6rem 1.
 .secondary{background:#fff;color:#0b3d6e}
 .danger{background:#a4161a;border-color:#a4161a;color:#fff}
 button.link{background:none;border:none;color:#0b3d6e;text-decoration:underline;padding:0;min-height:0;margin:0}
-:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
+:focus-visible{outline:3px solid #1a1a1a;outline-offset:2px}
+header :focus-visible{outline-color:#ffbf47}
 .error{background:#fde8e8;border-left:4px solid #a4161a;padding:.75rem;color:#6b0f12}
 .notice{background:#e7f3e8;border-left:4px solid #1d6b2a;padding:.75rem;color:#10421a}
 dl.settings{display:grid;grid-template-columns:max-content 1fr;gap:.5rem 1rem}dl.settings dt{font-weight:600}dl.settings dd{margin:0}
@@ -62,6 +64,7 @@ ol.codes{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.2rem;colu
 .dialog{border:2px solid #a4161a;border-radius:6px;padding:1rem}
 .buttons{margin-top:1rem}
 .table-wrap{overflow-x:auto}
+@media (max-width:36rem){table.stack thead{position:absolute;left:-999px}table.stack tr{display:block;border-bottom:1px solid #bbb;padding:.5rem 0}table.stack td{display:block;border:none;padding:.15rem 0}table.stack td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
 body.print main{max-width:none}
 @media print{header,.buttons,.skip,button{display:none!important}}
 `;

@@ -21,13 +21,13 @@ function applications(o: AccountOverview, csrf: string): SafeHtml {
     o.appCodes.length === 0
       ? html`<tr><td colspan="4">No results found.</td></tr>`
       : o.appCodes.map(
-          (a) => html`<tr><td>${a.name}</td><td><time datetime="${a.createdAt}">${day(a.createdAt)}</time></td><td>${lastUsed(a)}</td>
+          (a) => html`<tr><td data-label="Name">${a.name}</td><td data-label="Created"><time datetime="${a.createdAt}">${day(a.createdAt)}</time></td><td data-label="Last Used">${lastUsed(a)}</td>
 <td><form method="post" action="/apps/revoke">${csrfField(csrf)}<input type="hidden" name="name" value="${a.name}">
 <button type="submit" class="secondary" aria-label="Revoke ${a.name}">Revoke</button></form></td></tr>`,
         );
   return html`<h2 id="apps-title">Applications</h2>
 <p>Create passcodes for applications that don't support two-step authentication</p>
-<div class="table-wrap"><table aria-labelledby="apps-title">
+<div class="table-wrap"><table class="stack" aria-labelledby="apps-title">
 <thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Last Used</th><th scope="col"><span class="skip">Actions</span></th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 <p><a class="button" href="/apps/new">Add Application Code</a></p>`;

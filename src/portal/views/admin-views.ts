@@ -1,6 +1,6 @@
 import type { AuditEntry, AuditFilter, UserSummary } from '../../policy/index.js';
 import { html } from './html.js';
-import { csrfField, page } from './layout.js';
+import { csrfField, invalidIf, page } from './layout.js';
 
 export function adminSignInPage(o: { csrf: string; name?: string; error?: string; notice?: string }): string {
   return page(
@@ -8,11 +8,11 @@ export function adminSignInPage(o: { csrf: string; name?: string; error?: string
     html`<h1>Admin console</h1>
 <form method="post" action="/admin/sign-in">${csrfField(o.csrf)}
 <label for="name">Admin name</label>
-<input id="name" name="name" type="text" autocomplete="username" required autofocus value="${o.name ?? ''}">
+<input id="name" name="name" type="text" autocomplete="username" required autofocus value="${o.name ?? ''}"${invalidIf(o.error)}>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
+<input id="password" name="password" type="password" autocomplete="current-password" required${invalidIf(o.error)}>
 <label for="code">6-digit code from your authenticator app</label>
-<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="7" required>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="7" required${invalidIf(o.error)}>
 <div class="buttons"><button type="submit">Sign in</button></div>
 </form>`,
   );

@@ -1,5 +1,5 @@
 import { html } from './html.js';
-import { csrfField, page } from './layout.js';
+import { csrfField, invalidIf, page } from './layout.js';
 
 export function addAppPage(o: { csrf: string; user: string; name?: string; error?: string }): string {
   return page(
@@ -8,7 +8,7 @@ export function addAppPage(o: { csrf: string; user: string; name?: string; error
 <p>If your application does not support two-step authentication, generate a passcode to authorize the application the first time you use it to sign in to your account.</p>
 <form method="post" action="/apps">${csrfField(o.csrf)}
 <label for="app-name">Application Name:</label>
-<input id="app-name" name="name" type="text" maxlength="64" required autofocus value="${o.name ?? ''}" placeholder="e.g. Outlook on my laptop">
+<input id="app-name" name="name" type="text" maxlength="64" required autofocus value="${o.name ?? ''}"${invalidIf(o.error)} placeholder="e.g. Outlook on my laptop">
 <div class="buttons"><button type="submit">Next</button> <a class="button secondary" href="/preferences/accounts">Cancel</a></div>
 </form>`,
   );

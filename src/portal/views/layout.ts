@@ -16,6 +16,9 @@ export interface PageOptions {
 
 export const csrfField = (token: string): SafeHtml => html`<input type="hidden" name="csrf" value="${token}">`;
 
+/** With an error on the page: marks a field invalid and ties it to the message (id page-error), read out with the field. */
+export const invalidIf = (error: string | undefined): SafeHtml => (error ? html` aria-invalid="true" aria-describedby="page-error"` : html``);
+
 function header(o: PageOptions): SafeHtml {
   if (o.bare) return html``;
   const who = o.signedInAs;

@@ -1,5 +1,5 @@
 import { html } from './html.js';
-import { csrfField, page } from './layout.js';
+import { csrfField, invalidIf, page } from './layout.js';
 
 export function signInPage(o: { csrf: string; email?: string; error?: string; notice?: string }): string {
   return page(
@@ -7,9 +7,9 @@ export function signInPage(o: { csrf: string; email?: string; error?: string; no
     html`<h1>Sign in</h1>
 <form method="post" action="/sign-in">${csrfField(o.csrf)}
 <label for="email">Email address</label>
-<input id="email" name="email" type="text" inputmode="email" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${o.email ?? ''}" ${o.email ? '' : html`autofocus`}>
+<input id="email" name="email" type="text" inputmode="email" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${o.email ?? ''}"${invalidIf(o.error)} ${o.email ? '' : html`autofocus`}>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required ${o.email ? html`autofocus` : ''}>
+<input id="password" name="password" type="password" autocomplete="current-password" required${invalidIf(o.error)} ${o.email ? html`autofocus` : ''}>
 <div class="buttons"><button type="submit">Sign in</button></div>
 </form>`,
   );
@@ -23,7 +23,7 @@ export function codePage(o: { csrf: string; user: string; error?: string }): str
 If you don't have your phone, enter one of your one-time codes.</p>
 <form method="post" action="/sign-in/code">${csrfField(o.csrf)}
 <label for="code">Code</label>
-<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength="32"${o.error ? html` aria-describedby="page-error"` : ''}>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength="32"${invalidIf(o.error)}>
 <label class="check"><input type="checkbox" name="trust" value="1"> Trust this computer</label>
 <div class="buttons"><button type="submit">Verify</button></div>
 </form>
