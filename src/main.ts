@@ -23,7 +23,13 @@ export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
   const masterKey = loadOrCreateKeyFile(secretKeyPath(config));
   const store = openStore(config.store.path);
   const policy = new Policy({ store, masterKey, config, logger });
-  return { policy, close: () => store.close() };
+  return {
+    policy,
+    close: () => {
+      policy.flush(); // Last Used of the latest logins
+      store.close();
+    },
+  };
 }
 
 export interface Running {

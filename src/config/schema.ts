@@ -104,6 +104,11 @@ export const configSchema = z
          * off); such sessions are closed. At most an hour: a timer cannot wait much longer.
          */
         revocation_poll_seconds: z.number().int().min(1).max(3600).default(limits.revocationPollMs / 1000),
+        /**
+         * How long a verified application code is remembered in memory so the client's next
+         * logins skip argon2 (the code row is still checked in the database each time). 0: off.
+         */
+        login_cache_seconds: z.number().int().min(0).max(3600).default(limits.verifiedCredentialTtlMs / 1000),
       })
       .strict()
       .prefault({}),

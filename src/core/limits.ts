@@ -54,6 +54,22 @@ export const limits = {
    * start). Every login writes one event, so a busy server grows by ~100k rows a day otherwise.
    */
   auditPruneIntervalMs: 6 * 60 * 60_000,
+  /**
+   * Lifetime of a verified (user, application code) pair in memory: a phone that checks mail
+   * every minute opens a connection each time, and without this each login costs one argon2
+   * verification (tens of ms of CPU, 19 MiB). A hit still checks in the database that the code
+   * is active, so a revoke elsewhere applies at once; 5 min bounds how long a code that leaked
+   * from memory could be replayed without argon2. Default of [auth] login_cache_seconds.
+   */
+  verifiedCredentialTtlMs: 5 * 60_000,
+  /** Most verified pairs held (about 200 bytes each: 20 MiB at most). */
+  verifiedCredentialMaxEntries: 100_000,
+  /**
+   * How long a login's Last Used may wait before it is written (batched with the others in one
+   * transaction). Short: the CLI and the portal show it, and the backend login that follows the
+   * decision takes longer than this anyway.
+   */
+  lastUsedFlushMs: 25,
   /** Rows deleted per statement while pruning: short write transactions, so logins never wait long. */
   auditPruneBatch: 5_000,
 } as const;
