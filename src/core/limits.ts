@@ -39,6 +39,16 @@ export const limits = {
   authDecisionMs: 15_000,
   /** After a final BYE, how long the peer may take to read it before the socket is destroyed. */
   closeLingerMs: 2_000,
+  /**
+   * Read buffer of a plaintext backend connection under bulk transfer, reused for every read.
+   * 64 KiB: what libuv reads from a socket at once anyway (Node's default chunk).
+   */
+  spliceReadBytes: 64 * 1024,
+  /**
+   * The same buffer while reads are small (commands, IDLE updates): what an idle session holds.
+   * Below 4 KiB Node carves it from a shared 8 KiB slab.
+   */
+  spliceReadSmallBytes: 2 * 1024,
   /** After one side of a proxied session closes, how long the other side may take to flush and close. */
   spliceLingerMs: 10_000,
   /**

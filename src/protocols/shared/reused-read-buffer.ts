@@ -1,0 +1,68 @@
+import net from 'node:net';
+import { limits } from '../../core/limits.js';
+
+/**
+ * Receives the bytes of one read, without a copy. Returns true when it no longer needs `view`
+ * (written through at once); false when a pending write still holds it: reading then stops
+ * until the sink calls socket.resume(), and that buffer is never read into again.
+ */
+export type ReadSink = (view: Buffer) => boolean;
+
+const HOLDER = Symbol('twostep.readSink');
+
+interface Holder {
+  sink: ReadSink | null;
+}
+
+type WithHolder = net.Socket & { [HOLDER]?: Holder };
+
+/**
+ * A plain TCP connection whose reads land in a buffer it reuses, instead of a fresh buffer per
+ * read (Node's default): the backend → client direction of a session carries the bulk (FETCH of
+ * large mail), and allocating, shrinking and collecting a 64 KiB buffer per read is much of a
+ * proxy's cost. The buffer adapts: limits.spliceReadSmallBytes while reads are small (an idle
+ * session holds no more), limits.spliceReadBytes once a read fills it.
+ *
+ * Until takeOverReads() installs a sink, every read is re-emitted as a 'data' event holding a
+ * copy (listeners such as LineReader keep chunks), so the socket behaves like any other;
+ * pause()/resume() stop and restart reading as usual.
+ */
+export function connectReusingReadBuffer(opts: net.TcpNetConnectOpts): net.Socket {
+  const holder: Holder = { sink: null };
+  let current: Buffer | null = null;
+  let want = limits.spliceReadSmallBytes;
+  const socket: WithHolder = net.connect({
+    ...opts,
+    onread: {
+      // Called before each read: the buffer to read into.
+      buffer: (): Buffer => {
+        if (!current || current.length !== want) current = Buffer.allocUnsafe(want);
+        return current;
+      },
+      callback: (n: number, buf: Uint8Array): boolean => {
+        want = n === buf.length ? limits.spliceReadBytes : n < limits.spliceReadSmallBytes ? limits.spliceReadSmallBytes : want;
+        const view = Buffer.from(buf.buffer, buf.byteOffset, n);
+        if (!holder.sink) {
+          socket.emit('data', Buffer.from(view));
+          return true;
+        }
+        if (holder.sink(view)) return true;
+        current = null; // still referenced by a pending write: the next read gets a new buffer
+        return false;
+      },
+    },
+  });
+  socket[HOLDER] = holder;
+  return socket;
+}
+
+/**
+ * From now on, hand every read of `socket` to `sink` (no copy, no 'data' event). False when the
+ * socket was not made by connectReusingReadBuffer (the caller then reads it the usual way).
+ */
+export function takeOverReads(socket: net.Socket, sink: ReadSink): boolean {
+  const holder = (socket as WithHolder)[HOLDER];
+  if (!holder) return false;
+  holder.sink = sink;
+  return true;
+}
