@@ -23,9 +23,9 @@ type WithHolder = net.Socket & { [HOLDER]?: Holder };
  * proxy's cost. The buffer adapts: limits.spliceReadSmallBytes while reads are small (an idle
  * session holds no more), limits.spliceReadBytes once a read fills it.
  *
- * Until takeOverReads() installs a sink, every read is re-emitted as a 'data' event holding a
- * copy (listeners such as LineReader keep chunks), so the socket behaves like any other;
- * pause()/resume() stop and restart reading as usual.
+ * Until takeOverReads() installs a sink, a copy of every read is pushed into the socket's
+ * stream (listeners such as LineReader keep chunks), so the socket behaves like any other:
+ * 'data' while flowing, buffered while paused, pause()/resume() as usual.
  */
 export function connectReusingReadBuffer(opts: net.TcpNetConnectOpts): net.Socket {
   const holder: Holder = { sink: null };
@@ -43,7 +43,7 @@ export function connectReusingReadBuffer(opts: net.TcpNetConnectOpts): net.Socke
         want = n === buf.length ? limits.spliceReadBytes : n < limits.spliceReadSmallBytes ? limits.spliceReadSmallBytes : want;
         const view = Buffer.from(buf.buffer, buf.byteOffset, n);
         if (!holder.sink) {
-          socket.emit('data', Buffer.from(view));
+          socket.push(Buffer.from(view));
           return true;
         }
         if (holder.sink(view)) return true;
@@ -57,8 +57,9 @@ export function connectReusingReadBuffer(opts: net.TcpNetConnectOpts): net.Socke
 }
 
 /**
- * From now on, hand every read of `socket` to `sink` (no copy, no 'data' event). False when the
- * socket was not made by connectReusingReadBuffer (the caller then reads it the usual way).
+ * From now on, hand every read of `socket` to `sink` (no copy, no 'data' event); bytes already
+ * buffered in the stream stay there for socket.read(). False when the socket was not made by
+ * connectReusingReadBuffer (the caller then reads it the usual way).
  */
 export function takeOverReads(socket: net.Socket, sink: ReadSink): boolean {
   const holder = (socket as WithHolder)[HOLDER];

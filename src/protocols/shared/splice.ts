@@ -113,6 +113,11 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
   backend.on('close', () => onClosed('backend'));
   client.pipe(backend);
   if (direct) {
+    // Bytes read before the splice and not consumed yet go first.
+    for (let c = backend.read() as Buffer | null; c !== null; c = backend.read() as Buffer | null) {
+      down += c.length;
+      client.write(c);
+    }
     // The end of the backend's stream ends the client's side, as pipe would.
     backend.once('end', () => client.end());
     backend.resume();
