@@ -1,5 +1,5 @@
-// What the scenarios report to: measure() runs sides in alternation (A B C A B C ...) and keeps
-// the median; record() keeps a single figure. Rows become the stdout table and results.json.
+// What the scenarios report to: measure() runs sides in alternation (A B C, then B C A, ...)
+// and keeps the median; record() keeps a single figure. Rows become the stdout table and results.json.
 import { fmt, median, table } from './stats.mjs';
 
 /**
@@ -22,7 +22,8 @@ export class Recorder {
 
   /**
    * @param {{ scenario: string, measurement: string, unit: string, better: 'higher'|'lower',
-   *   sides: Side[], baseline?: string, rounds: number, warmup?: number, targets?: Target[] }} m
+   *   sides: Side[], baseline?: string, rounds: number, warmup?: number, settleMs?: number,
+   *   targets?: Target[] }} m
    * @returns {Promise<Record<string, number>>} median per side
    */
   async measure(m) {
@@ -38,8 +39,21 @@ export class Recorder {
         this.log(`   ${m.measurement} / ${s.side}: ERROR ${errors[s.side]}`);
       }
     };
+    // Round r starts at side r (A B C, B C A, C A B, ...): each side follows each other side
+    // equally often, so what one side leaves behind (backend processes still exiting, caches)
+    // does not always land on the same next side.
+    const rotated = (r) => {
+      const l = live();
+      return l.map((_, i) => l[(i + r) % l.length]);
+    };
+    const settle = () => (m.settleMs ? new Promise((res) => setTimeout(res, m.settleMs)) : undefined);
     for (let w = 0; w < (m.warmup ?? 1); w++) for (const s of live()) await once(s, false);
-    for (let r = 0; r < m.rounds; r++) for (const s of live()) await once(s, true);
+    for (let r = 0; r < m.rounds; r++) {
+      for (const s of rotated(r)) {
+        await settle();
+        await once(s, true);
+      }
+    }
     const medians = Object.fromEntries(m.sides.map((s) => [s.side, median(samples[s.side])]));
     const base = m.baseline ?? m.sides[0].side;
     const ratios = Object.fromEntries(m.sides.map((s) => [s.side, medians[s.side] / medians[base]]));

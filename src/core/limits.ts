@@ -21,6 +21,16 @@ export const limits = {
   tlsHandshakeMs: 15_000,
   /** Connect to the backend, including its greeting. */
   backendConnectMs: 10_000,
+  /**
+   * Backend connections kept open ahead of logins (per backend), so a login skips the connect and
+   * greeting wait (~4 ms with Dovecot on loopback, a TLS handshake more with backend_tls = "tls").
+   * Each is one idle Dovecot login process; a few cover the logins of one moment.
+   */
+  upstreamSpares: 4,
+  /** A spare older than this is replaced: Dovecot drops pre-login connections idle for 3 minutes. */
+  upstreamSpareMaxAgeMs: 60_000,
+  /** After a failed spare connect, wait this long before the next (the backend may be down). */
+  upstreamSpareRetryMs: 5_000,
   /** Whole backend login exchange (ID, STARTTLS, AUTHENTICATE). */
   backendLoginMs: 20_000,
   /** Largest single backend response line during the login exchange. */

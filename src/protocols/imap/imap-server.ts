@@ -8,6 +8,7 @@ import type { Authenticator } from '../../policy/types.js';
 import { newConnectionId } from '../shared/connection-id.js';
 import { startListener, type Listener } from '../shared/listener.js';
 import type { SessionRegistry } from '../shared/session-registry.js';
+import { UpstreamSpares } from '../shared/upstream-spares.js';
 import { ImapSession } from './imap-session.js';
 
 export interface ImapServerOptions {
@@ -40,6 +41,8 @@ export async function startImapServer(o: ImapServerOptions): Promise<ImapServer>
   const log = o.logger.child({ proto: 'imap' });
   const sessions = new Set<ImapSession>();
   const listeners: Listener[] = [];
+  const spares = new UpstreamSpares(o.backend);
+  const backend = { ...o.backend, spares };
 
   const open = async (address: string, implicitTls: boolean): Promise<Listener> => {
     const listener = await startListener({
@@ -53,7 +56,7 @@ export async function startImapServer(o: ImapServerOptions): Promise<ImapServer>
           tls: info.tls,
           authenticator: o.authenticator,
           logger: o.logger,
-          backend: o.backend,
+          backend,
           master: o.master,
           secureContext: o.secureContext,
           allowPlaintext: o.allowPlaintext,
@@ -78,11 +81,13 @@ export async function startImapServer(o: ImapServerOptions): Promise<ImapServer>
       tls: secure?.address,
       connections: () => sessions.size,
       close: async () => {
+        spares.close();
         await Promise.all(listeners.map((l) => l.close()));
         for (const s of [...sessions]) s.destroy();
       },
     };
   } catch (err) {
+    spares.close();
     await Promise.all(listeners.map((l) => l.close()));
     throw err;
   }

@@ -67,7 +67,8 @@ async function exchange(
   deadline: number,
 ): Promise<UpstreamLoginResult> {
   const remaining = (): number => Math.max(1, deadline - Date.now());
-  let socket = await connectUpstream(p.backend, Math.min(limits.backendConnectMs, remaining()));
+  const connectMs = Math.min(limits.backendConnectMs, remaining());
+  let socket = await (p.backend.spares ? p.backend.spares.take(connectMs) : connectUpstream(p.backend, connectMs));
   track(socket);
   socket.on('error', () => {});
   let reader = new LineReader(socket, { maxLineBytes: limits.backendLineBytes });

@@ -13,6 +13,8 @@ export interface UpstreamTarget {
   ca?: Buffer;
   /** Name checked against the certificate (and sent as SNI); default: the backend host. */
   servername?: string;
+  /** Connections opened ahead of logins (upstream-spares.ts); absent: connect at each login. */
+  spares?: { take(timeoutMs: number): Promise<net.Socket> };
 }
 
 function tlsOptions(t: UpstreamTarget): tls.ConnectionOptions {
