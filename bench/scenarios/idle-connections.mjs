@@ -59,29 +59,41 @@ export default {
       const warm = await steadyRss(ts.rss);
       log(`   opening ${count} IDLE sessions over TLS (${OPEN_CONCURRENCY} at a time)`);
       const t0 = performance.now();
-      const conns = await openIdle(target, count);
-      const openS = (performance.now() - t0) / 1000;
+      const half = Math.floor(count / 2);
+      const conns = await openIdle(target, half);
       let loaded;
+      let halfway;
       try {
+        halfway = await steadyRss(ts.rss);
+        conns.push(...(await openIdle(target, count - half)));
         loaded = await steadyRss(ts.rss);
         const alive = conns.filter((c) => !c.closed).length;
         if (alive !== count) throw new Error(`only ${alive}/${count} sessions still open`);
       } finally {
         for (const c of conns) c.close();
       }
-      const perConn = (loaded - warm) / count;
-      rec.record({
-        scenario: 'idle-connections',
-        measurement: `RSS per authenticated IDLE connection over TLS (${count} open)`,
-        side: 'twostep',
-        value: perConn,
-        unit: 'KiB',
-        better: 'lower',
-        targets: [{ text: '<= 40 KiB per TLS connection', met: () => perConn <= 40 }],
-      });
+      const openS = (performance.now() - t0) / 1000;
+      // Average over the warm process (includes one-time growth: V8's young generation, malloc
+      // arenas) and marginal (the second half only: what one more connection costs).
+      const average = (loaded - warm) / count;
+      const marginal = (loaded - halfway) / (count - half);
+      for (const [what, value] of [
+        [`RSS per IDLE TLS connection, average over ${count}`, average],
+        [`RSS per IDLE TLS connection, marginal (${half} -> ${count})`, marginal],
+      ]) {
+        rec.record({
+          scenario: 'idle-connections',
+          measurement: what,
+          side: 'twostep',
+          value,
+          unit: 'KiB',
+          better: 'lower',
+          targets: [{ text: '<= 40 KiB per TLS connection', met: () => value <= 40 }],
+        });
+      }
       rec.note(
         'idle-connections',
-        `twostep RSS: fresh ${fresh} KiB, warm ${warm} KiB, with ${count} IDLE sessions ${loaded} KiB; opened in ${openS.toFixed(1)} s`,
+        `twostep RSS: fresh ${fresh} KiB, warm ${warm} KiB, ${half} sessions ${halfway} KiB, ${count} sessions ${loaded} KiB; opened in ${openS.toFixed(1)} s`,
       );
     } finally {
       await ts.stop();

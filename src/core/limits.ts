@@ -56,7 +56,7 @@ export const limits = {
   spliceReadBytes: 64 * 1024,
   /**
    * The same buffer while reads are small (commands, IDLE updates): what an idle session holds.
-   * Below 4 KiB Node carves it from a shared 8 KiB slab.
+   * Allocated on its own (allocUnsafeSlow), not from the shared pool.
    */
   spliceReadSmallBytes: 2 * 1024,
   /** After one side of a proxied session closes, how long the other side may take to flush and close. */

@@ -36,7 +36,8 @@ export function connectReusingReadBuffer(opts: net.TcpNetConnectOpts): net.Socke
     onread: {
       // Called before each read: the buffer to read into.
       buffer: (): Buffer => {
-        if (!current || current.length !== want) current = Buffer.allocUnsafe(want);
+        // Own memory (not a slice of Node's shared 8 KiB pool, which one long-lived slice would pin).
+        if (!current || current.length !== want) current = Buffer.allocUnsafeSlow(want);
         return current;
       },
       callback: (n: number, buf: Uint8Array): boolean => {
