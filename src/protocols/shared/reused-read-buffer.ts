@@ -20,8 +20,8 @@ type WithHolder = net.Socket & { [HOLDER]?: Holder };
  * A plain TCP connection whose reads land in a buffer it reuses, instead of a fresh buffer per
  * read (Node's default): the backend → client direction of a session carries the bulk (FETCH of
  * large mail), and allocating, shrinking and collecting a 64 KiB buffer per read is much of a
- * proxy's cost. The buffer adapts: limits.spliceReadSmallBytes while reads are small (an idle
- * session holds no more), limits.spliceReadBytes once a read fills it.
+ * proxy's cost. The buffer adapts: limits.spliceReadBytes once a read fills it,
+ * limits.spliceReadSmallBytes again after small reads (an idle session holds no more).
  *
  * Until takeOverReads() installs a sink, a copy of every read is pushed into the socket's
  * stream (listeners such as LineReader keep chunks), so the socket behaves like any other:
@@ -31,6 +31,7 @@ export function connectReusingReadBuffer(opts: net.TcpNetConnectOpts): net.Socke
   const holder: Holder = { sink: null };
   let current: Buffer | null = null;
   let want = limits.spliceReadSmallBytes;
+  let smallReads = 0;
   const socket: WithHolder = net.connect({
     ...opts,
     onread: {
@@ -41,7 +42,11 @@ export function connectReusingReadBuffer(opts: net.TcpNetConnectOpts): net.Socke
         return current;
       },
       callback: (n: number, buf: Uint8Array): boolean => {
-        want = n === buf.length ? limits.spliceReadBytes : n < limits.spliceReadSmallBytes ? limits.spliceReadSmallBytes : want;
+        // Grow at once when a read fills the buffer; shrink only after two small reads in a row,
+        // so a short read in the middle of a transfer does not drop it to small reads.
+        smallReads = n < limits.spliceReadSmallBytes ? smallReads + 1 : 0;
+        if (n === buf.length) want = limits.spliceReadBytes;
+        else if (smallReads >= 2) want = limits.spliceReadSmallBytes;
         const view = Buffer.from(buf.buffer, buf.byteOffset, n);
         if (!holder.sink) {
           socket.push(Buffer.from(view));
