@@ -121,6 +121,7 @@ export default {
         better: 'higher',
         sides: targets.map(([side, target]) => ({ side, sample: () => rate(target, clients, P.seconds) })),
         rounds: P.rounds,
+        warmup: quick ? 0 : 1, // the download scenario before has warmed every process already
         settleMs: P.settleMs, // Dovecot's imap processes of the previous side exit meanwhile
         targets: [
           { text: 'app code repeated >= 0.9 x direct', met: (_m, r) => r['twostep app code, repeated'] >= 0.9 },
