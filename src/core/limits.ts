@@ -27,7 +27,10 @@ export const limits = {
    * Each is one idle Dovecot login process; a few cover the logins of one moment.
    */
   upstreamSpares: 4,
-  /** A spare older than this is replaced: Dovecot drops pre-login connections idle for 3 minutes. */
+  /**
+   * A spare older than this is closed, and replaced only at the next login: Dovecot drops
+   * pre-login connections idle for 3 minutes, and a quiet server should not keep cycling them.
+   */
   upstreamSpareMaxAgeMs: 60_000,
   /** After a failed spare connect, wait this long before the next (the backend may be down). */
   upstreamSpareRetryMs: 5_000,

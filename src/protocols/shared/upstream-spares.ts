@@ -16,10 +16,11 @@ interface Spare {
  * connect (TLS handshake, Dovecot starting a login process) and greeting: a proxy that connects
  * only after the client's LOGIN adds that wait to every login, where a direct client pays it
  * while it sends its own LOGIN. Each spare is used once; take() starts a replacement at once.
- * A spare older than limits.upstreamSpareMaxAgeMs is dropped (Dovecot closes idle pre-login
- * connections after a few minutes), as is one the backend closed. When none is ready, take()
- * connects as before. A failed refill waits limits.upstreamSpareRetryMs before the next try,
- * so a backend that is down is not hammered.
+ * Spares are made only by take() (and at start): a spare older than limits.upstreamSpareMaxAgeMs
+ * is closed and not replaced, as is one the backend closed, so a quiet server holds none (and
+ * Dovecot logs no stream of unused connections); the next login connects as before and refills.
+ * A failed refill waits limits.upstreamSpareRetryMs before the next try (a backend that is down
+ * is not hammered).
  */
 export class UpstreamSpares {
   readonly #target: UpstreamTarget;
@@ -27,11 +28,14 @@ export class UpstreamSpares {
   readonly #ready: Spare[] = [];
   #connecting = 0;
   #retryTimer: NodeJS.Timeout | undefined;
+  readonly #sweepTimer: NodeJS.Timeout;
   #closed = false;
 
   constructor(target: UpstreamTarget, size: number = limits.upstreamSpares) {
     this.#target = target;
     this.#size = size;
+    this.#sweepTimer = setInterval(() => this.#sweep(), limits.upstreamSpareMaxAgeMs / 2);
+    this.#sweepTimer.unref();
     this.#fill();
   }
 
@@ -60,7 +64,19 @@ export class UpstreamSpares {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#sweepTimer);
     for (const s of this.#ready.splice(0)) {
+      this.#release(s);
+      s.socket.destroy();
+    }
+  }
+
+  /** Closes spares past their age; no replacement until the next take(). */
+  #sweep(): void {
+    const now = Date.now();
+    for (const s of [...this.#ready]) {
+      if (now - s.at < limits.upstreamSpareMaxAgeMs) continue;
+      this.#ready.splice(this.#ready.indexOf(s), 1);
       this.#release(s);
       s.socket.destroy();
     }
@@ -92,7 +108,6 @@ export class UpstreamSpares {
             onClose: () => {
               const i = this.#ready.indexOf(spare);
               if (i >= 0) this.#ready.splice(i, 1);
-              this.#fill();
             },
           };
           socket.on('data', spare.onData);
