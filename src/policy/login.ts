@@ -84,8 +84,9 @@ type Verified =
 
 /**
  * Is `code` an active application code of this account? At most one argon2 verification, none
- * when this process verified the same (user, code) within [auth] login_cache_seconds; either way
- * the code row is checked in the database last (one lookup by primary key), so a revoke or a
+ * when this process verified the same (user, code) within [auth] login_cache_seconds, and one for
+ * all when several connections present it at once (a mail app opens a few in parallel); either
+ * way the code row is checked in the database last (one lookup by primary key), so a revoke or a
  * disable made by any process, even during argon2, is honoured.
  */
 async function verifyCode(ctx: PolicyContext, accountId: number, username: string, code: string): Promise<Verified> {
@@ -95,21 +96,28 @@ async function verifyCode(ctx: PolicyContext, accountId: number, username: strin
     ctx.verified.invalidateCode(hit.codeId);
     return { ok: false, at: ctx.clock(), detail: { why: 'revoked', codeName: hit.codeName } };
   }
+  const checked = await ctx.verified.once(username, code, () => checkHash(ctx, accountId, code));
+  if (!checked.ok) return { ok: false, at: ctx.clock(), detail: checked.detail };
+  const v = checked.code;
+  if (v.accountId !== accountId || !stillValid(ctx, v.codeId)) {
+    // Revoked (or two-step turned off, or the account replaced) while argon2 ran.
+    return { ok: false, at: ctx.clock(), detail: { why: 'revoked', codeName: v.codeName } };
+  }
+  ctx.verified.put(username, code, v, ctx.clock());
+  return { ok: true, code: v, cached: false };
+}
+
+type Checked = { ok: true; code: VerifiedCredential } | { ok: false; detail: Record<string, unknown> };
+
+/** The one argon2 verification: the code's row by its lookup HMAC, then its hash. */
+async function checkHash(ctx: PolicyContext, accountId: number, code: string): Promise<Checked> {
   const row = ctx.wrapStore(() => ctx.store.appCodes.findActiveByLookup(accountId, codeLookup(ctx.lookupKey, code)));
   if (!row) {
     await ctx.hasher.verify(await ctx.dummyHash(), code); // same cost as a real check
-    return { ok: false, at: ctx.clock(), detail: { why: 'unknown-code' } };
+    return { ok: false, detail: { why: 'unknown-code' } };
   }
-  if (!(await ctx.hasher.verify(row.hash, code))) {
-    return { ok: false, at: ctx.clock(), detail: { why: 'hash-mismatch' } };
-  }
-  if (!stillValid(ctx, row.id)) {
-    // Revoked (or two-step turned off) while argon2 ran.
-    return { ok: false, at: ctx.clock(), detail: { why: 'revoked', codeName: row.name } };
-  }
-  const v: VerifiedCredential = { accountId, codeId: row.id, codeName: row.name };
-  ctx.verified.put(username, code, v, ctx.clock());
-  return { ok: true, code: v, cached: false };
+  if (!(await ctx.hasher.verify(row.hash, code))) return { ok: false, detail: { why: 'hash-mismatch' } };
+  return { ok: true, code: { accountId, codeId: row.id, codeName: row.name } };
 }
 
 /** The code row is active and its account's two-step authentication is on. */

@@ -36,6 +36,8 @@ export class VerifiedCredentialCache {
   readonly #o: VerifiedCredentialCacheOptions;
   /** Insertion order = age order (re-adding moves an entry to the end). */
   readonly #entries = new Map<string, Entry>();
+  /** Verifications running now, by key: concurrent logins with the same code share one. */
+  readonly #running = new Map<string, Promise<unknown>>();
 
   constructor(o: VerifiedCredentialCacheOptions) {
     this.#o = o;
@@ -60,6 +62,21 @@ export class VerifiedCredentialCache {
       return undefined;
     }
     return { accountId: e.accountId, codeId: e.codeId, codeName: e.codeName };
+  }
+
+  /**
+   * Runs `verify` for (username, code), or joins the run already under way for the same pair,
+   * so parallel connections presenting one code cost one argon2 verification. Off when the cache
+   * is off (then every login verifies on its own).
+   */
+  once<T>(username: string, code: string, verify: () => Promise<T>): Promise<T> {
+    if (!this.enabled) return verify();
+    const k = this.#keyOf(username, code);
+    const running = this.#running.get(k) as Promise<T> | undefined;
+    if (running) return running;
+    const p = verify().finally(() => this.#running.delete(k));
+    this.#running.set(k, p);
+    return p;
   }
 
   /** Remember a successful argon2 verification. */

@@ -83,6 +83,36 @@ describe('verified-credential cache: repeated logins skip argon2', () => {
     expect(d.ok && d.via === 'app-code').toBe(false);
   });
 
+  it('parallel connections with one code share one verification; a wrong code too', async () => {
+    const { policy, hasher, code } = await aliceWithCode();
+    const ok = await Promise.all(Array.from({ length: 5 }, () => policy.authenticate(req('alice', code))));
+    expect(ok.every((d) => d.ok && d.via === 'app-code')).toBe(true);
+    expect(hasher.verifies).toBe(1);
+    hasher.reset();
+    const wrong = code.slice(0, 15) + (code.endsWith('A') ? 'B' : 'A');
+    const bad = await Promise.all(Array.from({ length: 5 }, () => policy.authenticate(req('alice', wrong))));
+    expect(bad.every((d) => !d.ok && d.reason === 'app-code-required')).toBe(true);
+    expect(hasher.verifies).toBe(1);
+  });
+
+  it('with the cache off, parallel logins verify each on their own', async () => {
+    const { policy, hasher, code } = await aliceWithCode({ auth: { login_cache_seconds: 0 } });
+    await Promise.all(Array.from({ length: 3 }, () => policy.authenticate(req('alice', code))));
+    expect(hasher.verifies).toBe(3);
+  });
+
+  it('a revoke by another process while the shared verification runs fails every waiting login', async () => {
+    const server = await aliceWithCode();
+    const cli = setup({}, server.dbPath);
+    const pending = Array.from({ length: 3 }, () => server.policy.authenticate(req('alice', server.code)));
+    cli.policy.appCodeRevoke('alice', 'Phone'); // argon2 is running on the thread pool meanwhile
+    const all = await Promise.all(pending);
+    expect(all).toEqual(Array.from({ length: 3 }, () => ({ ok: false, reason: 'app-code-required' })));
+    expect(server.hasher.verifies).toBe(1);
+    // Nothing was cached (this fixture throttles the IP after 3 failures, hence only ok: false).
+    expect((await server.policy.authenticate(req('alice', server.code))).ok).toBe(false);
+  });
+
   it('invalidateUser forgets the user: the next login verifies again', async () => {
     const { policy, hasher, code } = await aliceWithCode();
     await policy.authenticate(req('alice', code));
