@@ -27,7 +27,13 @@ export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
   const masterKey = loadOrCreateKeyFile(secretKeyPath(config));
   const store = openStore(config.store.path);
   const policy = new Policy({ store, masterKey, config, logger });
-  return { policy, close: () => store.close() };
+  return {
+    policy,
+    close: () => {
+      policy.flush(); // Last Used of the latest logins
+      store.close();
+    },
+  };
 }
 
 export interface Running {
@@ -81,6 +87,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       listen: config.imap.listen ?? '',
       listenTls: config.imap.listen_tls ?? '',
       backend: backendTarget(config, config.imap.backend, config.imap.backend_tls),
+      backendSpares: config.imap.backend_spares,
     });
     started.push(imap);
     let pop3: Running['pop3'];

@@ -35,6 +35,18 @@ export const limits = {
   tlsHandshakeMs: 15_000,
   /** Connect to the backend, including its greeting. */
   backendConnectMs: 10_000,
+  /**
+   * Most backend connections [imap] backend_spares may keep open ahead of logins: each is one
+   * idle Dovecot login process.
+   */
+  upstreamSparesMax: 32,
+  /**
+   * A spare older than this is closed, and replaced only at the next login: Dovecot drops
+   * pre-login connections idle for 3 minutes, and a quiet server should not keep cycling them.
+   */
+  upstreamSpareMaxAgeMs: 60_000,
+  /** After a failed spare connect, wait this long before the next (the backend may be down). */
+  upstreamSpareRetryMs: 5_000,
   /** Whole backend login exchange (ID, STARTTLS, AUTHENTICATE). */
   backendLoginMs: 20_000,
   /** Largest single backend response line during the login exchange. */
@@ -78,6 +90,18 @@ export const limits = {
   authDecisionMs: 15_000,
   /** After a final BYE, how long the peer may take to read it before the socket is destroyed. */
   closeLingerMs: 2_000,
+  /**
+   * Read buffer of a plaintext backend connection under bulk transfer, reused for every read.
+   * 256 KiB: on loopback a 50 MiB copy took ~1.2x a direct read with 64 KiB reads (Node's
+   * default), ~1.05x with 256 KiB (fewer reads, writes and callbacks); more gained nothing.
+   * Held only while a transfer runs; an idle session goes back to spliceReadSmallBytes.
+   */
+  spliceReadBytes: 256 * 1024,
+  /**
+   * The same buffer while reads are small (commands, IDLE updates): what an idle session holds.
+   * Allocated on its own (allocUnsafeSlow), not from the shared pool.
+   */
+  spliceReadSmallBytes: 2 * 1024,
   /** After one side of a proxied session closes, how long the other side may take to flush and close. */
   spliceLingerMs: 10_000,
   /**
@@ -93,6 +117,22 @@ export const limits = {
    * start). Every login writes one event, so a busy server grows by ~100k rows a day otherwise.
    */
   auditPruneIntervalMs: 6 * 60 * 60_000,
+  /**
+   * Lifetime of a verified (user, application code) pair in memory: a phone that checks mail
+   * every minute opens a connection each time, and without this each login costs one argon2
+   * verification (tens of ms of CPU, 19 MiB). A hit still checks in the database that the code
+   * is active, so a revoke elsewhere applies at once; 5 min bounds how long a code that leaked
+   * from memory could be replayed without argon2. Default of [auth] login_cache_seconds.
+   */
+  verifiedCredentialTtlMs: 5 * 60_000,
+  /** Most verified pairs held (about 200 bytes each: 20 MiB at most). */
+  verifiedCredentialMaxEntries: 100_000,
+  /**
+   * How long a login's Last Used may wait before it is written (batched with the others in one
+   * transaction). Short: the CLI and the portal show it, and the backend login that follows the
+   * decision takes longer than this anyway.
+   */
+  lastUsedFlushMs: 25,
   /** Rows deleted per statement while pruning: short write transactions, so logins never wait long. */
   auditPruneBatch: 5_000,
   /**

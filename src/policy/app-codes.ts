@@ -38,6 +38,7 @@ export async function appCodeAdd(ctx: PolicyContext, user: string, name: string)
 
 export function appCodeList(ctx: PolicyContext, user: string): AppCodeInfo[] {
   const a = ctx.requireAccount(user);
+  ctx.lastUsed.flush(); // show this process's latest uses
   return ctx.wrapStore(() =>
     ctx.store.appCodes.listActive(a.id).map((c) => ({
       name: c.name,
@@ -60,5 +61,6 @@ export function appCodeRevoke(ctx: PolicyContext, user: string, name: string): v
     ctx.store.appCodes.revoke(c.id, now);
     return c.id;
   });
+  ctx.verified.invalidateCode(id);
   ctx.audit({ at: now, username: a.username, event: 'appcode.revoke', detail: { codeId: id, codeName } });
 }

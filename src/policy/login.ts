@@ -2,6 +2,7 @@ import { limits } from '../core/limits.js';
 import { normalizeAppCode } from '../crypto/app-code.js';
 import { codeLookup } from '../crypto/derive-keys.js';
 import type { PolicyContext } from './policy-context.js';
+import type { VerifiedCredential } from './verified-credential-cache.js';
 import type { AuthDecision, AuthRequest, FailReason, PassthroughOutcome } from './types.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 
@@ -59,32 +60,69 @@ async function decide(ctx: PolicyContext, req: AuthRequest): Promise<AuthDecisio
     // Not shaped like an application code (e.g. the main password): refuse without hashing.
     return fail(ctx, req, username, 'app-code-required', now, { why: 'not-an-app-code' });
   }
-  const row = ctx.wrapStore(() => ctx.store.appCodes.findActiveByLookup(account.id, codeLookup(ctx.lookupKey, code)));
-  if (!row) {
-    await ctx.hasher.verify(await ctx.dummyHash(), code); // same cost as a real check
-    return fail(ctx, req, username, 'app-code-required', now, { why: 'unknown-code' });
-  }
-  if (!(await ctx.hasher.verify(row.hash, code))) {
-    return fail(ctx, req, username, 'app-code-required', now, { why: 'hash-mismatch' });
-  }
+  const verified = await verifyCode(ctx, account.id, username, code);
+  if (!verified.ok) return fail(ctx, req, username, 'app-code-required', verified.at, verified.detail);
+  const row = verified.code;
   const at = ctx.clock();
-  const stillActive = ctx.wrapStore(() =>
-    ctx.store.appCodes.markUsed(row.id, { at, ip: req.clientIp, protocol: req.protocol, client: req.clientName ?? null }),
-  );
-  if (!stillActive) {
-    // Revoked while argon2 ran.
-    return fail(ctx, req, username, 'app-code-required', at, { why: 'revoked', codeName: row.name });
-  }
-  log(ctx, 'login.ok', req, account.username, { via: 'app-code', codeName: row.name });
+  // Last Used is noted, not written here: the queue writes it in a batch off the login path.
+  ctx.lastUsed.note(row.codeId, { at, ip: req.clientIp, protocol: req.protocol, client: req.clientName ?? null });
+  log(ctx, 'login.ok', req, account.username, { via: 'app-code', codeName: row.codeName, cached: verified.cached });
   ctx.audit({
     at,
     username: account.username,
     event: 'login.ok',
     protocol: req.protocol,
     ip: req.clientIp,
-    detail: loginDetail(req, { via: 'app-code', codeId: row.id, codeName: row.name }),
+    detail: loginDetail(req, { via: 'app-code', codeId: row.codeId, codeName: row.codeName }),
   });
-  return { ok: true, via: 'app-code', user: account.username, codeId: row.id, codeName: row.name };
+  return { ok: true, via: 'app-code', user: account.username, codeId: row.codeId, codeName: row.codeName };
+}
+
+type Verified =
+  | { ok: true; code: VerifiedCredential; cached: boolean }
+  | { ok: false; at: number; detail: Record<string, unknown> };
+
+/**
+ * Is `code` an active application code of this account? At most one argon2 verification, none
+ * when this process verified the same (user, code) within [auth] login_cache_seconds, and one for
+ * all when several connections present it at once (a mail app opens a few in parallel); either
+ * way the code row is checked in the database last (one lookup by primary key), so a revoke or a
+ * disable made by any process, even during argon2, is honoured.
+ */
+async function verifyCode(ctx: PolicyContext, accountId: number, username: string, code: string): Promise<Verified> {
+  const hit = ctx.verified.get(username, code, ctx.clock());
+  if (hit && hit.accountId === accountId) {
+    if (stillValid(ctx, hit.codeId)) return { ok: true, code: hit, cached: true };
+    ctx.verified.invalidateCode(hit.codeId);
+    return { ok: false, at: ctx.clock(), detail: { why: 'revoked', codeName: hit.codeName } };
+  }
+  const checked = await ctx.verified.once(username, code, () => checkHash(ctx, accountId, code));
+  if (!checked.ok) return { ok: false, at: ctx.clock(), detail: checked.detail };
+  const v = checked.code;
+  if (v.accountId !== accountId || !stillValid(ctx, v.codeId)) {
+    // Revoked (or two-step turned off, or the account replaced) while argon2 ran.
+    return { ok: false, at: ctx.clock(), detail: { why: 'revoked', codeName: v.codeName } };
+  }
+  ctx.verified.put(username, code, v, ctx.clock());
+  return { ok: true, code: v, cached: false };
+}
+
+type Checked = { ok: true; code: VerifiedCredential } | { ok: false; detail: Record<string, unknown> };
+
+/** The one argon2 verification: the code's row by its lookup HMAC, then its hash. */
+async function checkHash(ctx: PolicyContext, accountId: number, code: string): Promise<Checked> {
+  const row = ctx.wrapStore(() => ctx.store.appCodes.findActiveByLookup(accountId, codeLookup(ctx.lookupKey, code)));
+  if (!row) {
+    await ctx.hasher.verify(await ctx.dummyHash(), code); // same cost as a real check
+    return { ok: false, detail: { why: 'unknown-code' } };
+  }
+  if (!(await ctx.hasher.verify(row.hash, code))) return { ok: false, detail: { why: 'hash-mismatch' } };
+  return { ok: true, code: { accountId, codeId: row.id, codeName: row.name } };
+}
+
+/** The code row is active and its account's two-step authentication is on. */
+function stillValid(ctx: PolicyContext, codeId: number): boolean {
+  return ctx.wrapStore(() => ctx.store.appCodes.stillValidAmong([codeId])).length === 1;
 }
 
 /** The backend's verdict on a passthrough login: a rejection counts towards throttling; all are audited. */

@@ -8,8 +8,11 @@ import { createArgon2Hasher, type Hasher } from '../crypto/hasher.js';
 import type { NewAuditEvent } from '../store/audit-repo.js';
 import type { Store } from '../store/open-store.js';
 import type { Account } from '../store/types.js';
+import { limits } from '../core/limits.js';
 import { FailureThrottle } from './failure-throttle.js';
+import { LastUsedQueue } from './last-used-queue.js';
 import { normalizeUsername, usernameProblem } from './username.js';
+import { VerifiedCredentialCache } from './verified-credential-cache.js';
 
 export interface PolicyOptions {
   store: Store;
@@ -60,6 +63,10 @@ export class PolicyContext {
   /** In memory, per process: the CLI's throttles are its own. */
   readonly ipThrottle: FailureThrottle;
   readonly userThrottle: FailureThrottle;
+  /** Verified (user, code) pairs: repeated logins skip argon2 (see VerifiedCredentialCache). */
+  readonly verified: VerifiedCredentialCache;
+  /** Last Used writes, batched off the login path. */
+  readonly lastUsed: LastUsedQueue;
   #dummyHash: Promise<string> | undefined;
 
   constructor(opts: PolicyOptions) {
@@ -75,6 +82,18 @@ export class PolicyContext {
     const windowMs = opts.config.auth.failure_window_seconds * 1000;
     this.ipThrottle = new FailureThrottle({ limit: opts.config.auth.ip_failures, windowMs });
     this.userThrottle = new FailureThrottle({ limit: opts.config.auth.user_failures, windowMs });
+    this.verified = new VerifiedCredentialCache({
+      ttlMs: opts.config.auth.login_cache_seconds * 1000,
+      maxEntries: limits.verifiedCredentialMaxEntries,
+    });
+    this.lastUsed = new LastUsedQueue({
+      delayMs: limits.lastUsedFlushMs,
+      write: (batch) =>
+        this.tx(() => {
+          for (const [id, use] of batch) this.store.appCodes.markUsed(id, use);
+        }),
+      onError: (err, lost) => this.logger.error({ event: 'last-used.write-failed', lost, err }, 'Last Used write failed'),
+    });
   }
 
   /** Audit writes never undo an action that already happened; a failed write is logged. */
@@ -141,8 +160,12 @@ export class PolicyContext {
     }
   }
 
-  /** Inside a transaction: two-step off and everything it granted gone (the account row stays). */
+  /**
+   * Inside a transaction: two-step off and everything it granted gone (the account row stays).
+   * Also forgets the account's verified codes in memory.
+   */
   wipeTwoStep(accountId: number, now: number): void {
+    this.verified.invalidateAccount(accountId);
     this.store.accounts.clearTwofa(accountId, now);
     this.store.appCodes.revokeAllForAccount(accountId, now);
     this.store.oneTimeCodes.deleteForAccount(accountId);

@@ -30,6 +30,7 @@ import { authenticate, reportPassthrough } from './login.js';
 import { oneTimeCodesRegenerate, oneTimeCodesShow } from './one-time-codes.js';
 import { recordSessionRevoked, revokedCodeIds } from './session-revocation.js';
 import { PolicyContext, runWithAuditOrigin, type PolicyOptions } from './policy-context.js';
+import { normalizeUsername } from './username.js';
 import type { AppCodeInfo, AuditEntry, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
 import { totpConfirm, totpEnroll, verifySecondFactor } from './totp-enrolment.js';
 import { isTrustedDevice, revokeTrustedDevices, trustDevice } from './trusted-devices.js';
@@ -71,6 +72,21 @@ export class Policy implements Authenticator, RevocationCheck {
 
   reportPassthrough(req: AuthRequest, outcome: PassthroughOutcome): void {
     reportPassthrough(this.#ctx, req, outcome);
+  }
+
+  /**
+   * Forget this user's verified application codes held in memory (the login cache). Every
+   * policy method that revokes a code or turns two-step off already does; call it from any new
+   * one that ends a code's validity. (A miss is harmless: a cached login still checks the code
+   * row in the database.)
+   */
+  invalidateUser(user: string): void {
+    this.#ctx.verified.invalidateUser(normalizeUsername(user));
+  }
+
+  /** Writes pending Last Used records now; `close` of the composition root calls it before the store closes. */
+  flush(): void {
+    this.#ctx.lastUsed.flush();
   }
 
   // live sessions (the revocation watcher of `serve`)

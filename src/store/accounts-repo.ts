@@ -23,6 +23,11 @@ const toAccount = (r: Row): Account => ({
   updatedAt: r.updated_at,
 });
 
+/** The statements every login runs (test/unit/store-query-plans.test.ts checks they use indexes). */
+export const ACCOUNT_LOGIN_SQL = {
+  accountByName: 'SELECT * FROM accounts WHERE username = ?',
+} as const;
+
 /** Accounts keyed by lowercased user name. Every call reads the database (no cache). */
 export class AccountsRepo {
   readonly #byName;
@@ -36,7 +41,7 @@ export class AccountsRepo {
 
   constructor(db: Database) {
     this.#listAll = db.prepare<[number], Row>('SELECT * FROM accounts ORDER BY username LIMIT ?');
-    this.#byName = db.prepare<[string], Row>('SELECT * FROM accounts WHERE username = ?');
+    this.#byName = db.prepare<[string], Row>(ACCOUNT_LOGIN_SQL.accountByName);
     this.#insert = db.prepare<[string, AdminPolicy, number, number]>(
       `INSERT INTO accounts (username, admin_policy, twofa_state, created_at, updated_at) VALUES (?, ?, 'off', ?, ?)`,
     );

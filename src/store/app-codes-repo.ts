@@ -44,6 +44,15 @@ export interface AppCodeUse {
   client: string | null;
 }
 
+/** The statements a login runs (test/unit/store-query-plans.test.ts checks they use indexes). */
+export const APP_CODE_LOGIN_SQL = {
+  activeByLookup: 'SELECT * FROM app_codes WHERE account_id = ? AND lookup = ? AND revoked_at IS NULL',
+  // The ids travel as one JSON array: one prepared statement for any number of them.
+  // Both lookups are by INTEGER PRIMARY KEY (app_codes.id, then accounts.id).
+  stillValid: `SELECT c.id AS id FROM app_codes c JOIN accounts a ON a.id = c.account_id
+       WHERE c.id IN (SELECT value FROM json_each(?)) AND c.revoked_at IS NULL AND a.twofa_state = 'on'`,
+} as const;
+
 /** Application codes. "Active" means not revoked. Every call reads the database (no cache). */
 export class AppCodesRepo {
   readonly #insert;
@@ -60,9 +69,7 @@ export class AppCodesRepo {
     this.#insert = db.prepare<[number, string, string, string, number]>(
       'INSERT INTO app_codes (account_id, name, lookup, hash, created_at) VALUES (?, ?, ?, ?, ?)',
     );
-    this.#byLookup = db.prepare<[number, string], Row>(
-      'SELECT * FROM app_codes WHERE account_id = ? AND lookup = ? AND revoked_at IS NULL',
-    );
+    this.#byLookup = db.prepare<[number, string], Row>(APP_CODE_LOGIN_SQL.activeByLookup);
     this.#byName = db.prepare<[number, string], Row>(
       'SELECT * FROM app_codes WHERE account_id = ? AND name = ? AND revoked_at IS NULL',
     );
@@ -82,12 +89,7 @@ export class AppCodesRepo {
     this.#revokeAll = db.prepare<[number, number]>(
       'UPDATE app_codes SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL',
     );
-    // The ids travel as one JSON array: one prepared statement for any number of them.
-    // Both lookups are by INTEGER PRIMARY KEY (app_codes.id, then accounts.id).
-    this.#stillValid = db.prepare<[string], { id: number }>(
-      `SELECT c.id AS id FROM app_codes c JOIN accounts a ON a.id = c.account_id
-       WHERE c.id IN (SELECT value FROM json_each(?)) AND c.revoked_at IS NULL AND a.twofa_state = 'on'`,
-    );
+    this.#stillValid = db.prepare<[string], { id: number }>(APP_CODE_LOGIN_SQL.stillValid);
   }
 
   insert(c: NewAppCode): number {

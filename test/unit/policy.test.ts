@@ -2,105 +2,14 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configSchema, type Config } from '../../src/config/schema.js';
 import { isTwostepError, type ErrorCode } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { Secret } from '../../src/core/secret.js';
-import { createArgon2Hasher, totpCode, type Hasher } from '../../src/crypto/index.js';
-import { Policy, type AuthRequest } from '../../src/policy/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { totpCode } from '../../src/crypto/index.js';
+import { Policy } from '../../src/policy/index.js';
+import { openStore } from '../../src/store/index.js';
+import { closeOpenedStores, enable2fa, MASTER_KEY, makeConfig, req, setup, T0, trackStore } from '../helpers/policy-fixture.js';
 
-const T0 = Date.UTC(2026, 0, 1, 12, 0, 10);
-const MASTER_KEY = Buffer.alloc(32, 9);
-const opened: Store[] = [];
-
-afterEach(() => {
-  for (const s of opened.splice(0)) if (s.db.open) s.close();
-});
-
-interface Counting extends Hasher {
-  hashes: number;
-  verifies: number;
-  reset(): void;
-}
-
-function countingHasher(): Counting {
-  const inner = createArgon2Hasher();
-  const h: Counting = {
-    hashes: 0,
-    verifies: 0,
-    reset() {
-      h.hashes = 0;
-      h.verifies = 0;
-    },
-    hash: (p) => {
-      h.hashes++;
-      return inner.hash(p);
-    },
-    verify: (hash, p) => {
-      h.verifies++;
-      return inner.verify(hash, p);
-    },
-  };
-  return h;
-}
-
-function makeConfig(
-  over: { auth?: Partial<Config['auth']>; codes?: Partial<Config['codes']>; store?: Partial<Config['store']> } = {},
-): Config {
-  return configSchema.parse({
-    store: { ...over.store },
-    backend: { master_user: 'master', master_password: 'not-used-here' },
-    auth: { allow_plaintext: false, ip_failures: 3, user_failures: 5, failure_window_seconds: 60, failure_delay_ms: 0, ...over.auth },
-    codes: { max_app_codes: 25, ...over.codes },
-    totp: { issuer: 'Example Mail' },
-  });
-}
-
-function setup(over: Parameters<typeof makeConfig>[0] = {}, path?: string) {
-  const sleeps: number[] = [];
-  const dbPath = path ?? join(mkdtempSync(join(tmpdir(), 'twostep-policy-')), 'twostep.db');
-  const store = openStore(dbPath);
-  opened.push(store);
-  const clock = { now: T0 };
-  const hasher = countingHasher();
-  const policy = new Policy({
-    store,
-    masterKey: MASTER_KEY,
-    config: makeConfig(over),
-    logger: silentLogger(),
-    clock: () => clock.now,
-    hasher,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
-  });
-  return { policy, store, dbPath, clock, hasher, sleeps };
-}
-
-let cid = 0;
-function req(user: string, secret: string, over: Partial<AuthRequest> = {}): AuthRequest {
-  return {
-    protocol: 'imap',
-    mechanism: 'LOGIN',
-    user,
-    secret: new Secret(secret),
-    clientIp: '192.0.2.10',
-    clientPort: 50000,
-    tls: true,
-    clientName: 'Thunderbird 128',
-    cid: `c${++cid}`,
-    ...over,
-  };
-}
-
-/** alice: allowed, TOTP confirmed (2FA on). Returns the TOTP key and the one-time codes. */
-function enable2fa(policy: Policy, clock: { now: number }, user = 'alice') {
-  policy.setAdminPolicy(user, 'allowed');
-  const { key } = policy.totpEnroll(user);
-  const { oneTimeCodes } = policy.totpConfirm(user, totpCode(key, clock.now));
-  return { key, oneTimeCodes };
-}
+afterEach(closeOpenedStores);
 
 function expectCode(f: () => unknown, code: ErrorCode): void {
   try {
@@ -259,7 +168,7 @@ describe('authenticate: failure delay (like Dovecot auth_failure_delay)', () => 
   it('waits for real with the default sleep', async () => {
     const dbPath = join(mkdtempSync(join(tmpdir(), 'twostep-policy-')), 'twostep.db');
     const store = openStore(dbPath);
-    opened.push(store);
+    trackStore(store);
     const policy = new Policy({ store, masterKey: MASTER_KEY, config: makeConfig({ auth: { failure_delay_ms: 150 } }), logger: silentLogger() });
     enable2fa(policy, { now: Date.now() });
     const started = performance.now();

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startListener, type Listener } from '../../src/protocols/shared/listener.js';
 import { splice } from '../../src/protocols/shared/splice.js';
+import { connectReusingReadBuffer } from '../../src/protocols/shared/reused-read-buffer.js';
 import { newConnectionId } from '../../src/protocols/shared/connection-id.js';
 import { parseHostPort } from '../../src/core/host-port.js';
 
@@ -60,6 +62,64 @@ describe('splice', () => {
     sp.destroy();
     expect((await sp.done).end).toBe('destroyed');
     p.close();
+  });
+});
+
+describe('splice with a backend that reads into a reused buffer', () => {
+  /** [proxy's backend side made by connectReusingReadBuffer, outer backend]. */
+  async function reusedPair(): Promise<{ proxyBackend: net.Socket; backend: net.Socket; close(): void }> {
+    const accepted: net.Socket[] = [];
+    const server = net.createServer((s) => accepted.push(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const proxyBackend = connectReusingReadBuffer({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+    await new Promise((r) => proxyBackend.once('connect', r));
+    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const backend = accepted[0] as net.Socket;
+    for (const s of [proxyBackend, backend]) s.on('error', () => {});
+    return { proxyBackend, backend, close: () => server.close() };
+  }
+
+  it('behaves as a normal socket before the splice, then copies 24 MiB byte-exact to a slow reader', async () => {
+    const p = await pairs();
+    const r = await reusedPair();
+    // Before the splice: 'data' events with copies (what the backend login reads).
+    const early: Buffer[] = [];
+    const onEarly = (d: Buffer): void => void early.push(d);
+    r.proxyBackend.on('data', onEarly);
+    r.backend.write('* OK greeting\r\n');
+    while (Buffer.concat(early).length < 15) await new Promise((res) => setTimeout(res, 5));
+    expect(Buffer.concat(early).toString()).toBe('* OK greeting\r\n');
+    r.proxyBackend.off('data', onEarly);
+    r.proxyBackend.pause();
+
+    const sp = splice(p.proxyClient, r.proxyBackend, { idleMs: 10_000, lingerMs: 1000 });
+    const total = 24 * 1024 * 1024;
+    const data = Buffer.alloc(total);
+    for (let i = 0; i < total; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const got = createHash('sha256');
+    let received = 0;
+    const done = new Promise<void>((resolve) => {
+      p.client.on('data', (d: Buffer) => {
+        got.update(d);
+        received += d.length;
+        // A slow reader now and then: the proxy must stop reading, not overwrite held bytes.
+        if (received % 7 === 0 || d.length > 30_000) {
+          p.client.pause();
+          setTimeout(() => p.client.resume(), 2);
+        }
+        if (received >= total) resolve();
+      });
+    });
+    r.backend.write(data);
+    await done;
+    expect(received).toBe(total);
+    expect(got.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+    r.backend.end();
+    const stats = await sp.done;
+    expect(stats.downBytes).toBe(total);
+    await ended(p.client);
+    p.close();
+    r.close();
   });
 });
 

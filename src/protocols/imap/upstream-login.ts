@@ -32,7 +32,8 @@ async function exchange(
   deadline: number,
 ): Promise<UpstreamLoginResult> {
   const remaining = (): number => Math.max(1, deadline - Date.now());
-  let socket = await connectUpstream(p.backend, Math.min(limits.backendConnectMs, remaining()));
+  const connectMs = Math.min(limits.backendConnectMs, remaining());
+  let socket = await (p.backend.spares ? p.backend.spares.take(connectMs) : connectUpstream(p.backend, connectMs));
   track(socket);
   socket.on('error', () => {});
   let reader = new LineReader(socket, { maxLineBytes: limits.backendLineBytes });
@@ -71,17 +72,20 @@ async function exchange(
   caps ??= await capabilities();
 
   const c = p.client;
-  const id = await command(
-    `ID (${['x-originating-ip', c.ip, 'x-originating-port', String(c.port), 'x-connected-ip', c.localIp, 'x-connected-port', String(c.localPort)].map(quote).join(' ')})`,
-  );
-  if (id.reply.kind !== 'tagged') throw new TwostepError('BACKEND_PROTOCOL', 'unexpected continuation to ID');
-
+  const idTag = nextTag();
+  const idLine = `${idTag} ID (${['x-originating-ip', c.ip, 'x-originating-port', String(c.port), 'x-connected-ip', c.localIp, 'x-connected-port', String(c.localPort)].map(quote).join(' ')})\r\n`;
   const cr = p.credentials;
   const ir =
     cr.kind === 'passthrough' ? encodeSaslPlain('', cr.user, cr.password) : encodeSaslPlain(cr.user, cr.masterUser, cr.masterPassword);
   const saslIr = caps.toUpperCase().split(/\s+/).includes('SASL-IR');
   const authTag = nextTag();
-  socket.write(saslIr ? `${authTag} AUTHENTICATE PLAIN ${ir}\r\n` : `${authTag} AUTHENTICATE PLAIN\r\n`);
+  // With SASL-IR the AUTHENTICATE is one line: it goes in the same write as the ID (the backend
+  // runs pipelined commands in order, so it has the client's address before the login), which
+  // saves a round trip per login. Without, it waits for the ID's answer and the continuation.
+  socket.write(saslIr ? `${idLine}${authTag} AUTHENTICATE PLAIN ${ir}\r\n` : idLine);
+  const id = await readBackendResponse(reader, idTag);
+  if (id.kind !== 'tagged') throw new TwostepError('BACKEND_PROTOCOL', 'unexpected continuation to ID');
+  if (!saslIr) socket.write(`${authTag} AUTHENTICATE PLAIN\r\n`);
   let reply = await readBackendResponse(reader, authTag);
   if (reply.kind === 'continuation' && !saslIr) {
     socket.write(`${ir}\r\n`);

@@ -9,6 +9,7 @@ import { newConnectionId } from './connection-id.js';
 import { startListener, type Listener } from './listener.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { UpstreamTarget } from './upstream-connect.js';
+import { UpstreamSpares } from './upstream-spares.js';
 
 /** What `serve` gives a protocol front end (startImapServer, startPop3Server, startSmtpServer). */
 export interface FrontEndSettings {
@@ -26,10 +27,15 @@ export interface FrontEndSettings {
   greeting?: string;
   /** Sessions signed in with an application code register here (see revocation-watcher.ts). */
   registry?: SessionRegistry;
+  /**
+   * Backend connections opened ahead of logins (upstream-spares.ts); 0 or absent: connect at each
+   * login. Only for backends whose upstream login takes them (IMAP).
+   */
+  backendSpares?: number;
 }
 
 /** What one client session is started with: the front end's settings and its socket. */
-export interface SessionSettings extends Omit<FrontEndSettings, 'listen' | 'listenTls'> {
+export interface SessionSettings extends Omit<FrontEndSettings, 'listen' | 'listenTls' | 'backendSpares'> {
   socket: net.Socket;
   /** Connection id, on every log line of the session. */
   cid: string;
@@ -62,8 +68,10 @@ export interface FrontEnd {
 
 /** The listeners of one protocol front end (plaintext and implicit TLS) and its live sessions. */
 export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
-  const { protocol, newSession, listen, listenTls, ...settings } = o;
+  const { protocol, newSession, listen, listenTls, backendSpares, ...rest } = o;
   const log = o.logger.child({ proto: protocol });
+  const spares = backendSpares ? new UpstreamSpares(o.backend, backendSpares) : undefined;
+  const settings = spares ? { ...rest, backend: { ...rest.backend, spares } } : rest;
   const sessions = new Set<FrontEndSession>();
   const listeners: Listener[] = [];
 
@@ -92,11 +100,13 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
       tls: secure?.address,
       connections: () => sessions.size,
       close: async () => {
+        spares?.close();
         await Promise.all(listeners.map((l) => l.close()));
         for (const s of [...sessions]) s.destroy();
       },
     };
   } catch (err) {
+    spares?.close();
     await Promise.all(listeners.map((l) => l.close()));
     throw err;
   }

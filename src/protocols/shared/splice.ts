@@ -1,4 +1,8 @@
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { takeOverReads } from './reused-read-buffer.js';
+
+const isSocket = (d: Duplex): d is Socket => d instanceof Socket;
 
 export type SpliceEnd = 'client-closed' | 'backend-closed' | 'client-error' | 'backend-error' | 'idle' | 'destroyed';
 
@@ -33,9 +37,13 @@ export interface Splice {
 }
 
 /**
- * Copies bytes both ways with backpressure (stream.pipe pauses the reader while the writer's
- * buffer is full), counts them, ends both sides when either ends, destroys both on an error or
- * idle timeout. Nothing is parsed.
+ * Copies bytes both ways with backpressure, counts them, ends both sides when either ends,
+ * destroys both on an error or idle timeout. Nothing is parsed.
+ * Backend → client (the bulk: FETCH) goes without a copy when the backend socket reads into a
+ * reused buffer (connectReusingReadBuffer): each read is written to the client at once, and
+ * reading stops while the client has not taken it all (the buffer is still held) until 'drain'.
+ * Otherwise, and client → backend, stream.pipe (which pauses the reader while the writer's
+ * buffer is full).
  */
 export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splice {
   let up = 0;
@@ -100,10 +108,33 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
     up += c.length;
     last = Date.now();
   });
-  backend.on('data', (c: Buffer) => {
-    down += c.length;
-    last = Date.now();
-  });
+  // Set while the client has not taken a chunk yet: the reused buffer it came from is held.
+  let held = false;
+  const written = (): void => {
+    if (!held) return;
+    held = false;
+    backend.resume();
+  };
+  // Not with backendGone: its watcher reads the backend's 'data' events, which the direct path
+  // does not emit (SMTP, where backend → client carries only replies).
+  const direct =
+    !o.backendGone &&
+    isSocket(backend) &&
+    takeOverReads(backend, (view) => {
+      down += view.length;
+      last = Date.now();
+      if (client.destroyed) return true; // dropped; the close handlers end the session
+      client.write(view, written);
+      if (client.writableLength === 0) return true;
+      held = true;
+      return false;
+    });
+  if (!direct) {
+    backend.on('data', (c: Buffer) => {
+      down += c.length;
+      last = Date.now();
+    });
+  }
   client.on('error', () => destroyBoth('client-error'));
   backend.on('error', () => {
     if (!backendDown('backend-error')) destroyBoth('backend-error');
@@ -111,8 +142,19 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
   client.on('close', () => onClosed('client'));
   backend.on('close', () => onClosed('backend'));
   client.pipe(backend);
-  // With last words the client is ended by us (after them), not by the pipe.
-  backend.pipe(client, { end: !o.backendGone });
+  if (direct) {
+    // Bytes read before the splice and not consumed yet go first.
+    for (let c = backend.read() as Buffer | null; c !== null; c = backend.read() as Buffer | null) {
+      down += c.length;
+      client.write(c);
+    }
+    // The end of the backend's stream ends the client's side, as pipe would.
+    backend.once('end', () => client.end());
+    backend.resume();
+  } else {
+    // With last words the client is ended by us (after them), not by the pipe.
+    backend.pipe(client, { end: !o.backendGone });
+  }
   armIdle();
   if (client.destroyed) queueMicrotask(() => onClosed('client'));
   if (backend.destroyed) queueMicrotask(() => onClosed('backend'));

@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { TwostepError } from '../../core/errors.js';
 import type { BackendTls } from '../../config/schema.js';
+import { connectReusingReadBuffer } from './reused-read-buffer.js';
 
 export interface UpstreamTarget {
   host: string;
@@ -12,6 +13,8 @@ export interface UpstreamTarget {
   ca?: Buffer;
   /** Name checked against the certificate (and sent as SNI); default: the backend host. */
   servername?: string;
+  /** Connections opened ahead of logins (upstream-spares.ts); absent: connect at each login. */
+  spares?: { take(timeoutMs: number): Promise<net.Socket> };
 }
 
 function tlsOptions(t: UpstreamTarget): tls.ConnectionOptions {
@@ -63,7 +66,8 @@ export async function connectUpstream(t: UpstreamTarget, timeoutMs: number): Pro
     await awaitEvent(sock, 'secureConnect', timeoutMs, `TLS connect to ${t.host}:${t.port}`);
     return sock;
   }
-  const sock = net.connect({ host: t.host, port: t.port, noDelay: true });
+  // Plain TCP (also for STARTTLS, whose TLS layer then reads the socket itself).
+  const sock = t.tls === 'none' ? connectReusingReadBuffer({ host: t.host, port: t.port, noDelay: true }) : net.connect({ host: t.host, port: t.port, noDelay: true });
   await awaitEvent(sock, 'connect', timeoutMs, `connect to ${t.host}:${t.port}`);
   return sock;
 }

@@ -90,6 +90,22 @@ export class ImapConn {
     });
   }
 
+  /** Send `IDLE` and resolve at the server's continuation ("+ idling"); the command stays open. */
+  idle(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    if (this.#pending) return Promise.reject(new ImapError('a command is already running'));
+    const tag = `b${++this.#tagN}`;
+    return new Promise((resolve, reject) => {
+      this.#pending = {
+        tag,
+        continuation: true,
+        resolve,
+        reject,
+        timer: setTimeout(() => this.#fail(new ImapError(`no continuation to IDLE within ${timeoutMs} ms`)), timeoutMs),
+      };
+      this.#sock.write(`${tag} IDLE\r\n`);
+    });
+  }
+
   close() {
     this.#closed = true;
     this.#sock?.destroy();
@@ -148,6 +164,12 @@ export class ImapConn {
       this.#pending = null;
       clearTimeout(p.timer);
       p.resolve({ status: line.split(' ')[1] ?? '', line, literalBytes: 0 });
+      return;
+    }
+    if (p.continuation && line.startsWith('+')) {
+      this.#pending = null;
+      clearTimeout(p.timer);
+      p.resolve({ status: '+', line, literalBytes: 0 });
       return;
     }
     if (line.startsWith(`${p.tag} `)) {

@@ -7,13 +7,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ImapConn } from './imap-client.mjs';
 import { rssKiB, sleep, stopChild } from './proc.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The twostep config file text for the bench. */
-export function twostepConfig({ dir, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel }) {
+export function twostepConfig({ storePath, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300 }) {
   return [
     '[store]',
-    `path = ${JSON.stringify(path.join(dir, 'data', 'twostep.db'))}`,
+    `path = ${JSON.stringify(storePath)}`,
     '[tls]',
     `cert = ${JSON.stringify(cert)}`,
     `key = ${JSON.stringify(key)}`,
@@ -27,6 +27,9 @@ export function twostepConfig({ dir, cert, key, masterPasswordFile, port, tlsPor
     'backend_tls = "none"',
     '[auth]',
     'allow_plaintext = true',
+    `login_cache_seconds = ${loginCacheSeconds}`,
+    // The bench logs in thousands of times from 127.0.0.1 without failing; keep throttles out of the way.
+    'failure_delay_ms = 0',
     '[log]',
     `level = ${JSON.stringify(logLevel)}`,
     '',

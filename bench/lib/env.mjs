@@ -1,0 +1,125 @@
+// The bench's world on loopback: a private Dovecot (plain and implicit-TLS IMAP, limits raised
+// for 1,000+ connections), twostep `serve` children, and nginx's mail proxy with its auth_http
+// responder when Debian's nginx + libnginx-mod-mail are installed. Scenarios get this object;
+// whatever they start themselves they stop through env.onCleanup.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findDovecotBinary, freePort, makeTestCert, startDemoDovecot } from '../../scripts/demo-backend.mjs';
+import { findNginx, startNginx } from './nginx.mjs';
+import { stopChild } from './proc.mjs';
+import { enrolAppCodeUser, startTwostepChild, twostepConfig } from './twostep.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Dovecot users and their own passwords. `tfa` gets two-step in twostep (app code only). */
+export const USERS = { plain: 'plain-main-password', big: 'big-main-password', tfa: 'tfa-main-password' };
+
+/** Enough processes and per-user connections for 1,000 IDLE sessions of one user from one IP. */
+function raiseDovecotLimits(conf) {
+  return `${conf.replace(/^mail_max_userip_connections = .*$/m, 'mail_max_userip_connections = 20000')}
+# twostep bench: room for thousands of concurrent sessions.
+default_process_limit = 5000
+default_client_limit = 20000
+service imap {
+  process_limit = 5000
+}
+service imap-login {
+  process_limit = 5000
+}
+`;
+}
+
+/**
+ * @param {{ root: string, log: (s: string) => void, onCleanup: (fn: () => unknown) => void }} o
+ */
+export async function startEnv({ root, log, onCleanup }) {
+  const masterPassword = `m-${Math.random().toString(36).slice(2)}`;
+  const cert = makeTestCert(path.join(root, 'tls'));
+  log('starting Dovecot');
+  const dovecot = await startDemoDovecot({
+    dir: path.join(root, 'dovecot'),
+    users: Object.entries(USERS).map(([user, password]) => ({ user, password })),
+    master: { user: 'proxymaster', password: masterPassword },
+    tls: { cert: cert.cert, key: cert.key },
+    configOverride: raiseDovecotLimits,
+  });
+  onCleanup(() => dovecot.stop());
+  const dovecotVersion = spawnSync(findDovecotBinary(), ['--version'], { encoding: 'utf8' }).stdout.trim();
+
+  const masterPasswordFile = path.join(root, 'master-password');
+  fs.writeFileSync(masterPasswordFile, `${masterPassword}\n`, { mode: 0o600 });
+
+  let twostepN = 0;
+  /**
+   * A `twostep serve` child with its own ports. Same database as the main instance unless
+   * storeDir is given. loginCacheSeconds 0 = every app-code login runs argon2.
+   */
+  const startTwostep = async ({ name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), loginCacheSeconds = 300 } = {}) => {
+    const dir = path.join(root, name);
+    fs.mkdirSync(dir, { recursive: true });
+    const port = await freePort();
+    const tlsPort = await freePort();
+    const configText = twostepConfig({
+      storePath: path.join(storeDir, 'twostep.db'), cert: cert.cert, key: cert.key, masterPasswordFile, port, tlsPort,
+      backendPort: dovecot.imapPort, logLevel: 'warn', loginCacheSeconds,
+    });
+    const configPath = path.join(dir, 'twostep.toml');
+    fs.writeFileSync(configPath, configText);
+    const child = await startTwostepChild({ configPath, port, logFile: path.join(dir, 'serve.log') });
+    onCleanup(() => child.stop());
+    return { ...child, port, tlsPort, configPath, configText };
+  };
+
+  /** Enrol `tfa` (two-step on, one app code) in the database of storeDir; returns the code. */
+  const enrol = async (storeDir = path.join(root, 'twostep-store')) => {
+    const dir = path.join(storeDir, 'enrol');
+    fs.mkdirSync(dir, { recursive: true });
+    const text = twostepConfig({
+      storePath: path.join(storeDir, 'twostep.db'), cert: cert.cert, key: cert.key, masterPasswordFile, port: 1, tlsPort: 2,
+      backendPort: dovecot.imapPort, logLevel: 'warn', loginCacheSeconds: 0,
+    });
+    const configPath = path.join(dir, 'twostep.toml');
+    fs.writeFileSync(configPath, text);
+    return enrolAppCodeUser(text, configPath, 'tfa');
+  };
+
+  const appCode = await enrol();
+  log('starting twostep serve');
+  const twostep = await startTwostep({ name: 'twostep-main' });
+
+  // nginx + its auth_http responder (own process, like a real one), when installed.
+  const ngFound = findNginx();
+  let nginx = null;
+  if (ngFound.ok) {
+    const authPort = await freePort();
+    const auth = spawn(process.execPath, [path.join(here, 'auth-http.mjs'), String(authPort), String(dovecot.imapPort), JSON.stringify(USERS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    onCleanup(() => stopChild(auth));
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('auth_http responder did not start')), 10_000);
+      auth.stdout.once('data', () => (clearTimeout(timer), resolve()));
+      auth.once('exit', (c) => (clearTimeout(timer), reject(new Error(`auth_http responder exited (${c})`))));
+    });
+    const port = await freePort();
+    log(`starting nginx ${ngFound.version} (mail module, 1 worker)`);
+    const ng = await startNginx({ bin: ngFound.bin, module: ngFound.module, dir: path.join(root, 'nginx'), port, authPort, workers: 1 });
+    onCleanup(() => ng.stop());
+    nginx = { ...ng, port, version: ngFound.version };
+  } else {
+    log(`nginx's mail proxy not found (${ngFound.missing.join(', ')}): nginx columns are skipped`);
+  }
+
+  /** IMAP targets: { port, tls?, user, password }. */
+  const target = {
+    direct: (user) => ({ port: dovecot.imapPort, user, password: USERS[user] }),
+    directTls: (user) => ({ port: dovecot.imapsPort, tls: true, user, password: USERS[user] }),
+    twostep: (user, ts = twostep) => ({ port: ts.port, user, password: user === 'tfa' ? appCode : USERS[user] }),
+    twostepTls: (user, ts = twostep) => ({ port: ts.tlsPort, tls: true, user, password: user === 'tfa' ? appCode : USERS[user] }),
+    nginx: (user) => (nginx ? { port: nginx.port, user, password: USERS[user] } : null),
+  };
+
+  return { root, dovecot, dovecotVersion, cert, twostep, startTwostep, enrol, appCode, nginx, target, masterPasswordFile, onCleanup };
+}

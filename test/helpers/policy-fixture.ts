@@ -1,0 +1,111 @@
+// A Policy over a temp SQLite file with a counting argon2 hasher, a settable clock and a
+// recording sleep; shared by the policy unit tests.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema, type Config } from '../../src/config/schema.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Secret } from '../../src/core/secret.js';
+import { createArgon2Hasher, totpCode, type Hasher } from '../../src/crypto/index.js';
+import { Policy, type AuthRequest } from '../../src/policy/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
+
+export const T0 = Date.UTC(2026, 0, 1, 12, 0, 10);
+export const MASTER_KEY = Buffer.alloc(32, 9);
+const opened: Store[] = [];
+
+/** Closes it in closeOpenedStores(). */
+export function trackStore(s: Store): Store {
+  opened.push(s);
+  return s;
+}
+
+/** Closes every store opened by setup(); call from afterEach. */
+export function closeOpenedStores(): void {
+  for (const s of opened.splice(0)) if (s.db.open) s.close();
+}
+
+export interface Counting extends Hasher {
+  hashes: number;
+  verifies: number;
+  reset(): void;
+}
+
+export function countingHasher(): Counting {
+  const inner = createArgon2Hasher();
+  const h: Counting = {
+    hashes: 0,
+    verifies: 0,
+    reset() {
+      h.hashes = 0;
+      h.verifies = 0;
+    },
+    hash: (p) => {
+      h.hashes++;
+      return inner.hash(p);
+    },
+    verify: (hash, p) => {
+      h.verifies++;
+      return inner.verify(hash, p);
+    },
+  };
+  return h;
+}
+
+export function makeConfig(
+  over: { auth?: Partial<Config['auth']>; codes?: Partial<Config['codes']>; store?: Partial<Config['store']> } = {},
+): Config {
+  return configSchema.parse({
+    store: { ...over.store },
+    backend: { master_user: 'master', master_password: 'not-used-here' },
+    auth: { allow_plaintext: false, ip_failures: 3, user_failures: 5, failure_window_seconds: 60, failure_delay_ms: 0, ...over.auth },
+    codes: { max_app_codes: 25, ...over.codes },
+    totp: { issuer: 'Example Mail' },
+  });
+}
+
+export function setup(over: Parameters<typeof makeConfig>[0] = {}, path?: string) {
+  const sleeps: number[] = [];
+  const dbPath = path ?? join(mkdtempSync(join(tmpdir(), 'twostep-policy-')), 'twostep.db');
+  const store = openStore(dbPath);
+  opened.push(store);
+  const clock = { now: T0 };
+  const hasher = countingHasher();
+  const policy = new Policy({
+    store,
+    masterKey: MASTER_KEY,
+    config: makeConfig(over),
+    logger: silentLogger(),
+    clock: () => clock.now,
+    hasher,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  });
+  return { policy, store, dbPath, clock, hasher, sleeps };
+}
+
+let cid = 0;
+export function req(user: string, secret: string, over: Partial<AuthRequest> = {}): AuthRequest {
+  return {
+    protocol: 'imap',
+    mechanism: 'LOGIN',
+    user,
+    secret: new Secret(secret),
+    clientIp: '192.0.2.10',
+    clientPort: 50000,
+    tls: true,
+    clientName: 'Thunderbird 128',
+    cid: `c${++cid}`,
+    ...over,
+  };
+}
+
+/** alice: allowed, TOTP confirmed (2FA on). Returns the TOTP key and the one-time codes. */
+export function enable2fa(policy: Policy, clock: { now: number }, user = 'alice') {
+  policy.setAdminPolicy(user, 'allowed');
+  const { key } = policy.totpEnroll(user);
+  const { oneTimeCodes } = policy.totpConfirm(user, totpCode(key, clock.now));
+  return { key, oneTimeCodes };
+}
+
