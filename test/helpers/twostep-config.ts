@@ -17,6 +17,8 @@ export interface TestConfigOptions {
   /** How twostep talks to Dovecot: "none" (default) | "starttls" | "tls", and the CA to verify it with. */
   backendTls?: 'none' | 'starttls' | 'tls';
   backendCa?: string;
+  /** [imap] backend_spares: backend connections opened ahead of logins (absent: the default, 0). */
+  backendSpares?: number;
   /** Adds a [pop3] section (POP3 front end on); absent = POP3 off, as in a config without [pop3]. */
   pop3?: { listen: string; listenTls: string; backendPort: number; backendTls?: 'none' | 'starttls' | 'tls' };
   /** Keys of a [portal] section (the web portal); absent = no portal. */
@@ -67,6 +69,7 @@ export function writeTestConfig(o: TestConfigOptions): string {
       `listen_tls = ${JSON.stringify(o.listenTls)}`,
       `backend = "127.0.0.1:${o.backendImapPort}"`,
       `backend_tls = ${JSON.stringify(o.backendTls ?? 'none')}`,
+      ...(o.backendSpares !== undefined ? [`backend_spares = ${o.backendSpares}`] : []),
       ...(o.pop3
         ? [
             '[pop3]',

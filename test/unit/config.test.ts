@@ -24,7 +24,7 @@ describe('config', () => {
   it('fills every default from a minimal file', () => {
     const c = parseConfig(MINIMAL);
     expect(c.store.path).toBe('data/twostep.db');
-    expect(c.imap).toEqual({ listen: '127.0.0.1:1143', listen_tls: '127.0.0.1:1993', backend: '127.0.0.1:143', backend_tls: 'none' });
+    expect(c.imap).toEqual({ listen: '127.0.0.1:1143', listen_tls: '127.0.0.1:1993', backend: '127.0.0.1:143', backend_tls: 'none', backend_spares: 0 });
     expect(c.auth.allow_plaintext).toBe(false);
     expect(c.auth.failure_delay_ms).toBe(2000);
     expect(c.store.audit_retention_days).toBe(180);
