@@ -88,6 +88,12 @@ export const limits = {
   preAuthListDepth: 4,
   /** Time the policy may take for one decision (argon2 + SQLite); past it the client hears UNAVAILABLE. */
   authDecisionMs: 15_000,
+  /**
+   * Longest a login attempt awaiting its verdict (argon2, or the backend judging a passthrough
+   * password) counts against the throttles when no verdict is reported (the client left first):
+   * the policy's decision plus the backend login, with room.
+   */
+  pendingAttemptMs: 40_000,
   /** After a final BYE, how long the peer may take to read it before the socket is destroyed. */
   closeLingerMs: 2_000,
   /**

@@ -49,18 +49,31 @@ async function decide(ctx: PolicyContext, req: AuthRequest): Promise<AuthDecisio
     return fail(ctx, req, username, 'invalid-credentials', now, { why: 'authzid-mismatch' });
   }
 
+  // From here the verdict is pending (argon2, or the backend judging a passthrough password):
+  // the attempt counts against the user's throttle until it is known, so a burst of parallel
+  // guesses at one account gets no more checks than user_failures. Not against the IP's: behind
+  // carrier-grade NAT many users log in from one address at the same moment.
+  const release = holdAttempt(ctx, username);
   const account = ctx.readAccount(username);
   if (!account || account.twofaState !== 'on') {
-    // No two-step for this account: the backend judges the user's own password.
+    // No two-step for this account: the backend judges the user's own password; reportPassthrough
+    // releases the hold (or its deadline does, when the client left before the backend answered).
+    pendingPassthrough.set(req, release);
     return { ok: true, via: 'passthrough', user: req.user.trim() };
   }
 
   const code = normalizeAppCode(secret);
   if (code === null) {
     // Not shaped like an application code (e.g. the main password): refuse without hashing.
+    release();
     return fail(ctx, req, username, 'app-code-required', now, { why: 'not-an-app-code' });
   }
-  const verified = await verifyCode(ctx, account.id, username, code);
+  let verified: Verified;
+  try {
+    verified = await verifyCode(ctx, account.id, username, code);
+  } finally {
+    release();
+  }
   if (!verified.ok) return fail(ctx, req, username, 'app-code-required', verified.at, verified.detail);
   const row = verified.code;
   const at = ctx.clock();
@@ -125,8 +138,28 @@ function stillValid(ctx: PolicyContext, codeId: number): boolean {
   return ctx.wrapStore(() => ctx.store.appCodes.stillValidAmong([codeId])).length === 1;
 }
 
+/** Passthrough decisions whose backend verdict is pending: the release of their throttle hold. */
+const pendingPassthrough = new WeakMap<AuthRequest, () => void>();
+
+/**
+ * Holds one pending attempt on the user's throttle; the returned release (idempotent) ends it,
+ * and so does limits.pendingAttemptMs, should no verdict ever come (a client that left).
+ */
+function holdAttempt(ctx: PolicyContext, username: string): () => void {
+  const releaseUser = ctx.userThrottle.hold(username);
+  const release = (): void => {
+    clearTimeout(timer);
+    releaseUser();
+  };
+  const timer = setTimeout(release, limits.pendingAttemptMs);
+  timer.unref();
+  return release;
+}
+
 /** The backend's verdict on a passthrough login: a rejection counts towards throttling; all are audited. */
 export function reportPassthrough(ctx: PolicyContext, req: AuthRequest, outcome: PassthroughOutcome): void {
+  pendingPassthrough.get(req)?.();
+  pendingPassthrough.delete(req);
   const now = ctx.clock();
   const username = usernameProblem(req.user) === null ? normalizeUsername(req.user) : null;
   if (outcome === 'rejected') {

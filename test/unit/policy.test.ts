@@ -209,6 +209,25 @@ describe('authenticate: throttling', () => {
     expect(await policy.authenticate(req('erin', 'pw', { clientIp: '203.0.113.200' }))).toMatchObject({ ok: true });
     expect(policy.audit({ user: 'dave' }).filter((e) => e.event === 'login.fail')).toHaveLength(5);
   });
+
+  it('a parallel burst at one account gets no more backend checks than user_failures; a verdict frees its slot', async () => {
+    const { policy } = setup({ auth: { ip_failures: 1000 } }); // 5 per user in 60 s
+    // Twelve guesses at once from twelve addresses, before the backend has judged any of them.
+    const burst = Array.from({ length: 12 }, (_, i) => req('frank', `guess${i}`, { clientIp: `198.51.100.${i}` }));
+    const decisions = await Promise.all(burst.map((r) => policy.authenticate(r)));
+    const passed = burst.filter((_, i) => decisions[i]!.ok);
+    expect(passed).toHaveLength(5);
+    expect(decisions.filter((d) => !d.ok && d.reason === 'throttled')).toHaveLength(7);
+    // Another account and another user's burst are not affected.
+    expect(await policy.authenticate(req('grace', 'pw', { clientIp: '198.51.100.1' }))).toMatchObject({ ok: true });
+    // The backend accepts one: its slot is free again; the other four rejections fill the budget.
+    policy.reportPassthrough(passed[0]!, 'ok');
+    const next = req('frank', 'right', { clientIp: '198.51.100.50' });
+    expect(await policy.authenticate(next)).toMatchObject({ ok: true, via: 'passthrough' });
+    policy.reportPassthrough(next, 'ok');
+    for (const r of passed.slice(1)) policy.reportPassthrough(r, 'rejected');
+    expect(await policy.authenticate(req('frank', 'again', { clientIp: '198.51.100.51' }))).toMatchObject({ ok: true });
+  });
 });
 
 describe('TOTP enrolment and second factor', () => {
