@@ -16,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.mjs';
+import { findSbinBinary } from './find-sbin.mjs';
 
 const MAIL_UID = 8;
 const MAIL_GID = 8;
@@ -46,17 +47,7 @@ function installExitHook() {
 
 /** Absolute path of the dovecot binary, or null. /usr/sbin is often missing from a non-root PATH. */
 export function findDovecotBinary() {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  for (const d of [...dirs, '/usr/sbin', '/usr/local/sbin', '/sbin']) {
-    const p = path.join(d, 'dovecot');
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return null;
+  return findSbinBinary('dovecot');
 }
 
 function requireDovecot() {

@@ -16,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.mjs';
+import { findSbinBinary } from './find-sbin.mjs';
 
 const START_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
@@ -35,17 +36,7 @@ function installExitHook() {
 
 /** Absolute path of the postfix binary, or null. */
 export function findPostfixBinary() {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  for (const d of [...dirs, '/usr/sbin', '/usr/local/sbin', '/sbin']) {
-    const p = path.join(d, 'postfix');
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return null;
+  return findSbinBinary('postfix');
 }
 
 function requirePostfix() {
