@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ImapFlow } from 'imapflow';
 import { authenticator } from 'otplib';
 import { parseConfig } from '../dist/config/load-config.js';
 import { createLogger, silentLogger } from '../dist/core/logger.js';
@@ -139,6 +140,21 @@ function tryLines(p, code) {
   ];
 }
 
+/**
+ * Opens the user's INBOX once, directly at Dovecot, so the welcome message gets UID 1 now; else
+ * Dovecot numbers Maildir/new only at the next access, and a mail sent by the printed swaks line
+ * could take UID 1 before it (the read-back line reads UID 2).
+ */
+async function assignUids(imapPort, u) {
+  const client = new ImapFlow({ host: '127.0.0.1', port: imapPort, secure: false, doSTARTTLS: false, auth: { user: u.email, pass: u.password }, logger: false });
+  await client.connect();
+  try {
+    await client.mailboxOpen('INBOX', { readOnly: true });
+  } finally {
+    await client.logout();
+  }
+}
+
 function welcome(to) {
   return (
     `From: twostep demo <postmaster@${DOMAIN}>\r\nTo: ${to}\r\nSubject: Welcome to twostep, ${to}\r\n` +
@@ -160,7 +176,10 @@ try {
     master: { user: 'proxymaster', password: masterPassword },
   });
   await stopIfInterrupted();
-  for (const u of [demo, plain]) backends.dovecot.deliver(u.email, welcome(u.email));
+  for (const u of [demo, plain]) {
+    backends.dovecot.deliver(u.email, welcome(u.email));
+    await assignUids(backends.dovecot.imapPort, u);
+  }
   writeFileSync(join(dir, 'master-password'), `${masterPassword}\n`, { mode: 0o600 });
   const configPath = join(dir, 'twostep.toml');
   const text = configText(p, cert);
