@@ -77,7 +77,7 @@ export async function startBenchPostfix({ dovecot, cert, domain, senderLogins })
         if (countFiles(path.join(queueDir, 'deferred'))) throw new Error(`Postfix deferred mail:\n${tail(postfix.log())}`);
         if (!this.queued()) return performance.now() - t0;
         if (performance.now() - t0 > timeoutMs) throw new Error(`Postfix queue not empty after ${timeoutMs} ms:\n${tail(postfix.log())}`);
-        await sleep(20);
+        await sleep(5);
       }
     },
     /** Delete the user's delivered messages (keeps the disk use to one sample's mail). */
