@@ -59,12 +59,17 @@ export default {
       const authPort = await freePort();
       const auth = await startAuthHttp({ port: authPort, backendPort: pf.xclientPort, users: USERS });
       env.onCleanup(() => auth.stop());
-      nginxPort = await freePort();
+      const port = await freePort();
       log(`starting nginx ${env.nginxFound.version} (mail module, SMTP, 1 worker)`);
-      const ng = await startNginx({
-        bin: env.nginxFound.bin, module: env.nginxFound.module, dir: path.join(env.root, 'nginx-smtp'), port: nginxPort, authPort, workers: 1, protocol: 'smtp',
-      });
-      env.onCleanup(() => ng.stop());
+      try {
+        const ng = await startNginx({
+          bin: env.nginxFound.bin, module: env.nginxFound.module, dir: path.join(env.root, 'nginx-smtp'), port, authPort, workers: 1, protocol: 'smtp',
+        });
+        env.onCleanup(() => ng.stop());
+        nginxPort = port;
+      } catch (err) {
+        rec.note(SCENARIO, `nginx column skipped: its SMTP proxy did not start (${err?.message ?? err})`);
+      }
     }
     const targets = [
       ['direct', { port: pf.submissionPort, user: SENDER, password: USERS[SENDER] }],
