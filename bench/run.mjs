@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --only=id,id]: real Dovecot, twostep in front of it, and nginx's
-// mail proxy (when Debian's nginx + libnginx-mod-mail are installed) on loopback; each scenario
-// in bench/scenarios/ runs its sides in alternation (A B C A B C ...) and reports medians and
-// ratios to the first side ("direct" = Dovecot without a proxy).
-// Output: a table on stdout, bench/results.json. Needs root (the private Dovecot), like the tests.
+// npm run bench [-- --quick] [-- --only=id,id]: real Dovecot (and Postfix for the SMTP scenario),
+// twostep in front of them, and nginx's mail proxy (when Debian's nginx + libnginx-mod-mail are
+// installed) on loopback; each scenario in bench/scenarios/ runs its sides in alternation
+// (A B C A B C ...) and reports medians and ratios to the first side ("direct" = Dovecot or Postfix without a proxy).
+// Output: a table on stdout, bench/results.json. Needs root (the private Dovecot and Postfix), like the tests.
 // --quick: fewer rounds and 300 idle connections, under 2 minutes; for trying, not for the README.
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // nginx mail proxy's auth_http responder for the benchmark, run as its own process:
 //   node bench/auth-http.mjs PORT BACKEND_PORT USERS_JSON
-// Known user + right password: Auth-Status OK pointing at the Dovecot IMAP port.
-// Anything else: "Invalid login" with Auth-Wait (without Auth-Wait nginx closes the connection).
+// Known user + right password: Auth-Status OK pointing at BACKEND_PORT on 127.0.0.1 (Dovecot's
+// IMAP, or for SMTP the Postfix service that trusts nginx's XCLIENT).
+// Anything else: "Invalid login" with Auth-Wait (without Auth-Wait nginx closes the connection),
+// for SMTP also the reply code nginx is to send.
 import http from 'node:http';
 
 const [port, backendPort, usersJson] = process.argv.slice(2);
@@ -22,7 +24,8 @@ const server = http.createServer((req, res) => {
   if (Object.hasOwn(users, user) && users[user] === pass) {
     res.writeHead(200, { 'Auth-Status': 'OK', 'Auth-Server': '127.0.0.1', 'Auth-Port': String(backendPort) });
   } else {
-    res.writeHead(200, { 'Auth-Status': 'Invalid login', 'Auth-Wait': '1' });
+    const smtp = String(req.headers['auth-protocol'] ?? '').toLowerCase() === 'smtp';
+    res.writeHead(200, { 'Auth-Status': 'Invalid login', 'Auth-Wait': '1', ...(smtp ? { 'Auth-Error-Code': '535 5.7.8' } : {}) });
   }
   res.end();
 });

@@ -2,19 +2,18 @@
 // for 1,000+ connections), twostep `serve` children, and nginx's mail proxy with its auth_http
 // responder when Debian's nginx + libnginx-mod-mail are installed. Scenarios get this object;
 // whatever they start themselves they stop through env.onCleanup.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { findDovecotBinary, freePort, makeTestCert, startDemoDovecot } from '../../scripts/demo-backend.mjs';
-import { findNginx, startNginx } from './nginx.mjs';
-import { stopChild } from './proc.mjs';
+import { findNginx, startAuthHttp, startNginx } from './nginx.mjs';
 import { enrolAppCodeUser, startTwostepChild, twostepConfig } from './twostep.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** Dovecot users and their own passwords. `tfa` gets two-step in twostep (app code only). */
-export const USERS = { plain: 'plain-main-password', big: 'big-main-password', tfa: 'tfa-main-password' };
+/**
+ * Dovecot users and their own passwords. `tfa` gets two-step in twostep (app code only); `sink`
+ * receives the mail the SMTP scenario submits.
+ */
+export const USERS = { plain: 'plain-main-password', big: 'big-main-password', tfa: 'tfa-main-password', sink: 'sink-main-password' };
 
 /** Enough processes and per-user connections for 1,000 IDLE sessions of one user from one IP. */
 function raiseDovecotLimits(conf) {
@@ -54,22 +53,25 @@ export async function startEnv({ root, log, onCleanup }) {
   let twostepN = 0;
   /**
    * A `twostep serve` child with its own ports. Same database as the main instance unless
-   * storeDir is given. loginCacheSeconds 0 = every app-code login runs argon2.
+   * storeDir is given. loginCacheSeconds 0 = every app-code login runs argon2. smtp: also an
+   * SMTP submission listener, { backendPort, backendLogin: 'master'|'xclient' } (smtpPort).
    */
-  const startTwostep = async ({ name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), loginCacheSeconds = 300 } = {}) => {
+  const startTwostep = async ({ name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), loginCacheSeconds = 300, smtp } = {}) => {
     const dir = path.join(root, name);
     fs.mkdirSync(dir, { recursive: true });
     const port = await freePort();
     const tlsPort = await freePort();
+    const smtpPort = smtp ? await freePort() : null;
     const configText = twostepConfig({
       storePath: path.join(storeDir, 'twostep.db'), cert: cert.cert, key: cert.key, masterPasswordFile, port, tlsPort,
       backendPort: dovecot.imapPort, logLevel: 'warn', loginCacheSeconds,
+      smtp: smtp && { ...smtp, port: smtpPort },
     });
     const configPath = path.join(dir, 'twostep.toml');
     fs.writeFileSync(configPath, configText);
     const child = await startTwostepChild({ configPath, port, logFile: path.join(dir, 'serve.log') });
     onCleanup(() => child.stop());
-    return { ...child, port, tlsPort, configPath, configText };
+    return { ...child, port, tlsPort, smtpPort, configPath, configText };
   };
 
   /** Enrol `tfa` (two-step on, one app code) in the database of storeDir; returns the code. */
@@ -94,15 +96,8 @@ export async function startEnv({ root, log, onCleanup }) {
   let nginx = null;
   if (ngFound.ok) {
     const authPort = await freePort();
-    const auth = spawn(process.execPath, [path.join(here, 'auth-http.mjs'), String(authPort), String(dovecot.imapPort), JSON.stringify(USERS)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    onCleanup(() => stopChild(auth));
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('auth_http responder did not start')), 10_000);
-      auth.stdout.once('data', () => (clearTimeout(timer), resolve()));
-      auth.once('exit', (c) => (clearTimeout(timer), reject(new Error(`auth_http responder exited (${c})`))));
-    });
+    const auth = await startAuthHttp({ port: authPort, backendPort: dovecot.imapPort, users: USERS });
+    onCleanup(() => auth.stop());
     const port = await freePort();
     log(`starting nginx ${ngFound.version} (mail module, 1 worker)`);
     const ng = await startNginx({ bin: ngFound.bin, module: ngFound.module, dir: path.join(root, 'nginx'), port, authPort, workers: 1 });
@@ -121,5 +116,8 @@ export async function startEnv({ root, log, onCleanup }) {
     nginx: (user) => (nginx ? { port: nginx.port, user, password: USERS[user] } : null),
   };
 
-  return { root, dovecot, dovecotVersion, cert, twostep, startTwostep, enrol, appCode, nginx, target, masterPasswordFile, onCleanup };
+  return {
+    root, dovecot, dovecotVersion, cert, twostep, startTwostep, enrol, appCode, nginx, nginxFound: ngFound.ok ? ngFound : null,
+    target, masterPasswordFile, onCleanup,
+  };
 }

@@ -1,12 +1,14 @@
-// nginx's mail proxy (IMAP) as the peer to compare with: own config in a temp folder,
+// nginx's mail proxy (IMAP or SMTP) as the peer to compare with: own config in a temp folder,
 // `daemon off` as our child, stopped by pid.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { ImapConn } from './imap-client.mjs';
+import { fileURLToPath } from 'node:url';
 import { childPids, rssKiB, sleep, stopChild } from './proc.mjs';
 
 export const NGINX_APT = 'apt-get install -y nginx libnginx-mod-mail';
+const here = path.dirname(fileURLToPath(import.meta.url));
 const MODULE_CANDIDATES = ['/usr/lib/nginx/modules/ngx_mail_module.so', '/usr/share/nginx/modules/ngx_mail_module.so'];
 
 /** { bin, module, version } or null with what is missing. */
@@ -30,11 +32,61 @@ export function findNginx() {
 }
 
 /**
- * @param {{ bin: string, module: string, dir: string, port: number, authPort: number, workers: number, proxyBuffer?: string }} o
+ * The auth_http responder (auth-http.mjs) as its own process, like a real one; resolves when it
+ * listens. Logins of `users` (name -> password) go to 127.0.0.1:backendPort.
+ * @returns {Promise<{ stop: () => Promise<void> }>}
+ */
+export async function startAuthHttp({ port, backendPort, users }) {
+  const proc = spawn(process.execPath, [path.join(here, 'auth-http.mjs'), String(port), String(backendPort), JSON.stringify(users)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('auth_http responder did not start')), 10_000);
+      proc.stdout.once('data', () => (clearTimeout(timer), resolve()));
+      proc.once('exit', (c) => (clearTimeout(timer), reject(new Error(`auth_http responder exited (${c})`))));
+    });
+  } catch (err) {
+    await stopChild(proc);
+    throw err;
+  }
+  return { stop: () => stopChild(proc) };
+}
+
+/** The server block per protocol: plaintext logins on loopback, as the other sides get them. */
+const SERVER = {
+  imap: `    protocol imap;
+    imap_auth plain;`,
+  // The extensions nginx announces itself (it does not ask the backend); PIPELINING as Postfix
+  // offers it. xclient on: nginx never passes the SMTP password on, so the backend must trust
+  // nginx's XCLIENT LOGIN=<user> (smtpd_authorized_xclient_hosts).
+  smtp: `    protocol smtp;
+    smtp_auth login plain;
+    smtp_capabilities PIPELINING "SIZE 10240000" 8BITMIME ENHANCEDSTATUSCODES DSN;
+    xclient on;`,
+};
+
+/** Resolves true when a fresh connection to port greets with `* OK` (IMAP) or `220` (SMTP). */
+function greets(port, timeoutMs) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    const done = (ok) => (clearTimeout(timer), sock.destroy(), resolve(ok));
+    const timer = setTimeout(() => done(false), timeoutMs);
+    sock.setEncoding('latin1');
+    sock.once('data', (d) => done(/^(\* OK|220[ -])/.test(d)));
+    sock.on('error', () => done(false));
+    sock.on('close', () => done(false));
+  });
+}
+
+/**
+ * @param {{ bin: string, module: string, dir: string, port: number, authPort: number, workers: number,
+ *   proxyBuffer?: string, protocol?: 'imap'|'smtp' }} o
  */
 export async function startNginx(o) {
+  const protocol = o.protocol ?? 'imap';
   fs.mkdirSync(o.dir, { recursive: true });
-  const conf = `# twostep bench: nginx mail proxy, IMAP, plaintext both sides
+  const conf = `# twostep bench: nginx mail proxy, ${protocol.toUpperCase()}, plaintext both sides
 load_module ${o.module};
 daemon off;
 master_process on;
@@ -52,8 +104,7 @@ mail {
 ${o.proxyBuffer ? `  proxy_buffer ${o.proxyBuffer};\n` : ''}  imap_capabilities IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE;
   server {
     listen 127.0.0.1:${o.port};
-    protocol imap;
-    imap_auth plain;
+${SERVER[protocol]}
   }
 }
 `;
@@ -66,17 +117,12 @@ ${o.proxyBuffer ? `  proxy_buffer ${o.proxyBuffer};\n` : ''}  imap_capabilities 
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`nginx exited at start: ${stderr}${readTail(errLog)}`);
-    try {
-      const c = await ImapConn.open({ port: o.port, timeoutMs: 1000 });
-      c.close();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        await stopChild(proc);
-        throw new Error(`nginx did not answer on ${o.port}: ${stderr}${readTail(errLog)}`);
-      }
-      await sleep(50);
+    if (await greets(o.port, 1000)) break;
+    if (Date.now() > deadline) {
+      await stopChild(proc);
+      throw new Error(`nginx did not answer on ${o.port}: ${stderr}${readTail(errLog)}`);
     }
+    await sleep(50);
   }
   return {
     pid: proc.pid,

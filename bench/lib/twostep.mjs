@@ -9,8 +9,11 @@ import { rssKiB, sleep, stopChild } from './proc.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The twostep config file text for the bench. */
-export function twostepConfig({ storePath, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300 }) {
+/**
+ * The twostep config file text for the bench. smtp (optional): a plaintext submission listener
+ * in front of the Postfix service at smtp.backendPort, logging in there as smtp.backendLogin says.
+ */
+export function twostepConfig({ storePath, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300, smtp }) {
   return [
     '[store]',
     `path = ${JSON.stringify(storePath)}`,
@@ -25,6 +28,16 @@ export function twostepConfig({ storePath, cert, key, masterPasswordFile, port, 
     `listen_tls = "127.0.0.1:${tlsPort}"`,
     `backend = "127.0.0.1:${backendPort}"`,
     'backend_tls = "none"',
+    ...(smtp
+      ? [
+          '[smtp]',
+          `listen = "127.0.0.1:${smtp.port}"`,
+          'listen_tls = ""',
+          `backend = "127.0.0.1:${smtp.backendPort}"`,
+          'backend_tls = "none"',
+          `backend_login = ${JSON.stringify(smtp.backendLogin)}`,
+        ]
+      : []),
     '[auth]',
     'allow_plaintext = true',
     `login_cache_seconds = ${loginCacheSeconds}`,

@@ -6,6 +6,7 @@
 import idleConnections from './idle-connections.mjs';
 import imapDownload from './imap-download.mjs';
 import logins from './logins.mjs';
+import smtpSubmission from './smtp-submission.mjs';
 import storeScale from './store-scale.mjs';
 
-export const scenarios = [imapDownload, logins, idleConnections, storeScale];
+export const scenarios = [imapDownload, logins, idleConnections, storeScale, smtpSubmission];

@@ -19,6 +19,8 @@ export interface StartPostfixOptions {
    * chroot and SASL path adapted (main.cf allows XCLIENT nowhere; a service enables it with -o).
    */
   extraServices?: string;
+  /** More main.cf lines, appended last (a later setting of a parameter wins), e.g. "in_flow_delay = 0". */
+  extraMainCf?: string;
 }
 
 export interface PostfixInstance {

@@ -144,7 +144,7 @@ smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 1000
 smtpd_hard_error_limit = 1000
 smtpd_timeout = 60s
-`;
+${p.extraMainCf ? `\n# Added by the caller.\n${p.extraMainCf.trim()}\n` : ''}`;
 }
 
 /**
@@ -314,6 +314,7 @@ export async function startPostfix(opts) {
       key: opts.tls.key,
       extraSubmissionOptions: opts.extraSubmissionOptions,
       extraServices: opts.extraServices,
+      extraMainCf: opts.extraMainCf,
       ...ports,
     };
     fs.writeFileSync(path.join(confDir, 'main.cf'), renderMainCf(p));
