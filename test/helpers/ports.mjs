@@ -1,24 +1,73 @@
-// Free loopback TCP ports, found by binding port 0 on 127.0.0.1 and closing again.
+// Free loopback TCP ports for test servers (and the demo's --check run).
 // Plain JS so that scripts/demo-backend.mjs can use it without a TypeScript step.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 /**
- * A TCP port that was free on 127.0.0.1 a moment ago. Another process may take it before
- * you bind it: callers that hand it to a server must retry on EADDRINUSE.
- * @param {string} [host]
- * @returns {Promise<number>}
+ * Where to look: below the kernel's ephemeral range. Ports from that range (what binding port 0
+ * hands out) are also what every outgoing connection takes as its local port, so with hundreds
+ * of loopback connections in a test run such a port is often taken again before the server that
+ * was meant to get it binds it (EADDRINUSE). Below the range only other listeners compete.
  */
-export function freePort(host = '127.0.0.1') {
+function candidateRange() {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    /* not Linux: keep the usual default */
+  }
+  const top = Math.min(low, 65536) - 1;
+  const bottom = Math.max(10000, top - 20000);
+  return top - bottom >= 1000 ? { bottom, top } : null;
+}
+
+const RANGE = candidateRange();
+
+/** Resolves the port when host:port can be bound right now, else null. */
+function tryBind(host, port) {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
+    server.once('error', (err) => (err.code === 'EADDRINUSE' || err.code === 'EACCES' ? resolve(null) : reject(err)));
+    server.listen({ host, port, exclusive: true }, () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close((err) => (err ? reject(err) : resolve(port)));
+      const bound = typeof address === 'object' && address ? address.port : 0;
+      server.close((err) => (err ? reject(err) : resolve(bound)));
     });
   });
+}
+
+/** Ports per process slice: each process draws from its own slice first (see freePort). */
+const SLICE = 250;
+let next = -1;
+
+/**
+ * A TCP port that was free on 127.0.0.1 a moment ago, below the ephemeral range. Each process
+ * (test worker, demo, Dovecot harness) counts through its own slice of that range, chosen by its
+ * pid, so two processes rarely try the same port even when they pick many and bind them seconds
+ * later (Dovecot and Postfix start in between); ports in use are skipped. Another process may
+ * still take it before you bind it, but only by sharing the slice by chance.
+ * @param {string} [host]
+ * @returns {Promise<number>}
+ */
+export async function freePort(host = '127.0.0.1') {
+  if (RANGE) {
+    const slices = Math.floor((RANGE.top - RANGE.bottom + 1) / SLICE);
+    const start = RANGE.bottom + (process.pid % slices) * SLICE;
+    if (next < 0) next = Math.floor(Math.random() * SLICE);
+    for (let i = 0; i < SLICE; i++) {
+      const port = start + (next++ % SLICE);
+      const got = await tryBind(host, port);
+      if (got) return got;
+    }
+    for (let i = 0; i < 200; i++) {
+      const got = await tryBind(host, RANGE.bottom + Math.floor(Math.random() * (RANGE.top - RANGE.bottom + 1)));
+      if (got) return got;
+    }
+  }
+  const any = await tryBind(host, 0);
+  if (!any) throw new Error('no free port');
+  return any;
 }
 
 /**
