@@ -8,5 +8,6 @@ export type PasswordVerdict = 'ok' | 'rejected' | 'backend-unavailable';
  * in over IMAP); twostep never stores that password. Unit tests pass a fake.
  */
 export interface PasswordChecker {
-  check(user: string, password: Secret): Promise<PasswordVerdict>;
+  /** `clientIp`: the browser's address, for the mail server's log and its own failure penalty. */
+  check(user: string, password: Secret, clientIp: string): Promise<PasswordVerdict>;
 }

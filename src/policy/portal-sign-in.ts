@@ -44,7 +44,7 @@ export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker,
   const releaseUser = ctx.userThrottle.hold(username);
   let verdict: PasswordVerdict;
   try {
-    verdict = await checker.check(username, req.password);
+    verdict = await checker.check(username, req.password, req.clientIp);
   } finally {
     releaseIp();
     releaseUser();

@@ -9,10 +9,12 @@ import type { PasswordChecker, PasswordVerdict } from '../policy/index.js';
  * Checks a portal password by logging in to the real IMAP backend (Dovecot) as the user, then
  * logging out: the mail server stays the only judge of the main password, which twostep never
  * stores. TLS to the backend as for the proxy ([imap] backend_tls, [backend] ca / servername).
+ * The browser's address goes first in ID (x-originating-ip), as for proxied IMAP logins, so
+ * Dovecot logs it as rip= and keys its auth failure penalty on it, not on twostep.
  */
 export function imapPasswordChecker(target: BackendTarget, logger: Logger): PasswordChecker {
   return {
-    async check(user: string, password: Secret): Promise<PasswordVerdict> {
+    async check(user: string, password: Secret, clientIp: string): Promise<PasswordVerdict> {
       const client = new ImapFlow({
         host: target.host,
         port: target.port,
@@ -22,6 +24,8 @@ export function imapPasswordChecker(target: BackendTarget, logger: Logger): Pass
         tls: { ...(target.ca ? { ca: target.ca } : {}), ...(target.servername ? { servername: target.servername } : {}) },
         auth: { user, pass: password.reveal() },
         verifyOnly: true,
+        // imapflow sends ID before it logs in (Dovecot honours x-originating-ip from login_trusted_networks).
+        clientInfo: { name: 'twostep portal', 'x-originating-ip': clientIp },
         logger: false,
         connectionTimeout: limits.portalPasswordCheckMs,
         greetingTimeout: limits.portalPasswordCheckMs,
