@@ -94,6 +94,11 @@ export const limits = {
    * the policy's decision plus the backend login, with room.
    */
   pendingAttemptMs: 40_000,
+  /**
+   * Protocol logins of one user awaiting their verdict at once: a mail app opens a few
+   * connections together and a user has several devices; a parallel guessing burst stops here.
+   */
+  userLoginsInFlight: 32,
   /** After a final BYE, how long the peer may take to read it before the socket is destroyed. */
   closeLingerMs: 2_000,
   /**

@@ -82,6 +82,14 @@ export class FailureThrottle {
     };
   }
 
+  /** Failures of this key within the window (attempts in flight not counted). */
+  failures(key: string, now: number): number {
+    const e = this.#entries.get(key);
+    if (!e) return 0;
+    this.#prune(e, now);
+    return e.times.length;
+  }
+
   /** Number of keys tracked (for tests and metrics). */
   get size(): number {
     return this.#entries.size;

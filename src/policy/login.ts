@@ -49,11 +49,12 @@ async function decide(ctx: PolicyContext, req: AuthRequest): Promise<AuthDecisio
     return fail(ctx, req, username, 'invalid-credentials', now, { why: 'authzid-mismatch' });
   }
 
-  // From here the verdict is pending (argon2, or the backend judging a passthrough password):
-  // the attempt counts against the user's throttle until it is known, so a burst of parallel
-  // guesses at one account gets no more checks than user_failures. Not against the IP's: behind
-  // carrier-grade NAT many users log in from one address at the same moment.
-  const release = holdAttempt(ctx, username);
+  // From here the verdict is pending (argon2, or the backend judging a passthrough password).
+  const release = holdAttempt(ctx, username, now);
+  if (!release) {
+    log(ctx, 'login.throttled', req, username, { reason: 'throttled', why: 'in-flight' });
+    return { ok: false, reason: 'throttled', retryAfterMs: 1_000 };
+  }
   const account = ctx.readAccount(username);
   if (!account || account.twofaState !== 'on') {
     // No two-step for this account: the backend judges the user's own password; reportPassthrough
@@ -142,18 +143,40 @@ function stillValid(ctx: PolicyContext, codeId: number): boolean {
 const pendingPassthrough = new WeakMap<AuthRequest, () => void>();
 
 /**
- * Holds one pending attempt on the user's throttle; the returned release (idempotent) ends it,
- * and so does limits.pendingAttemptMs, should no verdict ever come (a client that left).
+ * Counts one login awaiting its verdict, per user, so parallel attempts cannot outrun the
+ * throttle (it counts failures only once they are known):
+ * - at most limits.userLoginsInFlight at once for one user (a mail app opens a few connections
+ *   together, several devices more; a parallel guessing burst is cut there);
+ * - once the user has a failure in the window, each attempt in flight also counts as a failure
+ *   until its verdict (FailureThrottle.hold), so after the first wrong password no burst gets
+ *   more checks than user_failures. Never against the IP's throttle: behind carrier-grade NAT
+ *   many users log in from one address at the same moment.
+ * Returns the release (idempotent; limits.pendingAttemptMs ends it should no verdict ever come,
+ * e.g. the client left), or null when the user has too many logins in flight.
  */
-function holdAttempt(ctx: PolicyContext, username: string): () => void {
-  const releaseUser = ctx.userThrottle.hold(username);
+function holdAttempt(ctx: PolicyContext, username: string, now: number): (() => void) | null {
+  const inFlight = ctx.userLoginsInFlight.get(username) ?? 0;
+  if (inFlight >= limits.userLoginsInFlight) return null;
+  ctx.userLoginsInFlight.set(username, inFlight + 1);
+  // (decide() checked failures + held against user_failures just before.)
+  const releaseHold = ctx.userThrottle.failures(username, now) > 0 ? ctx.userThrottle.hold(username) : () => {};
+  let released = false;
   const release = (): void => {
+    if (released) return;
+    released = true;
     clearTimeout(timer);
-    releaseUser();
+    releaseHold();
+    releaseInFlight(ctx, username);
   };
   const timer = setTimeout(release, limits.pendingAttemptMs);
   timer.unref();
   return release;
+}
+
+function releaseInFlight(ctx: PolicyContext, username: string): void {
+  const n = (ctx.userLoginsInFlight.get(username) ?? 1) - 1;
+  if (n <= 0) ctx.userLoginsInFlight.delete(username);
+  else ctx.userLoginsInFlight.set(username, n);
 }
 
 /** The backend's verdict on a passthrough login: a rejection counts towards throttling; all are audited. */

@@ -63,6 +63,8 @@ export class PolicyContext {
   /** In memory, per process: the CLI's throttles are its own. */
   readonly ipThrottle: FailureThrottle;
   readonly userThrottle: FailureThrottle;
+  /** Protocol logins awaiting their verdict, per user (see login.ts holdAttempt). */
+  readonly userLoginsInFlight = new Map<string, number>();
   /** Verified (user, code) pairs: repeated logins skip argon2 (see VerifiedCredentialCache). */
   readonly verified: VerifiedCredentialCache;
   /** Last Used writes, batched off the login path. */

@@ -210,23 +210,32 @@ describe('authenticate: throttling', () => {
     expect(policy.audit({ user: 'dave' }).filter((e) => e.event === 'login.fail')).toHaveLength(5);
   });
 
-  it('a parallel burst at one account gets no more backend checks than user_failures; a verdict frees its slot', async () => {
+  it('parallel logins of one user: at most 32 in flight; after a failure, failures + in flight stay within user_failures', async () => {
     const { policy } = setup({ auth: { ip_failures: 1000 } }); // 5 per user in 60 s
-    // Twelve guesses at once from twelve addresses, before the backend has judged any of them.
-    const burst = Array.from({ length: 12 }, (_, i) => req('frank', `guess${i}`, { clientIp: `198.51.100.${i}` }));
+    // A mail app and a few devices log in together: no failure yet, so only the in-flight cap holds.
+    const devices = Array.from({ length: 40 }, (_, i) => req('frank', `pw`, { clientIp: `198.51.100.${i}` }));
+    const first = await Promise.all(devices.map((r) => policy.authenticate(r)));
+    expect(first.filter((d) => d.ok)).toHaveLength(32);
+    expect(first.filter((d) => !d.ok && d.reason === 'throttled')).toHaveLength(8);
+    devices.forEach((r, i) => first[i]!.ok && policy.reportPassthrough(r, 'ok')); // verdicts free the slots
+    // One wrong password on record: from now on a burst gets only the budget that is left.
+    const wrong = req('frank', 'stale', { clientIp: '198.51.100.99' });
+    expect(await policy.authenticate(wrong)).toMatchObject({ ok: true, via: 'passthrough' });
+    policy.reportPassthrough(wrong, 'rejected');
+    const burst = Array.from({ length: 12 }, (_, i) => req('frank', `guess${i}`, { clientIp: `203.0.113.${i}` }));
     const decisions = await Promise.all(burst.map((r) => policy.authenticate(r)));
     const passed = burst.filter((_, i) => decisions[i]!.ok);
-    expect(passed).toHaveLength(5);
-    expect(decisions.filter((d) => !d.ok && d.reason === 'throttled')).toHaveLength(7);
-    // Another account and another user's burst are not affected.
-    expect(await policy.authenticate(req('grace', 'pw', { clientIp: '198.51.100.1' }))).toMatchObject({ ok: true });
-    // The backend accepts one: its slot is free again; the other four rejections fill the budget.
+    expect(passed).toHaveLength(4); // 1 failure + 4 in flight = user_failures
+    expect(decisions.filter((d) => !d.ok && d.reason === 'throttled')).toHaveLength(8);
+    // Another user is not affected.
+    expect(await policy.authenticate(req('grace', 'pw', { clientIp: '203.0.113.1' }))).toMatchObject({ ok: true });
+    // A verdict frees its slot: one accepted, so one more may be checked.
     policy.reportPassthrough(passed[0]!, 'ok');
-    const next = req('frank', 'right', { clientIp: '198.51.100.50' });
+    const next = req('frank', 'right', { clientIp: '203.0.113.50' });
     expect(await policy.authenticate(next)).toMatchObject({ ok: true, via: 'passthrough' });
     policy.reportPassthrough(next, 'ok');
-    for (const r of passed.slice(1)) policy.reportPassthrough(r, 'rejected');
-    expect(await policy.authenticate(req('frank', 'again', { clientIp: '198.51.100.51' }))).toMatchObject({ ok: true });
+    for (const r of passed.slice(1)) policy.reportPassthrough(r, 'rejected'); // 1 + 3 failures
+    expect(await policy.authenticate(req('frank', 'again', { clientIp: '203.0.113.51' }))).toMatchObject({ ok: true });
   });
 });
 
