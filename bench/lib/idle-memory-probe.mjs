@@ -8,7 +8,7 @@
 //     [--heaptrack-run] [--bare=SCRIPT:MODE]
 // --snap: heap snapshots (warm and loaded) kept in the temp folder; --keep: keep that folder;
 // --heaptrack-run: twostep under heaptrack (native allocations by call site at the peak);
-// --bare: a comparison server script instead of twostep (see the code). Logins go 8 at a time:
+// --bare=bench/lib/idle-memory-compare-server.mjs:MODE: a plain-Node comparison server instead of twostep. Logins go 8 at a time:
 // more parallel logins of one user trip the user throttle's pending-attempt hold.
 // Needs root and dist/ (npm run build), like `npm run bench`.
 import fs from 'node:fs';
