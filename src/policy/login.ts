@@ -223,5 +223,6 @@ function loginDetail(req: AuthRequest, extra: Record<string, unknown>): Record<s
  * answered); the audit trail keeps the policy's record. This line adds the policy's own detail.
  */
 function log(ctx: PolicyContext, event: string, req: AuthRequest, user: string | null, extra: Record<string, unknown>): void {
+  if (!ctx.logger.isLevelEnabled('debug')) return; // no object built for a line that is off
   ctx.logger.debug({ event, cid: req.cid, proto: req.protocol, user, ip: req.clientIp, ...extra }, event);
 }
