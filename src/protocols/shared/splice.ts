@@ -99,7 +99,8 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
     }
     if (side === 'backend' && backendDown('backend-closed')) return;
     const other = side === 'client' ? backend : client;
-    other.end();
+    // end() on a socket already ended or destroyed builds an error (with a stack) for nothing.
+    if (!other.writableEnded && !other.destroyed) other.end();
     lingerTimer ??= setTimeout(() => other.destroy(), o.lingerMs);
     lingerTimer.unref();
   };
