@@ -16,7 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.mjs';
-import { findSbinBinary } from './find-sbin.mjs';
+import { findSbinBinary, isAlive, lookupId, makeParentsTraversable, sleep } from './daemon-tools.mjs';
 
 const MAIL_UID = 8;
 const MAIL_GID = 8;
@@ -66,18 +66,6 @@ function requireDovecot() {
     );
   }
   return bin;
-}
-
-/** Every ancestor of `dir` must be o+x so that dovenull (chrooted login processes) can reach it. */
-function makeParentsTraversable(dir) {
-  let cur = path.dirname(path.resolve(dir));
-  for (;;) {
-    const st = fs.statSync(cur);
-    if ((st.mode & 0o001) === 0) fs.chmodSync(cur, (st.mode & 0o7777) | 0o001);
-    const up = path.dirname(cur);
-    if (up === cur) break;
-    cur = up;
-  }
 }
 
 /** passwd-file fields are ':'-separated lines; refuse what would break the file or the master syntax. */
@@ -206,25 +194,6 @@ service anvil {
 `;
 }
 
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie answers kill(0) but is gone for our purposes.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state === 'Z' || state === 'X') return false;
-  } catch {
-    return false;
-  }
-  return true;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 /** Resolves when a fresh connection to port gets a line starting with "* OK". */
 function probeImap(port, timeoutMs = 1000) {
   return new Promise((resolve) => {
@@ -250,15 +219,6 @@ function writeFileOwned(file, content, mode, uid, gid) {
   fs.writeFileSync(file, content, { mode });
   fs.chownSync(file, uid, gid);
   fs.chmodSync(file, mode);
-}
-
-function lookupGid(group) {
-  const groups = fs.readFileSync('/etc/group', 'utf8').split('\n');
-  for (const line of groups) {
-    const f = line.split(':');
-    if (f[0] === group && f[2]) return Number(f[2]);
-  }
-  throw new Error(`group ${group} not found: is dovecot-core installed?`);
 }
 
 let deliverCounter = 0;
@@ -300,7 +260,7 @@ export async function startDovecot(opts) {
   const confPath = path.join(dir, 'dovecot.conf');
   const instanceName = `twostep-test-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
 
-  const dovecotGid = lookupGid('dovecot');
+  const dovecotGid = lookupId('/etc/group', 'dovecot', 'is dovecot-core installed?');
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o750 });
   fs.mkdirSync(mailDir, { recursive: true, mode: 0o750 });
   fs.chownSync(mailDir, MAIL_UID, MAIL_GID);

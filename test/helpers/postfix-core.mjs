@@ -16,7 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.mjs';
-import { findSbinBinary } from './find-sbin.mjs';
+import { findSbinBinary, isAlive, lookupId, makeParentsTraversable, sleep } from './daemon-tools.mjs';
 
 const START_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
@@ -51,26 +51,6 @@ function requirePostfix() {
     throw new Error('The Postfix test backend must be started as root (postfix start). Run the tests as root, as .ci/run does.');
   }
   return bin;
-}
-
-function lookupId(file, name) {
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const f = line.split(':');
-    if (f[0] === name && f[2]) return Number(f[2]);
-  }
-  throw new Error(`${name} not found in ${file}: is postfix installed?`);
-}
-
-/** Every ancestor of `dir` must be o+x: postfix daemons (user postfix) reach files below it. */
-function makeParentsTraversable(dir) {
-  let cur = path.dirname(path.resolve(dir));
-  for (;;) {
-    const st = fs.statSync(cur);
-    if ((st.mode & 0o001) === 0) fs.chmodSync(cur, (st.mode & 0o7777) | 0o001);
-    const up = path.dirname(cur);
-    if (up === cur) break;
-    cur = up;
-  }
 }
 
 /**
@@ -204,24 +184,6 @@ export function postfixSnippet(file, o) {
   return adapted;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state === 'Z' || state === 'X') return false;
-  } catch {
-    return false;
-  }
-  return true;
-}
-
 /** Resolves true when a fresh connection to port gets a "220" greeting line. */
 function probeSmtp(port, timeoutMs = 1000) {
   return new Promise((resolve) => {
@@ -279,8 +241,8 @@ export async function startPostfix(opts) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twostep-postfix-'));
   fs.chmodSync(dir, 0o755);
   makeParentsTraversable(dir);
-  const postfixUid = lookupId('/etc/passwd', 'postfix');
-  const postfixGid = lookupId('/etc/group', 'postfix');
+  const postfixUid = lookupId('/etc/passwd', 'postfix', 'is postfix installed?');
+  const postfixGid = lookupId('/etc/group', 'postfix', 'is postfix installed?');
   const confDir = path.join(dir, 'etc');
   const queueDir = path.join(dir, 'queue');
   const dataDir = path.join(dir, 'data');

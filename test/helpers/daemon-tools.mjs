@@ -1,0 +1,65 @@
+// What the private Dovecot and Postfix harnesses share: finding the daemon binary, the folder
+// permissions their unprivileged processes need, and watching pids.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Absolute path of an executable daemon binary (dovecot, postfix) on PATH or in the sbin
+ * folders a non-root PATH often lacks; null when not installed.
+ */
+export function findSbinBinary(name) {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const d of [...dirs, '/usr/sbin', '/usr/local/sbin', '/sbin']) {
+    const p = path.join(d, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+/**
+ * Every ancestor of `dir` gets o+x: the daemons' unprivileged processes (dovenull, dovecot,
+ * postfix) reach files below it, and a temp root may be 0700.
+ */
+export function makeParentsTraversable(dir) {
+  let cur = path.dirname(path.resolve(dir));
+  for (;;) {
+    const st = fs.statSync(cur);
+    if ((st.mode & 0o001) === 0) fs.chmodSync(cur, (st.mode & 0o7777) | 0o001);
+    const up = path.dirname(cur);
+    if (up === cur) break;
+    cur = up;
+  }
+}
+
+/** The numeric id of `name` in a passwd/group-style file (/etc/passwd, /etc/group). */
+export function lookupId(file, name, hint) {
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f[2]) return Number(f[2]);
+  }
+  throw new Error(`${name} not found in ${file}: ${hint}`);
+}
+
+/** True while `pid` runs (a zombie counts as gone). */
+export function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
