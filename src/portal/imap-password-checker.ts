@@ -1,6 +1,7 @@
 import { ImapFlow } from 'imapflow';
 import type { BackendTarget } from '../config/runtime-config.js';
 import { limits } from '../core/limits.js';
+import { logSafeError } from '../core/log-safe-error.js';
 import type { Logger } from '../core/logger.js';
 import type { Secret } from '../core/secret.js';
 import type { PasswordChecker, PasswordVerdict } from '../policy/index.js';
@@ -38,7 +39,7 @@ export function imapPasswordChecker(target: BackendTarget, logger: Logger): Pass
         return 'ok';
       } catch (err) {
         if ((err as { authenticationFailed?: boolean }).authenticationFailed) return 'rejected';
-        logger.warn({ event: 'portal.password-check-failed', err: (err as { code?: string }).code ?? (err as Error).message?.slice(0, 200) }, 'backend unavailable for a portal password check');
+        logger.warn({ event: 'portal.password-check-failed', ...logSafeError(err) }, 'backend unavailable for a portal password check');
         return 'backend-unavailable';
       } finally {
         client.close();

@@ -20,6 +20,7 @@ import { sessionMiddleware } from './security/session.js';
 import { PORTAL_CSS, PORTAL_JS } from './static/portal-assets.js';
 import { html } from './views/html.js';
 import { page } from './views/layout.js';
+import { logSafeError } from '../core/log-safe-error.js';
 
 export interface PortalSettings {
   listen: string;
@@ -49,8 +50,8 @@ export function buildPortalApp(deps: PortalDeps, s: PortalSettings): Hono<Portal
   adminRoutes(app, deps);
   app.notFound((c) => c.html(page({ title: 'Not found', csrf: c.get('csrf') ?? '' }, html`<h1>Not found</h1><p><a href="/">Start page</a></p>`), 404));
   app.onError((err, c) => {
-    // Never the request body or a secret: the error's code and message only.
-    deps.logger.error({ event: 'portal.error', path: c.req.path, code: (err as { code?: string }).code, err: err.message }, 'portal request failed');
+    // Never the request body or a secret: logSafeError keeps only wording known to be safe.
+    deps.logger.error({ event: 'portal.error', path: c.req.path, ...logSafeError(err) }, 'portal request failed');
     return c.html(page({ title: 'Error', csrf: '' }, html`<h1>Something went wrong</h1><p>Please try again. <a href="/">Start page</a></p>`), 500);
   });
   return app;
