@@ -63,3 +63,36 @@ export function isAlive(pid) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** @type {Set<{ emergencyStop(): void }>} */
+const live = new Set();
+let exitHookInstalled = false;
+
+/**
+ * Stop this daemon instance if the process exits (or gets Ctrl-C / SIGTERM / SIGHUP where nobody
+ * else handles the signal) while it still runs: the daemons detach, so they would outlive us.
+ * Call forgetOnExit(handle) once it was stopped.
+ * @param {{ emergencyStop(): void }} handle
+ */
+export function stopOnExit(handle) {
+  live.add(handle);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const inst of [...live]) inst.emergencyStop();
+  });
+  // Only where nobody else handles the signal, so the default behaviour (the process dies) is
+  // kept: clean up, then re-raise.
+  for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+    if (process.listenerCount(sig) > 0) continue;
+    process.once(sig, () => {
+      for (const inst of [...live]) inst.emergencyStop();
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
+/** @param {{ emergencyStop(): void }} handle */
+export function forgetOnExit(handle) {
+  live.delete(handle);
+}

@@ -16,34 +16,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.mjs';
-import { findSbinBinary, isAlive, lookupId, makeParentsTraversable, sleep } from './daemon-tools.mjs';
+import { findSbinBinary, forgetOnExit, isAlive, lookupId, makeParentsTraversable, sleep, stopOnExit } from './daemon-tools.mjs';
 
 const MAIL_UID = 8;
 const MAIL_GID = 8;
 const START_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 const START_ATTEMPTS = 5;
-
-/** @type {Set<{ emergencyStop(): void }>} */
-const live = new Set();
-let exitHookInstalled = false;
-
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const inst of [...live]) inst.emergencyStop();
-  });
-  // On Ctrl-C / SIGTERM clean up too, but only where nobody else handles the signal, so the
-  // default behaviour (the process dies) is kept: clean up, then re-raise.
-  for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
-    if (process.listenerCount(sig) > 0) continue;
-    process.once(sig, () => {
-      for (const inst of [...live]) inst.emergencyStop();
-      process.kill(process.pid, sig);
-    });
-  }
-}
 
 /** Absolute path of the dovecot binary, or null. /usr/sbin is often missing from a non-root PATH. */
 export function findDovecotBinary() {
@@ -316,7 +295,7 @@ export async function startDovecot(opts) {
       // Synchronous: used from process 'exit'.
       if (stopped) return;
       stopped = true;
-      live.delete(handle);
+      forgetOnExit(handle);
       for (const p of [masterPid, ...instanceProcesses(instanceName, confPath)]) {
         try {
           process.kill(p, 'SIGTERM');
@@ -331,8 +310,7 @@ export async function startDovecot(opts) {
       }
     },
   };
-  live.add(handle);
-  installExitHook();
+  stopOnExit(handle);
 
   const instance = {
     dir,
@@ -374,7 +352,7 @@ export async function startDovecot(opts) {
       stopping = (async () => {
         if (stopped) return;
         stopped = true;
-        live.delete(handle);
+        forgetOnExit(handle);
         const pid = readMasterPid();
         // SIGTERM the master. Alone it takes about 1.1 s to exit and leaves logged-in imap/pop3
         // processes running (they end only when their client goes), so its children get

@@ -16,23 +16,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.mjs';
-import { findSbinBinary, isAlive, lookupId, makeParentsTraversable, sleep } from './daemon-tools.mjs';
+import { findSbinBinary, forgetOnExit, isAlive, lookupId, makeParentsTraversable, sleep, stopOnExit } from './daemon-tools.mjs';
 
 const START_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 const START_ATTEMPTS = 3;
-
-/** @type {Set<{ emergencyStop(): void }>} */
-const live = new Set();
-let exitHookInstalled = false;
-
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const inst of [...live]) inst.emergencyStop();
-  });
-}
 
 /** Absolute path of the postfix binary, or null. */
 export function findPostfixBinary() {
@@ -314,7 +302,7 @@ export async function startPostfix(opts) {
     emergencyStop() {
       if (stopped) return;
       stopped = true;
-      live.delete(handle);
+      forgetOnExit(handle);
       stopByPid(masterPid);
       try {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -323,8 +311,7 @@ export async function startPostfix(opts) {
       }
     },
   };
-  live.add(handle);
-  installExitHook();
+  stopOnExit(handle);
 
   return {
     dir,
@@ -355,7 +342,7 @@ export async function startPostfix(opts) {
       stopping = (async () => {
         if (stopped) return;
         stopped = true;
-        live.delete(handle);
+        forgetOnExit(handle);
         await stopMaster(masterPid);
         fs.rmSync(dir, { recursive: true, force: true });
       })();
