@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import type { Config } from './config/schema.js';
-import { backendTarget, readFileOrConfigError, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
+import type { BackendTls, Config } from './config/schema.js';
+import { backendTarget, type BackendTarget, readFileOrConfigError, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
 import { limits } from './core/limits.js';
 import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
@@ -47,6 +47,18 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/** A protocol section's listeners and backend, as its front end takes them. */
+function endpoints(
+  config: Config,
+  section: { listen?: string; listen_tls?: string; backend: string; backend_tls: BackendTls },
+): { listen: string; listenTls: string; backend: BackendTarget } {
+  return {
+    listen: section.listen ?? '',
+    listenTls: section.listen_tls ?? '',
+    backend: backendTarget(config, section.backend, section.backend_tls),
+  };
+}
+
 /** Audit retention: once at start, then every limits.auditPruneIntervalMs; a failure is logged, never fatal. */
 function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
   const prune = () => {
@@ -84,20 +96,13 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     const common = { authenticator: opened.policy, logger, master, secureContext, allowPlaintext: config.auth.allow_plaintext, registry };
     const imap = await startImapServer({
       ...common,
-      listen: config.imap.listen ?? '',
-      listenTls: config.imap.listen_tls ?? '',
-      backend: backendTarget(config, config.imap.backend, config.imap.backend_tls),
+      ...endpoints(config, config.imap),
       backendSpares: config.imap.backend_spares,
     });
     started.push(imap);
     let pop3: Running['pop3'];
     if (config.pop3) {
-      pop3 = await startPop3Server({
-        ...common,
-        listen: config.pop3.listen ?? '',
-        listenTls: config.pop3.listen_tls ?? '',
-        backend: backendTarget(config, config.pop3.backend, config.pop3.backend_tls),
-      });
+      pop3 = await startPop3Server({ ...common, ...endpoints(config, config.pop3) });
       started.push(pop3);
     }
     let portal: RunningPortal | undefined;
@@ -106,7 +111,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       portal = await startPortal({
         policy: opened.policy,
         // The portal's sign-in password goes to the same IMAP backend the proxy uses.
-        checker: imapPasswordChecker(backendTarget(config, config.imap.backend, config.imap.backend_tls), logger),
+        checker: imapPasswordChecker(endpoints(config, config.imap).backend, logger),
         logger,
         settings: {
           listen: p.listen,
@@ -122,9 +127,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     if (config.smtp) {
       smtp = await startSmtpServer({
         ...common,
-        listen: config.smtp.listen ?? '',
-        listenTls: config.smtp.listen_tls ?? '',
-        backend: backendTarget(config, config.smtp.backend, config.smtp.backend_tls),
+        ...endpoints(config, config.smtp),
         backendLogin: config.smtp.backend_login,
       });
       started.push(smtp);
