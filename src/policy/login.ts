@@ -3,26 +3,33 @@ import { normalizeAppCode } from '../crypto/app-code.js';
 import { codeLookup } from '../crypto/derive-keys.js';
 import type { PolicyContext } from './policy-context.js';
 import type { VerifiedCredential } from './verified-credential-cache.js';
-import type { AuthDecision, AuthRequest, FailReason, PassthroughOutcome } from './types.js';
+import type { AuthDecision, AuthRequest, FailReason, PassthroughHandle } from './types.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 
 /**
- * The login rule (see Policy.authenticate), then, like Dovecot's auth_failure_delay, a pause
- * of [auth] failure_delay_ms before a refusal is answered: it slows guessing on one connection
- * and blurs the timing difference between "not a code" (no hashing) and a checked code.
- * TLS-required and backend faults are answered at once: they are no guess.
+ * The login rule (see Policy.authenticate). Like Dovecot's auth_failure_delay, a refusal is not
+ * answered before [auth] failure_delay_ms have passed since the attempt began: it slows guessing on
+ * one connection, and every refusal takes the same time whatever was checked (nothing, argon2, or
+ * the backend for a passthrough password: see PassthroughHandle.settle), so timing tells no one
+ * which accounts use two-step authentication. TLS-required and backend faults are answered at
+ * once: they are no guess.
  */
 export async function authenticate(ctx: PolicyContext, req: AuthRequest): Promise<AuthDecision> {
-  const decision = await decide(ctx, req);
+  const started = ctx.clock();
+  const decision = await decide(ctx, req, started);
   if (!decision.ok && decision.reason !== 'tls-required' && decision.reason !== 'backend-unavailable') {
-    const ms = ctx.config.auth.failure_delay_ms;
-    if (ms > 0) await ctx.sleep(ms);
+    await failureDelay(ctx, started);
   }
   return decision;
 }
 
-async function decide(ctx: PolicyContext, req: AuthRequest): Promise<AuthDecision> {
-  const now = ctx.clock();
+/** Waits until [auth] failure_delay_ms after `started`. */
+async function failureDelay(ctx: PolicyContext, started: number): Promise<void> {
+  const ms = ctx.config.auth.failure_delay_ms - (ctx.clock() - started);
+  if (ms > 0) await ctx.sleep(ms);
+}
+
+async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promise<AuthDecision> {
   const secret = req.secret.reveal();
 
   if (usernameProblem(req.user) !== null || secret.length > limits.secretChars) {
@@ -57,10 +64,9 @@ async function decide(ctx: PolicyContext, req: AuthRequest): Promise<AuthDecisio
   }
   const account = ctx.readAccount(username);
   if (!account || account.twofaState !== 'on') {
-    // No two-step for this account: the backend judges the user's own password; reportPassthrough
-    // releases the hold (or its deadline does, when the client left before the backend answered).
-    pendingPassthrough.set(req, release);
-    return { ok: true, via: 'passthrough', user: req.user.trim() };
+    // No two-step for this account: the backend judges the user's own password; settle() releases
+    // the hold (or its deadline does, when the client left before the backend answered).
+    return { ok: true, via: 'passthrough', user: req.user.trim(), passthrough: passthroughHandle(ctx, req, now, release) };
   }
 
   const code = normalizeAppCode(secret);
@@ -139,9 +145,6 @@ function stillValid(ctx: PolicyContext, codeId: number): boolean {
   return ctx.wrapStore(() => ctx.store.appCodes.stillValidAmong([codeId])).length === 1;
 }
 
-/** Passthrough decisions whose backend verdict is pending: the release of their throttle hold. */
-const pendingPassthrough = new WeakMap<AuthRequest, () => void>();
-
 /**
  * Counts one login awaiting its verdict, per user, so parallel attempts cannot outrun the
  * throttle (it counts failures only once they are known):
@@ -179,20 +182,30 @@ function releaseInFlight(ctx: PolicyContext, username: string): void {
   else ctx.userLoginsInFlight.set(username, n);
 }
 
-/** The backend's verdict on a passthrough login: a rejection counts towards throttling; all are audited. */
-export function reportPassthrough(ctx: PolicyContext, req: AuthRequest, outcome: PassthroughOutcome): void {
-  pendingPassthrough.get(req)?.();
-  pendingPassthrough.delete(req);
-  const now = ctx.clock();
-  const username = usernameProblem(req.user) === null ? normalizeUsername(req.user) : null;
-  if (outcome === 'rejected') {
-    fail(ctx, req, username, 'invalid-credentials', now, { via: 'passthrough' });
-    return;
-  }
-  const event = outcome === 'ok' ? 'login.ok' : 'login.error';
-  const extra = outcome === 'ok' ? { via: 'passthrough' } : { via: 'passthrough', reason: 'backend-unavailable' };
-  log(ctx, event, req, username, extra);
-  ctx.audit({ at: now, username, event, protocol: req.protocol, ip: req.clientIp, detail: loginDetail(req, extra) });
+/**
+ * The handle of a passthrough decision: its settle() releases the throttle hold, counts a rejection
+ * towards throttling, audits every outcome, and delays the answer to a refusal like any other.
+ */
+function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number, release: () => void): PassthroughHandle {
+  let settled = false;
+  return {
+    settle: async (outcome) => {
+      if (settled) return;
+      settled = true;
+      release();
+      const now = ctx.clock();
+      const username = normalizeUsername(req.user);
+      if (outcome === 'rejected') {
+        fail(ctx, req, username, 'invalid-credentials', now, { via: 'passthrough' });
+        await failureDelay(ctx, started);
+        return;
+      }
+      const event = outcome === 'ok' ? 'login.ok' : 'login.error';
+      const extra = outcome === 'ok' ? { via: 'passthrough' } : { via: 'passthrough', reason: 'backend-unavailable' };
+      log(ctx, event, req, username, extra);
+      ctx.audit({ at: now, username, event, protocol: req.protocol, ip: req.clientIp, detail: loginDetail(req, extra) });
+    },
+  };
 }
 
 /** Count the failure (IP and user), log and audit it, and return the decision. */

@@ -26,7 +26,7 @@ import {
 import { limits } from '../core/limits.js';
 import { disable, listAudit, pruneAudit, setAdminPolicy, showUser } from './admin.js';
 import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
-import { authenticate, reportPassthrough } from './login.js';
+import { authenticate } from './login.js';
 import { oneTimeCodesRegenerate, oneTimeCodesShow } from './one-time-codes.js';
 import { recordSessionRevoked, revokedCodeIds } from './session-revocation.js';
 import { PolicyContext, runWithAuditOrigin, type PolicyOptions } from './policy-context.js';
@@ -38,7 +38,6 @@ import type {
   AuthDecision,
   AuthRequest,
   Authenticator,
-  PassthroughOutcome,
   Protocol,
   RevocationCheck,
   RevokedSession,
@@ -68,10 +67,6 @@ export class Policy implements Authenticator, RevocationCheck {
    */
   authenticate(req: AuthRequest): Promise<AuthDecision> {
     return authenticate(this.#ctx, req);
-  }
-
-  reportPassthrough(req: AuthRequest, outcome: PassthroughOutcome): void {
-    reportPassthrough(this.#ctx, req, outcome);
   }
 
   /**

@@ -34,8 +34,11 @@ export type FailReason =
   | 'malformed'; // unparsable credentials (bad base64, NUL in user name, over-long)
 
 export type AuthDecision =
-  /** The account does not use 2FA: log in upstream with the client's own credentials and relay the answer. */
-  | { ok: true; via: 'passthrough'; user: string }
+  /**
+   * The account does not use 2FA: log in upstream with the client's own credentials and relay the
+   * answer; then tell the policy the backend's verdict through `passthrough.settle`.
+   */
+  | { ok: true; via: 'passthrough'; user: string; passthrough: PassthroughHandle }
   /** An active application code matched: log in upstream as `user` via the master login. */
   | { ok: true; via: 'app-code'; user: string; codeId: number; codeName: string }
   | { ok: false; reason: FailReason; retryAfterMs?: number };
@@ -45,10 +48,23 @@ export type AuthFailure = Extract<AuthDecision, { ok: false }>;
 /** Outcome of a passthrough login as the backend judged it, reported back for throttling and audit. */
 export type PassthroughOutcome = 'ok' | 'rejected' | 'backend-unavailable';
 
+/**
+ * A passthrough decision whose backend verdict is still due: the caller reports it once with
+ * settle() (later calls are ignored). Until then the attempt counts against the user's throttle
+ * (a deadline ends that should no verdict ever come, e.g. the client left first).
+ */
+export interface PassthroughHandle {
+  /**
+   * Records the verdict (throttle, audit). Resolves when the client may be answered: for a
+   * refusal, [auth] failure_delay_ms after the attempt began, so every refusal takes the same
+   * time whoever judged it; otherwise at once.
+   */
+  settle(outcome: PassthroughOutcome): Promise<void>;
+}
+
 /** The login surface the protocol front ends depend on (nothing else of the policy). */
 export interface Authenticator {
   authenticate(req: AuthRequest): Promise<AuthDecision>;
-  reportPassthrough(req: AuthRequest, outcome: PassthroughOutcome): void;
 }
 
 /** A live session that signed in with an application code and was closed because the code no longer holds. */

@@ -7,7 +7,7 @@ import { configSchema, type Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
 import { createArgon2Hasher, totpCode, type Hasher } from '../../src/crypto/index.js';
-import { Policy, type AuthRequest } from '../../src/policy/index.js';
+import { Policy, type AuthDecision, type AuthRequest, type PassthroughOutcome } from '../../src/policy/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
 export const T0 = Date.UTC(2026, 0, 1, 12, 0, 10);
@@ -109,3 +109,8 @@ export function enable2fa(policy: Policy, clock: { now: number }, user = 'alice'
   return { key, oneTimeCodes };
 }
 
+
+/** Reports the backend's verdict on a passthrough decision (no-op for any other decision). */
+export async function settle(d: AuthDecision, outcome: PassthroughOutcome): Promise<void> {
+  if (d.ok && d.via === 'passthrough') await d.passthrough.settle(outcome);
+}

@@ -19,11 +19,16 @@ export class FakeAuthenticator implements Authenticator {
       return { ok: false, reason: req.secret.reveal() === 'alice-main-pw' ? 'app-code-required' : 'invalid-credentials' };
     }
     if (req.user === 'throttled') return { ok: false, reason: 'throttled', retryAfterMs: 1000 };
-    return { ok: true, via: 'passthrough', user: req.user };
-  }
-
-  reportPassthrough(_req: AuthRequest, outcome: PassthroughOutcome): void {
-    this.reports.push(outcome);
+    return {
+      ok: true,
+      via: 'passthrough',
+      user: req.user,
+      passthrough: {
+        settle: async (outcome: PassthroughOutcome) => {
+          this.reports.push(outcome);
+        },
+      },
+    };
   }
 }
 
@@ -34,7 +39,6 @@ export class NeverAuthenticator implements Authenticator {
     this.calls++;
     return { ok: false, reason: 'app-code-required' };
   }
-  reportPassthrough(): void {}
 }
 
 /** A raw line-based test client (plain or implicit TLS, upgradable in place); protocols add their commands. */

@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { totpCode } from '../../src/crypto/index.js';
 import { Policy } from '../../src/policy/index.js';
 import { openStore } from '../../src/store/index.js';
-import { closeOpenedStores, enable2fa, MASTER_KEY, makeConfig, req, setup, T0, trackStore } from '../helpers/policy-fixture.js';
+import { closeOpenedStores, enable2fa, MASTER_KEY, makeConfig, req, settle, setup, T0, trackStore } from '../helpers/policy-fixture.js';
 
 afterEach(closeOpenedStores);
 
@@ -38,6 +38,7 @@ describe('authenticate: who goes through', () => {
       ok: true,
       via: 'passthrough',
       user: 'Bob@Example.org',
+      passthrough: { settle: expect.any(Function) },
     });
   });
 
@@ -198,8 +199,9 @@ describe('authenticate: throttling', () => {
     const { policy, clock } = setup(); // 5 per user in 60 s
     for (let i = 0; i < 5; i++) {
       const r = req('Dave', 'wrong', { clientIp: `203.0.113.${i}` });
-      expect(await policy.authenticate(r)).toMatchObject({ ok: true, via: 'passthrough' });
-      policy.reportPassthrough(r, 'rejected');
+      const d = await policy.authenticate(r);
+      expect(d).toMatchObject({ ok: true, via: 'passthrough' });
+      await settle(d, 'rejected');
       clock.now += 100;
     }
     const d = await policy.authenticate(req('dave', 'right', { clientIp: '203.0.113.200' }));
@@ -217,24 +219,25 @@ describe('authenticate: throttling', () => {
     const first = await Promise.all(devices.map((r) => policy.authenticate(r)));
     expect(first.filter((d) => d.ok)).toHaveLength(32);
     expect(first.filter((d) => !d.ok && d.reason === 'throttled')).toHaveLength(8);
-    devices.forEach((r, i) => first[i]!.ok && policy.reportPassthrough(r, 'ok')); // verdicts free the slots
+    for (const d of first) await settle(d, 'ok'); // verdicts free the slots
     // One wrong password on record: from now on a burst gets only the budget that is left.
     const wrong = req('frank', 'stale', { clientIp: '198.51.100.99' });
-    expect(await policy.authenticate(wrong)).toMatchObject({ ok: true, via: 'passthrough' });
-    policy.reportPassthrough(wrong, 'rejected');
+    const wrongD = await policy.authenticate(wrong);
+    expect(wrongD).toMatchObject({ ok: true, via: 'passthrough' });
+    await settle(wrongD, 'rejected');
     const burst = Array.from({ length: 12 }, (_, i) => req('frank', `guess${i}`, { clientIp: `203.0.113.${i}` }));
     const decisions = await Promise.all(burst.map((r) => policy.authenticate(r)));
-    const passed = burst.filter((_, i) => decisions[i]!.ok);
+    const passed = decisions.filter((d) => d.ok);
     expect(passed).toHaveLength(4); // 1 failure + 4 in flight = user_failures
     expect(decisions.filter((d) => !d.ok && d.reason === 'throttled')).toHaveLength(8);
     // Another user is not affected.
     expect(await policy.authenticate(req('grace', 'pw', { clientIp: '203.0.113.1' }))).toMatchObject({ ok: true });
     // A verdict frees its slot: one accepted, so one more may be checked.
-    policy.reportPassthrough(passed[0]!, 'ok');
-    const next = req('frank', 'right', { clientIp: '203.0.113.50' });
-    expect(await policy.authenticate(next)).toMatchObject({ ok: true, via: 'passthrough' });
-    policy.reportPassthrough(next, 'ok');
-    for (const r of passed.slice(1)) policy.reportPassthrough(r, 'rejected'); // 1 + 3 failures
+    await settle(passed[0]!, 'ok');
+    const next = await policy.authenticate(req('frank', 'right', { clientIp: '203.0.113.50' }));
+    expect(next).toMatchObject({ ok: true, via: 'passthrough' });
+    await settle(next, 'ok');
+    for (const d of passed.slice(1)) await settle(d, 'rejected'); // 1 + 3 failures
     expect(await policy.authenticate(req('frank', 'again', { clientIp: '203.0.113.51' }))).toMatchObject({ ok: true });
   });
 });
@@ -447,8 +450,7 @@ describe('secrets at rest', () => {
     await policy.authenticate(req('alice', 'MainPassword-Secret-123'));
     await policy.authenticate(req('alice', code.toLowerCase() + 'x'));
     const r = req('bob', 'BobPassword-Secret-456');
-    await policy.authenticate(r);
-    policy.reportPassthrough(r, 'rejected');
+    await settle(await policy.authenticate(r), 'rejected');
     store.db.pragma('wal_checkpoint(PASSIVE)');
     const files = [dbPath, `${dbPath}-wal`].filter(existsSync).map((p) => readFileSync(p));
     const needles = [code, code.toLowerCase(), key, 'MainPassword-Secret-123', 'BobPassword-Secret-456', ...oneTimeCodes];

@@ -27,7 +27,6 @@ const neverOk: Authenticator = {
   async authenticate(): Promise<AuthDecision> {
     return { ok: false, reason: 'app-code-required' };
   },
-  reportPassthrough() {},
 };
 
 let server: SmtpServer;

@@ -39,10 +39,9 @@ const authenticator: Authenticator = {
     mechanisms.push(req.mechanism);
     if (req.user === 'alice' && req.secret.reveal() === CODE) return { ok: true, via: 'app-code', user: 'alice', codeId: 7, codeName: 'Phone' };
     if (req.user === 'alice') return { ok: false, reason: 'app-code-required' };
-    if (req.user === 'bob') return { ok: true, via: 'passthrough', user: 'bob' };
+    if (req.user === 'bob') return { ok: true, via: 'passthrough', user: 'bob', passthrough: { settle: async () => {} } };
     return { ok: false, reason: 'invalid-credentials' };
   },
-  reportPassthrough() {},
 };
 
 interface Fake {

@@ -122,12 +122,13 @@ export async function loginAndSplice<R extends UpstreamSuccess>(
     // Upstream errors carry the backend's words and network causes only; credentials never enter an error.
     const errorCode = isTwostepError(err) ? err.code : 'INTERNAL';
     ctx.log.error({ event: 'backend-error', user: req.user, via: decision.via, errorCode, err: errorText(err) });
-    if (decision.via === 'passthrough') ctx.authenticator.reportPassthrough(req, 'backend-unavailable');
+    if (decision.via === 'passthrough') await decision.passthrough.settle('backend-unavailable');
     return refuse('backend-unavailable');
   }
   if (!result.ok) {
     if (decision.via === 'passthrough') {
-      ctx.authenticator.reportPassthrough(req, result.temporary ? 'backend-unavailable' : 'rejected');
+      await decision.passthrough.settle(result.temporary ? 'backend-unavailable' : 'rejected');
+      if (ctx.closed()) throw new SessionOver();
       return refuse(result.temporary ? 'backend-unavailable' : 'invalid-credentials');
     }
     const err = `backend refused the master login${result.detail ? `: ${result.detail}` : ''}`;
@@ -136,11 +137,12 @@ export async function loginAndSplice<R extends UpstreamSuccess>(
   }
   if (ctx.closed()) {
     result.socket.destroy();
+    if (decision.via === 'passthrough') void decision.passthrough.settle('ok'); // the backend accepted the password
     throw new SessionOver();
   }
 
   p.loggedIn(result);
-  if (decision.via === 'passthrough') ctx.authenticator.reportPassthrough(req, 'ok');
+  if (decision.via === 'passthrough') void decision.passthrough.settle('ok');
   ctx.log.info({
     event: 'login',
     result: 'ok',
