@@ -179,3 +179,21 @@ export const limits = {
 } as const;
 
 export type Limits = typeof limits;
+
+/**
+ * The portal's second step (a 6-digit TOTP code, ±1 step: 3 codes in 10^6 are right at any moment;
+ * or an 8-digit one-time code: 10 in 10^8) is guessable by someone who has the password. Failures
+ * are counted per account over secondFactorWindowMs; the first secondFactorFreeFailures are free,
+ * then each further attempt waits secondFactorFirstWaitMs, doubling up to secondFactorMaxWaitMs;
+ * past secondFactorTotpFailures only a one-time code is accepted. In 30 days that allows at most
+ * ~730 attempts, of which at most 100 with TOTP: odds of a right guess ≤ 100·3e-6 + 730·1e-7 ≈
+ * 0.04 %. A browser the owner signed in with before counts apart (her own typos never wait
+ * behind an attacker's guesses), and a trusted computer skips the step.
+ */
+export const secondFactorLimits = {
+  secondFactorWindowMs: 30 * 24 * 60 * 60_000,
+  secondFactorFreeFailures: 5,
+  secondFactorFirstWaitMs: 60_000,
+  secondFactorMaxWaitMs: 60 * 60_000,
+  secondFactorTotpFailures: 100,
+} as const;
