@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import type { BackendTls, Config } from './config/schema.js';
 import { backendTarget, type BackendTarget, readFileOrConfigError, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
 import { limits } from './core/limits.js';
+import { createServerSecureContext, serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
 import { Policy } from './policy/index.js';
@@ -81,7 +81,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     cert: readFileOrConfigError('tls.cert', config.tls.cert),
     key: readFileOrConfigError('tls.key', config.tls.key),
   };
-  const secureContext = createSecureContext(tlsFiles);
+  const secureContext = createServerSecureContext(tlsFiles, config.tls);
   const opened = openPolicy(config, logger);
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
@@ -115,7 +115,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         logger,
         settings: {
           listen: p.listen,
-          ...(p.tls ? { tls: tlsFiles } : {}),
+          ...(p.tls ? { tls: { ...tlsFiles, ...serverTlsOptions(config.tls) } } : {}),
           secureCookies: p.secure_cookies ?? p.tls,
           trustProxy: p.trust_proxy,
           trustedDeviceDays: p.trusted_device_days,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { limits } from '../core/limits.js';
+import { DEFAULT_TLS12_CIPHERS } from '../core/server-tls.js';
 
 /** host:port with a numeric port; IPv6 as [::1]:port. */
 const hostPort = z
@@ -30,6 +31,10 @@ export const configSchema = z
       .object({
         cert: z.string().min(1).default('config/tls/cert.pem'),
         key: z.string().min(1).default('config/tls/key.pem'),
+        /** Lowest TLS version a client may use: "TLSv1.2" (default) or "TLSv1.3". */
+        min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+        /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are all AEAD and stay as they are). */
+        ciphers: z.string().min(1).default(DEFAULT_TLS12_CIPHERS),
       })
       .strict()
       .prefault({}),

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { parseHostPort } from '../core/host-port.js';
 import { limits } from '../core/limits.js';
+import type { serverTlsOptions } from '../core/server-tls.js';
 import type { Logger } from '../core/logger.js';
 import type { PasswordChecker, Policy } from '../policy/index.js';
 import type { PortalDeps, PortalEnv } from './portal-context.js';
@@ -25,7 +26,8 @@ import { logSafeError } from '../core/log-safe-error.js';
 export interface PortalSettings {
   listen: string;
   /** HTTPS with this certificate and key (PEM), else plain HTTP (behind a reverse proxy). */
-  tls?: { cert: Buffer; key: Buffer };
+  /** HTTPS: the certificate, key and the TLS settings of every twostep listener (core/server-tls.ts). */
+  tls?: { cert: Buffer; key: Buffer } & ReturnType<typeof serverTlsOptions>;
   secureCookies: boolean;
   trustProxy: boolean;
   trustedDeviceDays: number;
@@ -69,7 +71,7 @@ export async function startPortal(o: { policy: Policy; checker: PasswordChecker;
   };
   const app = buildPortalApp(deps, s);
   const listener = getRequestListener(app.fetch);
-  const server: Server = s.tls ? createHttpsServer({ cert: s.tls.cert, key: s.tls.key }, listener) : createHttpServer(listener);
+  const server: Server = s.tls ? createHttpsServer(s.tls, listener) : createHttpServer(listener);
   server.requestTimeout = limits.portalRequestMs;
   server.headersTimeout = limits.portalHeadersMs;
   server.keepAliveTimeout = limits.portalKeepAliveMs;
