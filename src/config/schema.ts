@@ -41,6 +41,12 @@ export const configSchema = z
     backend: z
       .object({
         master_user: z.string().min(1),
+        /**
+         * Dovecot's auth_master_user_separator. A user name holding it ("alice*proxymaster"), or
+         * the master user's own name, is refused before any backend contact: the master login is
+         * twostep's alone. "" when Dovecot has none.
+         */
+        master_separator: z.string().max(8).default('*'),
         master_password: z.string().min(1).optional(),
         master_password_file: z.string().min(1).optional(),
         /** CA bundle to verify the backend's certificate when backend_tls is starttls or tls. */
