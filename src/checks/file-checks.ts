@@ -80,8 +80,9 @@ export function checkFiles(config: Config): { lines: CheckLine[]; master: { user
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
   const file = config.backend.master_password_file;
   if (file !== undefined) {
-    const loose = (statSync(file).mode & 0o077) !== 0;
-    lines.push({ status: loose ? 'warn' : 'ok', text: `backend.master_password_file ${file}: ${loose ? 'readable by group or others: chmod 600 it' : 'read'}` });
+    // root:twostep 0640 is fine (the service reads it through its group); others must not.
+    const loose = (statSync(file).mode & 0o007) !== 0;
+    lines.push({ status: loose ? 'warn' : 'ok', text: `backend.master_password_file ${file}: ${loose ? 'readable by others: chmod o-rwx it' : 'read'}` });
   }
   if (config.backend.ca) lines.push(caLine(config.backend.ca));
   lines.push(secretKeyLine(secretKeyPath(config)));

@@ -9,7 +9,7 @@ import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { makeTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
-import { startServe } from '../helpers/twostep-process.js';
+import { runCli, startServe } from '../helpers/twostep-process.js';
 
 /**
  * The files an admin installs beside twostep, checked by the tools that will read them:
@@ -167,6 +167,43 @@ describe('config/fail2ban', () => {
     expect(dump.stdout).toContain("['add', 'twostep', 'systemd']");
     expect(dump.stdout).toContain("['set', 'twostep', 'addjournalmatch', '_SYSTEMD_UNIT=twostep.service']");
   });
+});
+
+describe('docs/service.md backup: a live database and its key', () => {
+  it('copies the database with sqlite3 .backup while serve runs, and the copy with the key works', async () => {
+    const home = join(dir, 'backup');
+    mkdirSync(home);
+    const dovecot = await startDovecot({ users: [{ user: 'bob', password: 'bob-main-pw' }], master: MASTER });
+    try {
+      const config = writeTestConfig({ dir: home, cert: makeTestCert(home), backendImapPort: dovecot.imapPort, listen: '', listenTls: `127.0.0.1:${await freePort()}` });
+      await enableTwoStep(config, 'bob');
+      await addAppCode(config, 'bob', 'Phone');
+      const serve = await startServe(config);
+      const saved = join(home, 'saved');
+      mkdirSync(saved);
+      try {
+        // The recipe: sqlite3's online backup of the live database, and the key file beside it.
+        const r = await run('sqlite3', [join(home, 'data', 'twostep.db'), `.backup '${join(saved, 'twostep.db')}'`], 'sqlite3');
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        cpSync(join(home, 'data', 'secret.key'), join(saved, 'secret.key'));
+      } finally {
+        await serve.stop();
+      }
+      const check = await run('sqlite3', [join(saved, 'twostep.db'), 'PRAGMA integrity_check'], 'sqlite3');
+      expect(check.stdout.trim()).toBe('ok');
+      // Restored elsewhere: the enrolled account and its code are all there and readable.
+      const restored = join(home, 'restored.toml');
+      writeFileSync(restored, readFileSync(config, 'utf8').replace(join(home, 'data', 'twostep.db'), join(saved, 'twostep.db')));
+      const show = await runCli(['--config', restored, 'user', 'show', 'bob', '--json']);
+      expect(JSON.parse(show.stdout)).toMatchObject({ username: 'bob', twofaState: 'on', appCodes: 1 });
+      const codes = await runCli(['--config', restored, 'codes', 'show', 'bob', '--json']);
+      expect(codes.code, codes.stderr).toBe(0); // one-time codes decrypt with the saved key
+      expect((JSON.parse(codes.stdout) as { unused: string[] }).unused).toHaveLength(10);
+    } finally {
+      await dovecot.stop();
+    }
+  }, 120_000);
 });
 
 describe('config/systemd/twostep-cli.sh (twostep on PATH)', () => {
