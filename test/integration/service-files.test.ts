@@ -169,6 +169,22 @@ describe('config/fail2ban', () => {
   });
 });
 
+describe('config/dovecot/99-twostep-ports.conf (the port swap)', () => {
+  it("moves the listeners of Debian's own /etc/dovecot to loopback and closes the TLS ones (doveconf)", async () => {
+    const conf = join(dir, 'etc-dovecot');
+    cpSync('/etc/dovecot', conf, { recursive: true });
+    cpSync(join(repoRoot, 'config/dovecot/99-twostep-ports.conf'), join(conf, 'conf.d/99-twostep-ports.conf'));
+    const r = await run('doveconf', ['-c', join(conf, 'dovecot.conf'), '-n'], 'dovecot-core');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const [service, plain, port, tls] of [['imap-login', 'imap', 10143, 'imaps'], ['pop3-login', 'pop3', 10110, 'pop3s']] as const) {
+      expect(r.stdout).toContain(
+        `service ${service} {\n  inet_listener ${plain} {\n    address = 127.0.0.1\n    port = ${port}\n  }\n  inet_listener ${tls} {\n    port = 0\n  }\n}`,
+      );
+    }
+  });
+});
+
 describe('docs/service.md backup: a live database and its key', () => {
   it('copies the database with sqlite3 .backup while serve runs, and the copy with the key works', async () => {
     const home = join(dir, 'backup');
