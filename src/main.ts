@@ -33,10 +33,13 @@ export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
     store = openStore(config.store.path);
   } catch (err) {
     // The folder or file cannot be made or opened (EACCES, SQLITE_CANTOPEN, "file is not a
-    // database"): one line naming the key and the path. A busy or locked database passes as is.
-    const code = String((err as { code?: unknown }).code ?? '');
-    if (!/^E[A-Z]+$|^SQLITE_(CANTOPEN|NOTADB|READONLY|PERM|CORRUPT)/.test(code)) throw err;
-    throw configFileError('store.path', config.store.path, `cannot open the database: ${err instanceof Error ? err.message : String(err)}`, err);
+    // database"), also as the store's own error's cause: one line naming the key and the path.
+    // A busy or locked database passes as it is.
+    const fault = [err, (err as { cause?: unknown }).cause].find((e): e is Error & { code: string } =>
+      e instanceof Error && /^E[A-Z]+$|^SQLITE_(CANTOPEN|NOTADB|READONLY|PERM|CORRUPT)/.test(String((e as { code?: unknown }).code)),
+    );
+    if (!fault) throw err;
+    throw configFileError('store.path', config.store.path, `cannot open the database: ${fault.message} (${fault.code})`, err);
   }
   const policy = new Policy({ store, masterKey, config, logger });
   return {

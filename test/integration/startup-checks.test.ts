@@ -99,6 +99,16 @@ describe('serve at start', () => {
     expect(r.stderr).toBe(`twostep: tls.key ${other.key}: not the key of the certificate in tls.cert ${cert.cert}\n`);
   });
 
+  it('names store.path and the path when the database file is not a database (exit 2)', async () => {
+    const path = await config();
+    const db = join(path, '..', 'data', 'twostep.db');
+    mkdirSync(join(db, '..'), { recursive: true });
+    writeFileSync(db, 'not a database, just text\n'.repeat(200));
+    const r = await runCli(['--config', path, 'serve']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`twostep: store.path ${db}: cannot open the database: file is not a database (SQLITE_NOTADB)\n`);
+  });
+
   it('names the key and the address of a port in use, exit 2', async () => {
     const taken = net.createServer();
     const port = await freePort();

@@ -65,7 +65,7 @@ function masterUsersLine(user: string, password: string): string | null {
 
 export function initCommand(): Command {
   return new Command('init')
-    .description('write a starting config, a fresh store key, a master password file and a self-signed certificate')
+    .description("write a starting config, a fresh store key, a master password file with Dovecot's master-users line for it, and a self-signed certificate")
     .option('--force', 'overwrite an existing config and master password file')
     .option('--data-dir <dir>', 'folder for the database and its key', 'data')
     .option('--imap-backend <host:port>', 'the Dovecot IMAP service', '127.0.0.1:143')
