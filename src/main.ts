@@ -1,9 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { awaitBackends } from './checks/backend-checks.js';
+import { describeListenError } from './checks/listen-error.js';
+import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
 import type { BackendTls, Config } from './config/schema.js';
-import { backendTarget, type BackendTarget, readFileOrConfigError, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
+import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
+import { configFileError } from './core/config-file-error.js';
 import { limits } from './core/limits.js';
-import { createServerSecureContext, serverTlsOptions } from './core/server-tls.js';
+import { serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
 import { Policy } from './policy/index.js';
@@ -23,9 +27,21 @@ export interface OpenedPolicy {
 
 /** Composition of config → key file → store → policy, shared by `serve` and the admin commands. */
 export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
-  mkdirSync(dirname(config.store.path), { recursive: true });
   const masterKey = loadOrCreateKeyFile(secretKeyPath(config));
-  const store = openStore(config.store.path);
+  let store: ReturnType<typeof openStore>;
+  try {
+    mkdirSync(dirname(config.store.path), { recursive: true });
+    store = openStore(config.store.path);
+  } catch (err) {
+    // The folder or file cannot be made or opened (EACCES, SQLITE_CANTOPEN, "file is not a
+    // database"), also as the store's own error's cause: one line naming the key and the path.
+    // A busy or locked database passes as it is.
+    const fault = [err, (err as { cause?: unknown }).cause].find((e): e is Error & { code: string } =>
+      e instanceof Error && /^E[A-Z]+$|^SQLITE_(CANTOPEN|NOTADB|READONLY|PERM|CORRUPT)/.test(String((e as { code?: unknown }).code)),
+    );
+    if (!fault) throw err;
+    throw configFileError('store.path', config.store.path, `cannot open the database: ${fault.message} (${fault.code})`, err);
+  }
   const policy = new Policy({ store, masterKey, config, logger });
   return {
     policy,
@@ -77,11 +93,11 @@ function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
 /** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
 export async function serve(config: Config, logger: Logger): Promise<Running> {
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
-  const tlsFiles = {
-    cert: readFileOrConfigError('tls.cert', config.tls.cert),
-    key: readFileOrConfigError('tls.key', config.tls.key),
-  };
-  const secureContext = createServerSecureContext(tlsFiles, config.tls);
+  const tls = loadTlsFiles(config); // each file problem is one line naming the key and the path
+  const tlsFiles = tls.files;
+  const secureContext = tls.secureContext;
+  const cert = describeCertificate(tls.certificate);
+  if (cert.expired) logger.warn({ event: 'tls-cert-expired', path: config.tls.cert }, `tls.cert ${config.tls.cert}: ${cert.text}`);
   const opened = openPolicy(config, logger);
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
@@ -92,6 +108,9 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     for (const s of started.splice(0).reverse()) await s.close();
   };
   try {
+    // No listener before every backend answered and the master login works (waiting a bounded
+    // time for a backend still starting): clients never meet a twostep that cannot log them in.
+    await awaitBackends(config, master, logger);
     // What every front end shares; each adds its listeners and backend.
     const common = { authenticator: opened.policy, logger, master, secureContext, allowPlaintext: config.auth.allow_plaintext, registry };
     const imap = await startImapServer({
@@ -163,9 +182,9 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     if (portal) running.portal = portal;
     return running;
   } catch (err) {
-    // e.g. a port is taken: nothing stays bound.
+    // e.g. a port is taken: nothing stays bound, and the error names the key ("imap.listen ...").
     await closeStarted();
     opened.close();
-    throw err;
+    throw describeListenError(err, config);
   }
 }

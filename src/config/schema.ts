@@ -53,6 +53,17 @@ export const configSchema = z
         ca: z.string().min(1).optional(),
         /** Name checked against the backend certificate (default: the backend host). */
         servername: z.string().min(1).optional(),
+        /**
+         * A mailbox the start-up check logs in to with the master user. Unset: a name no mailbox
+         * has, which Dovecot refuses with AUTHORIZATIONFAILED once the master password is right
+         * (needs `pass = yes` in the master passdb, as config/dovecot/ sets it up).
+         */
+        check_user: z.string().min(1).max(limits.userNameChars).regex(/^[^\s\0]+$/, 'no spaces').optional(),
+        /**
+         * How long `serve` waits at start for a backend that does not answer yet (Dovecot or
+         * Postfix starting a moment later), trying again every few seconds; 0: fail at once.
+         */
+        startup_wait_seconds: z.number().int().min(0).max(600).default(30),
       })
       .strict()
       .refine((b) => !!b.master_password !== !!b.master_password_file, {

@@ -174,6 +174,17 @@ export const limits = {
   portalAuditRows: 500,
   /** Users the admin console lists at most. */
   portalUserRows: 5_000,
+  /**
+   * One start-up check of a backend (connect, greeting, STARTTLS, the master login): a healthy
+   * Dovecot answers in milliseconds, but its auth penalty may hold a login from twostep's
+   * address a few seconds after a failed one (a restart loop), so not shorter than that.
+   */
+  startupCheckMs: 10_000,
+  /**
+   * Pause between start-up checks of a backend that does not answer yet ([backend]
+   * startup_wait_seconds bounds the whole wait): Dovecot and Postfix start in about 1-3 s.
+   */
+  startupRetryMs: 2_000,
   /** How often expired portal sessions are deleted from the store. */
   portalSessionSweepMs: 15 * 60_000,
 } as const;
