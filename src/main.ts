@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { BackendTls, Config } from './config/schema.js';
 import { backendTarget, type BackendTarget, readFileOrConfigError, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
@@ -18,22 +16,25 @@ import { startPortal, type RunningPortal } from './portal/portal-server.js';
 
 export interface OpenedPolicy {
   policy: Policy;
-  close(): void;
+  /** Writes what is queued (audit, Last Used), then closes the store. */
+  close(): Promise<void>;
 }
 
-/** Composition of config → key file → store → policy, shared by `serve` and the admin commands. */
-export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
-  mkdirSync(dirname(config.store.path), { recursive: true });
-  const masterKey = loadOrCreateKeyFile(secretKeyPath(config));
-  const store = openStore(config.store.path);
+/**
+ * Composition of config → store → key file → policy, shared by `serve` and the admin commands.
+ * The store comes first: it creates its folder (0700), where the key file goes by default.
+ */
+export async function openPolicy(config: Config, logger: Logger): Promise<OpenedPolicy> {
+  const store = await openStore(config.store.path, { logger });
+  let masterKey: Buffer;
+  try {
+    masterKey = loadOrCreateKeyFile(secretKeyPath(config));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const policy = new Policy({ store, masterKey, config, logger });
-  return {
-    policy,
-    close: () => {
-      policy.flush(); // Last Used of the latest logins
-      store.close();
-    },
-  };
+  return { policy, close: () => store.close() };
 }
 
 export interface Running {
@@ -62,11 +63,9 @@ function endpoints(
 /** Audit retention: once at start, then every limits.auditPruneIntervalMs; a failure is logged, never fatal. */
 function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
   const prune = () => {
-    try {
-      policy.pruneAudit();
-    } catch (err) {
+    policy.pruneAudit().catch((err: unknown) => {
       logger.error({ event: 'audit-prune-failed', err: err instanceof Error ? err.message : String(err) });
-    }
+    });
   };
   prune();
   const timer = setInterval(prune, limits.auditPruneIntervalMs);
@@ -82,7 +81,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     key: readFileOrConfigError('tls.key', config.tls.key),
   };
   const secureContext = createSecureContext(tlsFiles);
-  const opened = openPolicy(config, logger);
+  const opened = await openPolicy(config, logger);
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
   const registry = new SessionRegistry();
@@ -155,7 +154,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         clearInterval(pruner);
         watcher.stop();
         await closeStarted();
-        opened.close();
+        await opened.close();
       },
     };
     if (pop3) running.pop3 = pop3;
@@ -165,7 +164,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
   } catch (err) {
     // e.g. a port is taken: nothing stays bound.
     await closeStarted();
-    opened.close();
+    await opened.close();
     throw err;
   }
 }

@@ -21,8 +21,8 @@ export function userCommand(): Command {
             : 'two-step authentication not allowed (turns it off and deletes the user\'s codes)',
       )
       .action(async (name: string, _opts, cmd: Command) => {
-        await withPolicy(cmd, ({ policy }) => {
-          policy.setAdminPolicy(name, state);
+        await withPolicy(cmd, async ({ policy }) => {
+          await policy.setAdminPolicy(name, state);
           stdout.line(`${name}: two-step authentication ${state}`);
         });
       });
@@ -32,8 +32,8 @@ export function userCommand(): Command {
     .description('admin policy, 2FA state and counts for one user')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        const u = policy.showUser(name);
+      await withPolicy(cmd, async ({ policy }) => {
+        const u = await policy.showUser(name);
         if (opts.json) return stdout.json(u);
         stdout.line(`user:              ${u.username}`);
         stdout.line(`admin policy:      ${u.adminPolicy}`);
