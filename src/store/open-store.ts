@@ -5,6 +5,9 @@ import type { Store } from './store.js';
 export interface OpenStoreOptions {
   /** Where the write-behind queue reports a lock, a lost write or a full queue (silent by default). */
   logger?: Logger;
+  /** Tests only: shorter deadlines than limits.storeBusyMs and limits.storeTransactionMs. */
+  busyMs?: number;
+  transactionMs?: number;
 }
 
 /**

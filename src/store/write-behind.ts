@@ -6,7 +6,11 @@ import type { Logger } from '../core/logger.js';
 import type { DeferredWrite, StoreRepos, WriteBehindStats } from './store.js';
 
 export interface WriteBehindOptions {
-  /** Writes the batch in one transaction; rejects with STORE_BUSY while the database stays locked. */
+  /**
+   * Writes the batch in one transaction; rejects with STORE_BUSY when the database is locked
+   * (best tried once: the queue waits between tries, storeBusyRetryFirstMs doubling to
+   * storeBusyRetryMaxMs, for as long as the lock lasts).
+   */
   write(batch: readonly DeferredWrite[]): Promise<void>;
   logger: Logger;
   /** Overrides for tests; limits.writeBehind* otherwise. */
@@ -37,6 +41,8 @@ function keyOf(w: DeferredWrite): string | undefined {
       return undefined;
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const timeOf = (w: DeferredWrite): number => (w.kind === 'app-code-used' ? w.use.at : w.kind === 'audit' ? w.event.at : w.at);
 
@@ -216,6 +222,7 @@ export class WriteBehind {
   /** One batch, until it is written: a lock is waited out; a fault is narrowed down to the write that causes it. */
   async #write(batch: Entry[]): Promise<void> {
     let faults = 0;
+    let pause: number = limits.storeBusyRetryFirstMs;
     for (;;) {
       if (this.#abandoned) return;
       try {
@@ -228,6 +235,8 @@ export class WriteBehind {
         if (isTwostepError(err, 'STORE_BUSY')) {
           this.#stats.retries++;
           this.#locked();
+          await sleep(pause);
+          pause = Math.min(pause * 2, limits.storeBusyRetryMaxMs);
           continue;
         }
         if (batch.length > 1) {
@@ -235,7 +244,7 @@ export class WriteBehind {
           return;
         }
         if (++faults < limits.writeBehindFaultAttempts) {
-          await new Promise((r) => setTimeout(r, this.#o.faultRetryMs ?? limits.writeBehindFaultRetryMs));
+          await sleep(this.#o.faultRetryMs ?? limits.writeBehindFaultRetryMs);
           continue;
         }
         this.#stats.failures++;

@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { TwostepError, isTwostepError } from '../../core/errors.js';
 import { limits } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
+import type { OpenStoreOptions } from '../open-store.js';
 import type { Store, StoreRepos } from '../store.js';
 import { QueuedTouchesWebSessions } from '../queued-touches-web-sessions.js';
 import { WriteBehind, applyDeferred } from '../write-behind.js';
@@ -49,7 +50,7 @@ function reposOf(s: ReturnType<typeof prepareAll>, x: Exec): StoreRepos {
  * together; a lock is waited out asynchronously (see SqliteConnection); repositories never cache,
  * so a change by one process is seen by the other on its next query.
  */
-export async function openSqliteStore(path: string, o: { logger?: Logger } = {}): Promise<Store> {
+export async function openSqliteStore(path: string, o: OpenStoreOptions = {}): Promise<Store> {
   const memory = path === ':memory:';
   if (!memory) prepareStoreFiles(path);
   let db: Database;
@@ -58,7 +59,7 @@ export async function openSqliteStore(path: string, o: { logger?: Logger } = {})
   } catch (cause) {
     throw new TwostepError('STORE_FAILED', `cannot open database ${path}`, { cause });
   }
-  const conn = new SqliteConnection(db);
+  const conn = new SqliteConnection(db, { busyMs: o.busyMs, transactionMs: o.transactionMs });
   try {
     const mode = await conn.run(() => db.pragma('journal_mode = WAL', { simple: true }));
     if (!memory && mode !== 'wal') throw new Error(`journal_mode stays ${String(mode)}`);
@@ -78,11 +79,15 @@ function sqliteStore(conn: SqliteConnection, logger: Logger): Store {
   const statements = prepareAll(conn.db);
   const writeBehind = new WriteBehind({
     logger,
+    // One try per call: the queue waits between tries itself, for as long as the lock lasts.
     write: (batch) =>
-      conn.transaction(async (x) => {
-        const tx = reposOf(statements, x);
-        for (const w of batch) await applyDeferred(tx, w);
-      }),
+      conn.transaction(
+        async (x) => {
+          const tx = reposOf(statements, x);
+          for (const w of batch) await applyDeferred(tx, w);
+        },
+        { busyMs: 0 },
+      ),
   });
   let closing: Promise<void> | undefined;
   const repos = reposOf(statements, conn);

@@ -50,8 +50,16 @@ function openTx(): OpenTx {
  * function, COMMIT (ROLLBACK on a throw). While one is open, every other call on this connection
  * waits for it to end, so nothing outside it runs inside it, and it sees no one else's writes.
  */
+/** Deadlines (limits.storeBusyMs, limits.storeTransactionMs unless a test sets shorter ones). */
+export interface ConnectionTimes {
+  busyMs?: number;
+  transactionMs?: number;
+}
+
 export class SqliteConnection implements Exec {
   readonly db: Database;
+  readonly #busyMs: number;
+  readonly #transactionMs: number;
   /** Statements (and BEGINs) that found the database locked and were tried again. */
   busyRetries = 0;
   #tx: OpenTx | null = null;
@@ -61,8 +69,10 @@ export class SqliteConnection implements Exec {
   readonly #commit: Statement;
   readonly #rollback: Statement;
 
-  constructor(db: Database) {
+  constructor(db: Database, times: ConnectionTimes = {}) {
     this.db = db;
+    this.#busyMs = times.busyMs ?? limits.storeBusyMs;
+    this.#transactionMs = times.transactionMs ?? limits.storeTransactionMs;
     this.#begin = db.prepare('BEGIN IMMEDIATE');
     this.#commit = db.prepare('COMMIT');
     this.#rollback = db.prepare('ROLLBACK');
@@ -80,15 +90,19 @@ export class SqliteConnection implements Exec {
     return this.#retry(op);
   }
 
-  /** See Store.transaction. `fn` gets the Exec of the transaction. */
-  async transaction<T>(fn: (x: Exec) => Promise<T> | T): Promise<T> {
+  /**
+   * See Store.transaction. `fn` gets the Exec of the transaction. `busyMs` overrides the
+   * connection's for this one: 0 = one try at the lock of another process (after this
+   * connection's own open transaction, if any); the write-behind queue does its own waiting.
+   */
+  async transaction<T>(fn: (x: Exec) => Promise<T> | T, o: { busyMs?: number } = {}): Promise<T> {
     const tx = openTx();
     await this.#retry(() => {
       this.#begin.run();
       // BEGIN IMMEDIATE succeeded: the write lock is ours until COMMIT or ROLLBACK, and from this
       // very moment every other call on the connection waits (no await in between).
       this.#tx = tx;
-    });
+    }, o.busyMs);
     const exec: Exec = {
       run: <R>(op: () => R): Promise<R> => {
         if (tx.done) return Promise.reject(new TwostepError('INTERNAL', 'store call on a transaction that has ended'));
@@ -102,8 +116,8 @@ export class SqliteConnection implements Exec {
     const timer = setTimeout(() => {
       if (tx.done) return;
       this.#finish(tx, this.#rollback);
-      tx.abort(new TwostepError('STORE_FAILED', `transaction still open after ${limits.storeTransactionMs} ms: rolled back`));
-    }, limits.storeTransactionMs);
+      tx.abort(new TwostepError('STORE_FAILED', `transaction still open after ${this.#transactionMs} ms: rolled back`));
+    }, this.#transactionMs);
     try {
       const result = this.#inside.run(tx, () => Promise.resolve().then(() => fn(exec)));
       result.catch(() => {}); // when aborted, its later outcome is of no interest
@@ -147,8 +161,8 @@ export class SqliteConnection implements Exec {
     }
   }
 
-  async #retry<T>(op: () => T): Promise<T> {
-    const deadline = performance.now() + limits.storeBusyMs;
+  async #retry<T>(op: () => T, busyMs = this.#busyMs): Promise<T> {
+    const deadline = performance.now() + busyMs;
     let pause: number = limits.storeBusyRetryFirstMs;
     for (;;) {
       if (this.#closed) throw closedError();
@@ -158,7 +172,8 @@ export class SqliteConnection implements Exec {
           // Waiting here would wait for ourselves: the transaction's own repositories must be used.
           throw new TwostepError('INTERNAL', 'a store call inside a transaction must go through the transaction it was given');
         }
-        if (performance.now() >= deadline) throw busyError();
+        // Our own transaction (each ends within transactionMs); busyMs 0 still waits for it.
+        if (busyMs > 0 && performance.now() >= deadline) throw busyError();
         await open.ended;
         continue;
       }
