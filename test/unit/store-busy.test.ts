@@ -91,6 +91,17 @@ describe('a locked database', () => {
     expect((await store.accounts.findByUsername('alice'))?.adminPolicy).toBe('required');
   });
 
+  it('a current store opens while it is locked (serve starts during a backup)', async () => {
+    const { store, path } = await open();
+    await store.accounts.create('alice', 'allowed', 1);
+    await store.close();
+    opened.splice(opened.indexOf(store), 1);
+    holdLock(path);
+    const again = await openStore(path, { busyMs: 200 });
+    opened.push(again);
+    expect((await again.accounts.findByUsername('alice'))?.username).toBe('alice');
+  });
+
   it('past the deadline a write fails with STORE_BUSY and changes nothing', async () => {
     const { store, path } = await open({ busyMs: 200 });
     const lock = holdLock(path);
