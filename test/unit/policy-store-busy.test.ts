@@ -1,14 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTwostepError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { totpCode } from '../../src/crypto/index.js';
 import { Policy } from '../../src/policy/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore } from '../../src/store/index.js';
 import { MASTER_KEY, T0, enable2fa, makeConfig, req } from '../helpers/policy-fixture.js';
+import { StoreTestBench } from '../helpers/store-test-bench.js';
 
 /**
  * docs/store.md, "What a login gets when a write it needs cannot be made": another process holds
@@ -17,29 +17,15 @@ import { MASTER_KEY, T0, enable2fa, makeConfig, req } from '../helpers/policy-fi
  * changes fail with STORE_BUSY after the deadline and leave nothing behind.
  */
 
-const opened: Store[] = [];
-const lockers: BetterSqlite3.Database[] = [];
-
-afterEach(async () => {
-  for (const l of lockers.splice(0)) {
-    if (l.inTransaction) l.exec('ROLLBACK');
-    l.close();
-  }
-  for (const s of opened.splice(0)) await s.close();
-});
+const bench = new StoreTestBench();
+afterEach(() => bench.closeAll());
 
 async function setup(auth: Parameters<typeof makeConfig>[0] = {}) {
   const path = join(mkdtempSync(join(tmpdir(), 'twostep-policy-busy-')), 'twostep.db');
-  const store = await openStore(path, { busyMs: 150 });
-  opened.push(store);
+  const store = bench.track(await openStore(path, { busyMs: 150 }));
   const clock = { now: T0 };
   const policy = new Policy({ store, masterKey: MASTER_KEY, config: makeConfig(auth), logger: silentLogger(), clock: () => clock.now, sleep: async () => {} });
-  const lock = () => {
-    const db = new BetterSqlite3(path, { timeout: 0 });
-    lockers.push(db);
-    db.exec('BEGIN EXCLUSIVE');
-    return () => db.exec('COMMIT');
-  };
+  const lock = () => bench.lock(path).release;
   return { policy, store, clock, lock };
 }
 

@@ -1,10 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { createLogger } from '../../src/core/logger.js';
 import { totpCode } from '../../src/crypto/index.js';
 import { Policy } from '../../src/policy/index.js';
 import type { RevocationCheck, RevokedSession } from '../../src/policy/types.js';
@@ -12,19 +10,9 @@ import { startRevocationWatcher } from '../../src/protocols/shared/revocation-wa
 import { SessionRegistry, type CodeSession } from '../../src/protocols/shared/session-registry.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { appCodeStatements, testOnlyRawDatabase } from '../../src/store/sqlite/index.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 
 // ---------- fixtures ----------
-
-function captureLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'info', destination }), lines };
-}
 
 function session(codeId: number, over: Partial<CodeSession> = {}): CodeSession & { destroyed: number } {
   const s = {

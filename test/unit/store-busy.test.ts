@@ -1,10 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTwostepError } from '../../src/core/errors.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore } from '../../src/store/index.js';
+import { StoreTestBench } from '../helpers/store-test-bench.js';
 
 /**
  * The store never waits synchronously for a lock: another connection holds BEGIN EXCLUSIVE (as a
@@ -12,31 +12,16 @@ import { openStore, type Store } from '../../src/store/index.js';
  * timer and land once the lock goes; reads (WAL) are not blocked at all.
  */
 
-const opened: Store[] = [];
-const lockers: BetterSqlite3.Database[] = [];
-
-afterEach(async () => {
-  for (const l of lockers.splice(0)) {
-    if (l.inTransaction) l.exec('ROLLBACK');
-    l.close();
-  }
-  for (const s of opened.splice(0)) await s.close();
-});
+const bench = new StoreTestBench();
+afterEach(() => bench.closeAll());
 
 async function open(o: { busyMs?: number; transactionMs?: number } = {}) {
   const path = join(mkdtempSync(join(tmpdir(), 'twostep-busy-')), 'twostep.db');
-  const store = await openStore(path, o);
-  opened.push(store);
-  return { store, path };
+  return { store: bench.track(await openStore(path, o)), path };
 }
 
 /** Another connection (another process in real life) holding the write lock until release(). */
-function holdLock(path: string) {
-  const db = new BetterSqlite3(path, { timeout: 0 });
-  lockers.push(db);
-  db.exec('BEGIN EXCLUSIVE');
-  return { db, release: () => db.exec('COMMIT') };
-}
+const holdLock = (path: string) => bench.lock(path);
 
 /** Resolves after the event loop has run `n` timer callbacks of a 5 ms interval: proof it is not blocked. */
 function ticks(n: number): Promise<void> {
@@ -95,10 +80,9 @@ describe('a locked database', () => {
     const { store, path } = await open();
     await store.accounts.create('alice', 'allowed', 1);
     await store.close();
-    opened.splice(opened.indexOf(store), 1);
+    bench.untrack(store);
     holdLock(path);
-    const again = await openStore(path, { busyMs: 200 });
-    opened.push(again);
+    const again = bench.track(await openStore(path, { busyMs: 200 }));
     expect((await again.accounts.findByUsername('alice'))?.username).toBe('alice');
   });
 

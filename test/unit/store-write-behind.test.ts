@@ -1,24 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TwostepError } from '../../src/core/errors.js';
-import { createLogger } from '../../src/core/logger.js';
-import { openStore, type DeferredWrite, type Store } from '../../src/store/index.js';
+import { openStore, type DeferredWrite } from '../../src/store/index.js';
 import { WriteBehind } from '../../src/store/write-behind.js';
-
-function captureLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'info', destination }), lines };
-}
+import { captureLogger } from '../helpers/capture-logger.js';
+import { StoreTestBench } from '../helpers/store-test-bench.js';
 
 const audit = (n: number): DeferredWrite => ({ kind: 'audit', event: { at: n, username: 'alice', event: `e${n}` } });
 const used = (codeId: number, at: number, ip = '192.0.2.1'): DeferredWrite => ({
@@ -139,28 +127,18 @@ describe('WriteBehind', () => {
 });
 
 describe('write-behind of a real store', () => {
-  const opened: Store[] = [];
-  const lockers: BetterSqlite3.Database[] = [];
-  afterEach(async () => {
-    for (const l of lockers.splice(0)) {
-      if (l.inTransaction) l.exec('ROLLBACK');
-      l.close();
-    }
-    for (const s of opened.splice(0)) await s.close();
-  });
+  const bench = new StoreTestBench();
+  afterEach(() => bench.closeAll());
   const dbPath = () => join(mkdtempSync(join(tmpdir(), 'twostep-wb-')), 'twostep.db');
 
   it('queues audit events while another process holds the lock and writes them, in order, once it goes', async () => {
     const path = dbPath();
-    const store = await openStore(path);
-    opened.push(store);
-    const locker = new BetterSqlite3(path, { timeout: 0 });
-    lockers.push(locker);
-    locker.exec('BEGIN EXCLUSIVE');
+    const store = bench.track(await openStore(path));
+    const lock = bench.lock(path);
     for (let i = 1; i <= 5; i++) store.later(audit(i));
     expect(await store.flush(300)).toBe(false);
     expect(await store.audit.list({ limit: 10 })).toEqual([]);
-    locker.exec('COMMIT');
+    lock.release();
     expect(await store.flush()).toBe(true);
     expect((await store.audit.list({ limit: 10 })).map((e) => e.event)).toEqual(['e5', 'e4', 'e3', 'e2', 'e1']);
     expect(store.stats()).toMatchObject({ queued: 0, written: 5, dropped: 0 });
@@ -172,8 +150,7 @@ describe('write-behind of a real store', () => {
     const store = await openStore(path);
     for (let i = 1; i <= 3; i++) store.later(audit(i));
     await store.close();
-    const again = await openStore(path);
-    opened.push(again);
+    const again = bench.track(await openStore(path));
     expect((await again.audit.list({ limit: 10 })).map((e) => e.event)).toEqual(['e3', 'e2', 'e1']);
   });
 });

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { AccountsRepo } from '../store.js';
 import type { Account, AdminPolicy } from '../types.js';
-import type { Exec } from './sqlite-connection.js';
+import { SqliteRepo } from './sqlite-repo.js';
 
 interface Row {
   id: number;
@@ -56,52 +56,44 @@ export function accountStatements(db: Database) {
 }
 
 /** See AccountsRepo. */
-export class SqliteAccountsRepo implements AccountsRepo {
-  readonly #s: ReturnType<typeof accountStatements>;
-  readonly #x: Exec;
-
-  constructor(s: ReturnType<typeof accountStatements>, x: Exec) {
-    this.#s = s;
-    this.#x = x;
-  }
-
+export class SqliteAccountsRepo extends SqliteRepo<ReturnType<typeof accountStatements>> implements AccountsRepo {
   findByUsername(username: string): Promise<Account | undefined> {
-    return this.#x.run(() => {
-      const r = this.#s.byName.get(username);
+    return this.x.run(() => {
+      const r = this.s.byName.get(username);
       return r && toAccount(r);
     });
   }
 
   listAll(limit: number): Promise<Account[]> {
-    return this.#x.run(() => this.#s.listAll.all(limit).map(toAccount));
+    return this.x.run(() => this.s.listAll.all(limit).map(toAccount));
   }
 
   create(username: string, adminPolicy: AdminPolicy, now: number): Promise<Account> {
-    return this.#x.run(() => {
-      this.#s.insert.run(username, adminPolicy, now, now);
-      const r = this.#s.byName.get(username);
+    return this.x.run(() => {
+      this.s.insert.run(username, adminPolicy, now, now);
+      const r = this.s.byName.get(username);
       if (!r) throw new Error('account vanished after insert');
       return toAccount(r);
     });
   }
 
   setAdminPolicy(id: number, policy: AdminPolicy, now: number): Promise<void> {
-    return this.#x.run(() => void this.#s.setPolicy.run(policy, now, id));
+    return this.x.run(() => void this.s.setPolicy.run(policy, now, id));
   }
 
   setTotpPending(id: number, secretEnc: Buffer, now: number): Promise<void> {
-    return this.#x.run(() => void this.#s.setPending.run(secretEnc, now, id));
+    return this.x.run(() => void this.s.setPending.run(secretEnc, now, id));
   }
 
   setTwofaOn(id: number, confirmedStep: number, now: number): Promise<boolean> {
-    return this.#x.run(() => this.#s.setOn.run(confirmedStep, now, id).changes === 1);
+    return this.x.run(() => this.s.setOn.run(confirmedStep, now, id).changes === 1);
   }
 
   clearTwofa(id: number, now: number): Promise<void> {
-    return this.#x.run(() => void this.#s.clear.run(now, id));
+    return this.x.run(() => void this.s.clear.run(now, id));
   }
 
   advanceTotpStep(id: number, step: number, now: number): Promise<boolean> {
-    return this.#x.run(() => this.#s.advance.run({ step, now, id }).changes === 1);
+    return this.x.run(() => this.s.advance.run({ step, now, id }).changes === 1);
   }
 }

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { AdminsRepo } from '../store.js';
 import type { AdminAccount } from '../types.js';
-import type { Exec } from './sqlite-connection.js';
+import { SqliteRepo } from './sqlite-repo.js';
 
 interface Row {
   id: number;
@@ -41,44 +41,36 @@ export function adminStatements(db: Database) {
 }
 
 /** See AdminsRepo. */
-export class SqliteAdminsRepo implements AdminsRepo {
-  readonly #s: ReturnType<typeof adminStatements>;
-  readonly #x: Exec;
-
-  constructor(s: ReturnType<typeof adminStatements>, x: Exec) {
-    this.#s = s;
-    this.#x = x;
-  }
-
+export class SqliteAdminsRepo extends SqliteRepo<ReturnType<typeof adminStatements>> implements AdminsRepo {
   findByName(name: string): Promise<AdminAccount | undefined> {
-    return this.#x.run(() => {
-      const r = this.#s.byName.get(name);
+    return this.x.run(() => {
+      const r = this.s.byName.get(name);
       return r && toAdmin(r);
     });
   }
 
   list(): Promise<AdminAccount[]> {
-    return this.#x.run(() => this.#s.list.all().map(toAdmin));
+    return this.x.run(() => this.s.list.all().map(toAdmin));
   }
 
   insert(name: string, passwordHash: string, now: number): Promise<number> {
     // The TOTP key needs the row id for its encryption context: a placeholder first, then setTotp.
-    return this.#x.run(() => Number(this.#s.insert.run(name, passwordHash, Buffer.alloc(0), now, now).lastInsertRowid));
+    return this.x.run(() => Number(this.s.insert.run(name, passwordHash, Buffer.alloc(0), now, now).lastInsertRowid));
   }
 
   setPassword(id: number, passwordHash: string, now: number): Promise<void> {
-    return this.#x.run(() => void this.#s.setPassword.run(passwordHash, now, id));
+    return this.x.run(() => void this.s.setPassword.run(passwordHash, now, id));
   }
 
   setTotp(id: number, secretEnc: Buffer, now: number): Promise<void> {
-    return this.#x.run(() => void this.#s.setTotp.run(secretEnc, now, id));
+    return this.x.run(() => void this.s.setTotp.run(secretEnc, now, id));
   }
 
   advanceTotpStep(id: number, step: number, now: number): Promise<boolean> {
-    return this.#x.run(() => this.#s.advance.run({ step, now, id }).changes === 1);
+    return this.x.run(() => this.s.advance.run({ step, now, id }).changes === 1);
   }
 
   delete(id: number): Promise<boolean> {
-    return this.#x.run(() => this.#s.delete.run(id).changes === 1);
+    return this.x.run(() => this.s.delete.run(id).changes === 1);
   }
 }

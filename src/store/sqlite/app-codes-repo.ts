@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { AppCodesRepo } from '../store.js';
 import type { AppCode, AppCodeUse, NewAppCode } from '../types.js';
-import type { Exec } from './sqlite-connection.js';
+import { SqliteRepo } from './sqlite-repo.js';
 
 interface Row {
   id: number;
@@ -60,55 +60,47 @@ export function appCodeStatements(db: Database) {
 }
 
 /** See AppCodesRepo. */
-export class SqliteAppCodesRepo implements AppCodesRepo {
-  readonly #s: ReturnType<typeof appCodeStatements>;
-  readonly #x: Exec;
-
-  constructor(s: ReturnType<typeof appCodeStatements>, x: Exec) {
-    this.#s = s;
-    this.#x = x;
-  }
-
+export class SqliteAppCodesRepo extends SqliteRepo<ReturnType<typeof appCodeStatements>> implements AppCodesRepo {
   insert(c: NewAppCode): Promise<number> {
-    return this.#x.run(() => Number(this.#s.insert.run(c.accountId, c.name, c.lookup, c.hash, c.createdAt).lastInsertRowid));
+    return this.x.run(() => Number(this.s.insert.run(c.accountId, c.name, c.lookup, c.hash, c.createdAt).lastInsertRowid));
   }
 
   findActiveByLookup(accountId: number, lookup: string): Promise<AppCode | undefined> {
-    return this.#x.run(() => {
-      const r = this.#s.byLookup.get(accountId, lookup);
+    return this.x.run(() => {
+      const r = this.s.byLookup.get(accountId, lookup);
       return r && toAppCode(r);
     });
   }
 
   findActiveByName(accountId: number, name: string): Promise<AppCode | undefined> {
-    return this.#x.run(() => {
-      const r = this.#s.byName.get(accountId, name);
+    return this.x.run(() => {
+      const r = this.s.byName.get(accountId, name);
       return r && toAppCode(r);
     });
   }
 
   listActive(accountId: number): Promise<AppCode[]> {
-    return this.#x.run(() => this.#s.list.all(accountId).map(toAppCode));
+    return this.x.run(() => this.s.list.all(accountId).map(toAppCode));
   }
 
   countActive(accountId: number): Promise<number> {
-    return this.#x.run(() => this.#s.count.get(accountId)?.n ?? 0);
+    return this.x.run(() => this.s.count.get(accountId)?.n ?? 0);
   }
 
   markUsed(id: number, use: AppCodeUse): Promise<boolean> {
-    return this.#x.run(() => this.#s.markUsed.run(use.at, use.ip, use.protocol, use.client, id).changes === 1);
+    return this.x.run(() => this.s.markUsed.run(use.at, use.ip, use.protocol, use.client, id).changes === 1);
   }
 
   revoke(id: number, at: number): Promise<boolean> {
-    return this.#x.run(() => this.#s.revoke.run(at, id).changes === 1);
+    return this.x.run(() => this.s.revoke.run(at, id).changes === 1);
   }
 
   revokeAllForAccount(accountId: number, at: number): Promise<number> {
-    return this.#x.run(() => this.#s.revokeAll.run(at, accountId).changes);
+    return this.x.run(() => this.s.revokeAll.run(at, accountId).changes);
   }
 
   stillValidAmong(ids: readonly number[]): Promise<number[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.#x.run(() => this.#s.stillValid.all(JSON.stringify(ids)).map((r) => r.id));
+    return this.x.run(() => this.s.stillValid.all(JSON.stringify(ids)).map((r) => r.id));
   }
 }

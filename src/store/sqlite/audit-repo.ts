@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { AuditRepo } from '../store.js';
 import type { AuditEvent, NewAuditEvent } from '../types.js';
-import type { Exec } from './sqlite-connection.js';
+import { SqliteRepo } from './sqlite-repo.js';
 
 /** The stored row: as AuditEvent, with detail still JSON text. */
 type Row = Omit<AuditEvent, 'detail'> & { detail: string };
@@ -41,34 +41,26 @@ export function auditStatements(db: Database) {
 }
 
 /** See AuditRepo. */
-export class SqliteAuditRepo implements AuditRepo {
-  readonly #s: ReturnType<typeof auditStatements>;
-  readonly #x: Exec;
-
-  constructor(s: ReturnType<typeof auditStatements>, x: Exec) {
-    this.#s = s;
-    this.#x = x;
-  }
-
+export class SqliteAuditRepo extends SqliteRepo<ReturnType<typeof auditStatements>> implements AuditRepo {
   deleteBefore(at: number, batch: number): Promise<number> {
-    return this.#x.run(() => this.#s.deleteBefore.run(at, batch).changes);
+    return this.x.run(() => this.s.deleteBefore.run(at, batch).changes);
   }
 
   insert(e: NewAuditEvent): Promise<number> {
     const detail = JSON.stringify(e.detail ?? {});
-    return this.#x.run(() =>
-      Number(this.#s.insert.run(e.at, e.username ?? null, e.event, e.protocol ?? null, e.ip ?? null, detail).lastInsertRowid),
+    return this.x.run(() =>
+      Number(this.s.insert.run(e.at, e.username ?? null, e.event, e.protocol ?? null, e.ip ?? null, detail).lastInsertRowid),
     );
   }
 
   search(opts: { username?: string; event?: string; protocol?: string; limit: number }): Promise<AuditEvent[]> {
     const params = { username: opts.username ?? null, event: opts.event ?? null, protocol: opts.protocol ?? null, limit: opts.limit };
-    return this.#x.run(() => this.#s.search.all(params).map(toEvent));
+    return this.x.run(() => this.s.search.all(params).map(toEvent));
   }
 
   list(opts: { username?: string; limit: number }): Promise<AuditEvent[]> {
-    return this.#x.run(() => {
-      const rows = opts.username === undefined ? this.#s.listAll.all(opts.limit) : this.#s.listUser.all(opts.username, opts.limit);
+    return this.x.run(() => {
+      const rows = opts.username === undefined ? this.s.listAll.all(opts.limit) : this.s.listUser.all(opts.username, opts.limit);
       return rows.map(toEvent);
     });
   }

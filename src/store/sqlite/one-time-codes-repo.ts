@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { OneTimeCodesRepo } from '../store.js';
 import type { NewOneTimeCode, OneTimeCode } from '../types.js';
-import type { Exec } from './sqlite-connection.js';
+import { SqliteRepo } from './sqlite-repo.js';
 
 interface Row {
   id: number;
@@ -35,39 +35,31 @@ export function oneTimeCodeStatements(db: Database) {
 }
 
 /** See OneTimeCodesRepo. */
-export class SqliteOneTimeCodesRepo implements OneTimeCodesRepo {
-  readonly #s: ReturnType<typeof oneTimeCodeStatements>;
-  readonly #x: Exec;
-
-  constructor(s: ReturnType<typeof oneTimeCodeStatements>, x: Exec) {
-    this.#s = s;
-    this.#x = x;
-  }
-
+export class SqliteOneTimeCodesRepo extends SqliteRepo<ReturnType<typeof oneTimeCodeStatements>> implements OneTimeCodesRepo {
   insert(c: NewOneTimeCode): Promise<number> {
-    return this.#x.run(() => Number(this.#s.insert.run(c.accountId, c.lookup, c.secretEnc, c.createdAt).lastInsertRowid));
+    return this.x.run(() => Number(this.s.insert.run(c.accountId, c.lookup, c.secretEnc, c.createdAt).lastInsertRowid));
   }
 
   findUnusedByLookup(accountId: number, lookup: string): Promise<OneTimeCode | undefined> {
-    return this.#x.run(() => {
-      const r = this.#s.byLookup.get(accountId, lookup);
+    return this.x.run(() => {
+      const r = this.s.byLookup.get(accountId, lookup);
       return r && toOneTimeCode(r);
     });
   }
 
   listForAccount(accountId: number): Promise<OneTimeCode[]> {
-    return this.#x.run(() => this.#s.list.all(accountId).map(toOneTimeCode));
+    return this.x.run(() => this.s.list.all(accountId).map(toOneTimeCode));
   }
 
   countUnused(accountId: number): Promise<number> {
-    return this.#x.run(() => this.#s.countUnused.get(accountId)?.n ?? 0);
+    return this.x.run(() => this.s.countUnused.get(accountId)?.n ?? 0);
   }
 
   markUsed(id: number, at: number): Promise<boolean> {
-    return this.#x.run(() => this.#s.markUsed.run(at, id).changes === 1);
+    return this.x.run(() => this.s.markUsed.run(at, id).changes === 1);
   }
 
   deleteForAccount(accountId: number): Promise<number> {
-    return this.#x.run(() => this.#s.deleteAll.run(accountId).changes);
+    return this.x.run(() => this.s.deleteAll.run(accountId).changes);
   }
 }

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { TrustedDevicesRepo } from '../store.js';
 import type { NewTrustedDevice, TrustedDevice } from '../types.js';
-import type { Exec } from './sqlite-connection.js';
+import { SqliteRepo } from './sqlite-repo.js';
 
 interface Row {
   id: number;
@@ -43,45 +43,37 @@ export function trustedDeviceStatements(db: Database) {
 }
 
 /** See TrustedDevicesRepo. */
-export class SqliteTrustedDevicesRepo implements TrustedDevicesRepo {
-  readonly #s: ReturnType<typeof trustedDeviceStatements>;
-  readonly #x: Exec;
-
-  constructor(s: ReturnType<typeof trustedDeviceStatements>, x: Exec) {
-    this.#s = s;
-    this.#x = x;
-  }
-
+export class SqliteTrustedDevicesRepo extends SqliteRepo<ReturnType<typeof trustedDeviceStatements>> implements TrustedDevicesRepo {
   insert(d: NewTrustedDevice): Promise<number> {
-    return this.#x.run(() => Number(this.#s.insert.run(d.accountId, d.tokenHash, d.label, d.createdAt).lastInsertRowid));
+    return this.x.run(() => Number(this.s.insert.run(d.accountId, d.tokenHash, d.label, d.createdAt).lastInsertRowid));
   }
 
   findActive(accountId: number, tokenHash: string): Promise<TrustedDevice | undefined> {
-    return this.#x.run(() => {
-      const r = this.#s.byToken.get(accountId, tokenHash);
+    return this.x.run(() => {
+      const r = this.s.byToken.get(accountId, tokenHash);
       return r && toTrustedDevice(r);
     });
   }
 
   listActive(accountId: number): Promise<TrustedDevice[]> {
-    return this.#x.run(() => this.#s.list.all(accountId).map(toTrustedDevice));
+    return this.x.run(() => this.s.list.all(accountId).map(toTrustedDevice));
   }
 
   countActive(accountId: number): Promise<number> {
-    return this.#x.run(() => this.#s.count.get(accountId)?.n ?? 0);
+    return this.x.run(() => this.s.count.get(accountId)?.n ?? 0);
   }
 
   touch(id: number, at: number): Promise<boolean> {
-    return this.#x.run(() => this.#s.touch.run(at, id).changes === 1);
+    return this.x.run(() => this.s.touch.run(at, id).changes === 1);
   }
 
   revoke(id: number, at: number): Promise<boolean> {
-    return this.#x.run(() => this.#s.revokeOne.run(at, id).changes === 1);
+    return this.x.run(() => this.s.revokeOne.run(at, id).changes === 1);
   }
 
   revokeAllForAccount(accountId: number, at: number, exceptId?: number): Promise<number> {
-    return this.#x.run(() =>
-      exceptId === undefined ? this.#s.revokeAll.run(at, accountId).changes : this.#s.revokeAllExcept.run(at, accountId, exceptId).changes,
+    return this.x.run(() =>
+      exceptId === undefined ? this.s.revokeAll.run(at, accountId).changes : this.s.revokeAllExcept.run(at, accountId, exceptId).changes,
     );
   }
 }

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { WebSessionsRepo } from '../store.js';
 import type { NewWebSession, WebSession, WebSessionKind, WebSessionStage } from '../types.js';
-import type { Exec } from './sqlite-connection.js';
+import { SqliteRepo } from './sqlite-repo.js';
 
 interface Row {
   id: number;
@@ -45,45 +45,37 @@ export function webSessionStatements(db: Database) {
 }
 
 /** See WebSessionsRepo. */
-export class SqliteWebSessionsRepo implements WebSessionsRepo {
-  readonly #s: ReturnType<typeof webSessionStatements>;
-  readonly #x: Exec;
-
-  constructor(s: ReturnType<typeof webSessionStatements>, x: Exec) {
-    this.#s = s;
-    this.#x = x;
-  }
-
+export class SqliteWebSessionsRepo extends SqliteRepo<ReturnType<typeof webSessionStatements>> implements WebSessionsRepo {
   insert(s: NewWebSession): Promise<number> {
-    return this.#x.run(() =>
-      Number(this.#s.insert.run(s.tokenHash, s.kind, s.subject, s.stage, s.csrfSecret, s.createdAt, s.createdAt, s.expiresAt).lastInsertRowid),
+    return this.x.run(() =>
+      Number(this.s.insert.run(s.tokenHash, s.kind, s.subject, s.stage, s.csrfSecret, s.createdAt, s.createdAt, s.expiresAt).lastInsertRowid),
     );
   }
 
   findByTokenHash(tokenHash: string): Promise<WebSession | undefined> {
-    return this.#x.run(() => {
-      const r = this.#s.byHash.get(tokenHash);
+    return this.x.run(() => {
+      const r = this.s.byHash.get(tokenHash);
       return r && toSession(r);
     });
   }
 
   touch(id: number, at: number): Promise<void> {
-    return this.#x.run(() => void this.#s.touch.run(at, id));
+    return this.x.run(() => void this.s.touch.run(at, id));
   }
 
   setReauth(id: number, at: number): Promise<void> {
-    return this.#x.run(() => void this.#s.setReauth.run(at, id));
+    return this.x.run(() => void this.s.setReauth.run(at, id));
   }
 
   deleteByTokenHash(tokenHash: string): Promise<boolean> {
-    return this.#x.run(() => this.#s.delete.run(tokenHash).changes === 1);
+    return this.x.run(() => this.s.delete.run(tokenHash).changes === 1);
   }
 
   deleteForSubject(kind: WebSessionKind, subject: string): Promise<number> {
-    return this.#x.run(() => this.#s.deleteSubject.run(kind, subject).changes);
+    return this.x.run(() => this.s.deleteSubject.run(kind, subject).changes);
   }
 
   deleteExpired(now: number, idleBefore: number): Promise<number> {
-    return this.#x.run(() => this.#s.deleteExpired.run(now, idleBefore).changes);
+    return this.x.run(() => this.s.deleteExpired.run(now, idleBefore).changes);
   }
 }
