@@ -162,6 +162,12 @@ export const limits = {
    * the portal show Last Used, and the backend login after a decision takes longer anyway.
    */
   writeBehindDelayMs: 25,
+  /**
+   * How long a read that shows this process's queued writes (the audit trail, Last Used) first
+   * waits for them. They take milliseconds when the database takes writes; while another process
+   * holds the lock, waiting longer would only delay the page, which then shows what is stored.
+   */
+  storeReadSettleMs: 250,
   /** Most writes in one write-behind transaction (a few ms of inserts): the event loop moves on between batches. */
   writeBehindBatchItems: 500,
   /**

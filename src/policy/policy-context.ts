@@ -111,9 +111,9 @@ export class PolicyContext {
     return fn().catch(storeFault);
   }
 
-  /** Waits (at most limits.storeBusyMs) for this process's queued writes, before a read that shows them. */
+  /** Waits (at most limits.storeReadSettleMs) for this process's queued writes, before a read that shows them. */
   async settleWrites(): Promise<void> {
-    await this.store.flush(limits.storeBusyMs);
+    await this.store.flush(limits.storeReadSettleMs);
   }
 
   /** A hash of a random value: verifying against it costs what a real check costs. */

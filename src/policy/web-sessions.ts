@@ -62,8 +62,8 @@ export async function readWebSession(ctx: PolicyContext, token: string, kind: We
   const s = await ctx.wrapStore(() => ctx.store.webSessions.findByTokenHash(hash));
   if (!s || s.kind !== kind) return null;
   if (s.expiresAt <= now || s.lastSeenAt + lifetimes(ctx).idleMs <= now) {
-    // Refused either way: a locked database only leaves the row to the next sweep.
-    await ctx.store.webSessions.deleteByTokenHash(hash).catch(() => {});
+    // Refused either way: nobody waits for the delete (a locked database leaves it to the sweep).
+    void ctx.store.webSessions.deleteByTokenHash(hash).catch(() => {});
     return null;
   }
   // Last seen is queued (a page view never waits for a write); the store's own reads see it at once.
