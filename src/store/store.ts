@@ -169,8 +169,9 @@ export interface Store extends StoreRepos {
    * process to let go). One transaction at a time per store: others wait their turn.
    *
    * `fn` may await only calls on `tx` (each takes microseconds): no argon2, no network, no
-   * call on the store itself (that fails at once rather than wait for this transaction to end).
-   * A transaction still open after limits.storeTransactionMs is rolled back and fails.
+   * call on the store itself (it would wait for this transaction to end). A transaction still
+   * open after limits.storeTransactionMs is rolled back and fails, and so do the calls that were
+   * waiting for it.
    */
   transaction<T>(fn: (tx: StoreRepos) => Promise<T> | T): Promise<T>;
   /**

@@ -1,4 +1,3 @@
-import { AsyncResource } from 'node:async_hooks';
 import { isTwostepError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import { logSafeError } from '../core/log-safe-error.js';
@@ -91,8 +90,7 @@ export class WriteBehind {
   #lastDropWarning = -Infinity;
   #droppedSinceWarning = 0;
   readonly #stats = { written: 0, retries: 0, failures: 0, dropped: 0 };
-  /** Drains in the context of the queue's creation, never in that of a caller's transaction. */
-  readonly #drainDetached = AsyncResource.bind(() => this.#drain());
+  readonly #drainBound = () => void this.#drain();
 
   constructor(o: WriteBehindOptions) {
     this.#o = o;
@@ -123,7 +121,7 @@ export class WriteBehind {
     this.#queue.push(e);
     if (key !== undefined) this.#byKey.set(key, e);
     if (this.#draining === undefined && this.#timer === undefined) {
-      this.#timer = setTimeout(this.#drainDetached, this.#delayMs);
+      this.#timer = setTimeout(this.#drainBound, this.#delayMs);
       this.#timer.unref();
     }
   }
@@ -132,7 +130,7 @@ export class WriteBehind {
   flush(timeoutMs = Infinity): Promise<boolean> {
     const target = this.#seq;
     if (this.#done >= target) return Promise.resolve(true);
-    void this.#drainDetached();
+    void this.#drain();
     return new Promise((resolve) => {
       const waiter = { target, resolve };
       this.#waiters.push(waiter);
@@ -188,7 +186,7 @@ export class WriteBehind {
     this.#draining ??= this.#loop().finally(() => {
       this.#draining = undefined;
       // A write queued while the last batch was being written, with the loop already ending.
-      if (this.#pending() > 0 && !this.#abandoned) void this.#drainDetached();
+      if (this.#pending() > 0 && !this.#abandoned) void this.#drain();
     });
     return this.#draining;
   }

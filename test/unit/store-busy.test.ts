@@ -137,14 +137,18 @@ describe('transactions', () => {
     expect((await store.accounts.findByUsername('carol'))?.username).toBe('carol');
   });
 
-  it('a store call from inside its own transaction fails at once instead of waiting for itself', async () => {
-    const { store } = await open();
+  it('a store call from inside its own transaction (instead of on its tx) ends with both failing and nothing written', async () => {
+    const { store } = await open({ transactionMs: 100 });
+    let inner: unknown;
     const err = await store
       .transaction(async () => {
-        await store.accounts.create('alice', 'allowed', 1); // should have been tx.accounts
+        // Should have been tx.accounts: it waits for the transaction, which waits for it.
+        inner = await store.accounts.create('alice', 'allowed', 1).then(() => 'written', (e: unknown) => e);
       })
       .then(() => null, (e: unknown) => e);
-    expect(isTwostepError(err, 'INTERNAL')).toBe(true);
+    expect(isTwostepError(err, 'STORE_FAILED')).toBe(true);
+    await ticks(2);
+    expect(isTwostepError(inner, 'STORE_FAILED')).toBe(true);
     expect(await store.accounts.findByUsername('alice')).toBeUndefined();
   });
 

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Database, Statement } from 'better-sqlite3';
 import { TwostepError } from '../../core/errors.js';
 import { limits } from '../../core/limits.js';
@@ -23,6 +22,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 interface OpenTx {
   /** Set once it committed, rolled back or was aborted: its Exec refuses from then on. */
   done: boolean;
+  /** Rolled back for running past transactionMs. */
+  timedOut: boolean;
   /** Resolves when it ends. */
   ended: Promise<void>;
   end(): void;
@@ -37,7 +38,7 @@ function openTx(): OpenTx {
   const ended = new Promise<void>((r) => (end = r));
   const aborted = new Promise<never>((_r, j) => (abort = j));
   aborted.catch(() => {}); // observed only while the transaction's function runs
-  return { done: false, ended, end, aborted, abort };
+  return { done: false, timedOut: false, ended, end, aborted, abort };
 }
 
 /**
@@ -60,11 +61,8 @@ export class SqliteConnection implements Exec {
   readonly db: Database;
   readonly #busyMs: number;
   readonly #transactionMs: number;
-  /** Statements (and BEGINs) that found the database locked and were tried again. */
-  busyRetries = 0;
   #tx: OpenTx | null = null;
   #closed = false;
-  readonly #inside = new AsyncLocalStorage<OpenTx>();
   readonly #begin: Statement;
   readonly #commit: Statement;
   readonly #rollback: Statement;
@@ -84,7 +82,6 @@ export class SqliteConnection implements Exec {
         return Promise.resolve(op());
       } catch (err) {
         if (!isBusy(err)) return Promise.reject(err);
-        this.busyRetries++;
       }
     }
     return this.#retry(op);
@@ -115,11 +112,18 @@ export class SqliteConnection implements Exec {
     };
     const timer = setTimeout(() => {
       if (tx.done) return;
-      this.#finish(tx, this.#rollback);
-      tx.abort(new TwostepError('STORE_FAILED', `transaction still open after ${this.#transactionMs} ms: rolled back`));
+      const err = new TwostepError('STORE_FAILED', `transaction still open after ${this.#transactionMs} ms: rolled back`);
+      tx.timedOut = true;
+      try {
+        this.#finish(tx, this.#rollback);
+      } catch (cause) {
+        tx.abort(new TwostepError('STORE_FAILED', err.message, { cause }));
+        return;
+      }
+      tx.abort(err);
     }, this.#transactionMs);
     try {
-      const result = this.#inside.run(tx, () => Promise.resolve().then(() => fn(exec)));
+      const result = Promise.resolve().then(() => fn(exec));
       result.catch(() => {}); // when aborted, its later outcome is of no interest
       const value = await Promise.race([result, tx.aborted]);
       if (!tx.done) this.#finish(tx, this.#commit);
@@ -143,10 +147,6 @@ export class SqliteConnection implements Exec {
     this.db.close();
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** COMMIT or ROLLBACK, then the next in line may go. A failed COMMIT is rolled back (and thrown). */
   #finish(tx: OpenTx, stmt: Statement): void {
     tx.done = true;
@@ -168,13 +168,12 @@ export class SqliteConnection implements Exec {
       if (this.#closed) throw closedError();
       const open = this.#tx;
       if (open) {
-        if (this.#inside.getStore() === open) {
-          // Waiting here would wait for ourselves: the transaction's own repositories must be used.
-          throw new TwostepError('INTERNAL', 'a store call inside a transaction must go through the transaction it was given');
-        }
         // Our own transaction (each ends within transactionMs); busyMs 0 still waits for it.
         if (busyMs > 0 && performance.now() >= deadline) throw busyError();
         await open.ended;
+        // A call waiting for a transaction that ran out of time is most likely made from inside
+        // it (on the store, not on its tx): it must not land on its own once that is rolled back.
+        if (open.timedOut) throw new TwostepError('STORE_FAILED', 'waited for a transaction that was rolled back for running too long');
         continue;
       }
       try {
@@ -182,7 +181,6 @@ export class SqliteConnection implements Exec {
       } catch (err) {
         if (!isBusy(err)) throw err;
       }
-      this.busyRetries++;
       const left = deadline - performance.now();
       if (left <= 0) throw busyError();
       await sleep(Math.min(pause, left));
