@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { awaitBackends } from './checks/backend-checks.js';
 import { describeListenError } from './checks/listen-error.js';
 import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
@@ -22,16 +20,18 @@ import { startPortal, type RunningPortal } from './portal/portal-server.js';
 
 export interface OpenedPolicy {
   policy: Policy;
-  close(): void;
+  /** Writes what is queued (audit, Last Used), then closes the store. */
+  close(): Promise<void>;
 }
 
-/** Composition of config → key file → store → policy, shared by `serve` and the admin commands. */
-export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
-  const masterKey = loadOrCreateKeyFile(secretKeyPath(config));
-  let store: ReturnType<typeof openStore>;
+/**
+ * Composition of config → store → key file → policy, shared by `serve` and the admin commands.
+ * The store comes first: it creates its folder (0700), where the key file goes by default.
+ */
+export async function openPolicy(config: Config, logger: Logger): Promise<OpenedPolicy> {
+  let store: Awaited<ReturnType<typeof openStore>>;
   try {
-    mkdirSync(dirname(config.store.path), { recursive: true });
-    store = openStore(config.store.path);
+    store = await openStore(config.store.path, { logger });
   } catch (err) {
     // The folder or file cannot be made or opened (EACCES, SQLITE_CANTOPEN, "file is not a
     // database"), also as the store's own error's cause: one line naming the key and the path.
@@ -42,14 +42,15 @@ export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
     if (!fault) throw err;
     throw configFileError('store.path', config.store.path, `cannot open the database: ${fault.message} (${fault.code})`, err);
   }
+  let masterKey: Buffer;
+  try {
+    masterKey = loadOrCreateKeyFile(secretKeyPath(config));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const policy = new Policy({ store, masterKey, config, logger });
-  return {
-    policy,
-    close: () => {
-      policy.flush(); // Last Used of the latest logins
-      store.close();
-    },
-  };
+  return { policy, close: () => store.close() };
 }
 
 export interface Running {
@@ -78,11 +79,9 @@ function endpoints(
 /** Audit retention: once at start, then every limits.auditPruneIntervalMs; a failure is logged, never fatal. */
 function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
   const prune = () => {
-    try {
-      policy.pruneAudit();
-    } catch (err) {
+    policy.pruneAudit().catch((err: unknown) => {
       logger.error({ event: 'audit-prune-failed', err: err instanceof Error ? err.message : String(err) });
-    }
+    });
   };
   prune();
   const timer = setInterval(prune, limits.auditPruneIntervalMs);
@@ -98,7 +97,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
   const secureContext = tls.secureContext;
   const cert = describeCertificate(tls.certificate);
   if (cert.expired) logger.warn({ event: 'tls-cert-expired', path: config.tls.cert }, `tls.cert ${config.tls.cert}: ${cert.text}`);
-  const opened = openPolicy(config, logger);
+  const opened = await openPolicy(config, logger);
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
   const registry = new SessionRegistry();
@@ -174,7 +173,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         clearInterval(pruner);
         watcher.stop();
         await closeStarted();
-        opened.close();
+        await opened.close();
       },
     };
     if (pop3) running.pop3 = pop3;
@@ -184,7 +183,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
   } catch (err) {
     // e.g. a port is taken: nothing stays bound, and the error names the key ("imap.listen ...").
     await closeStarted();
-    opened.close();
+    await opened.close();
     throw describeListenError(err, config);
   }
 }

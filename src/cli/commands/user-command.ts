@@ -39,8 +39,8 @@ export function userCommand(): Command {
     if (checked) sub.option('--force', 'go on even when the mail server does not know the user');
     sub.action(async (name: string, opts: { force?: boolean }, cmd: Command) => {
       if (checked) await confirmBackendUser(cmd, name, verb, !!opts.force);
-      await withPolicy(cmd, ({ policy }) => {
-        policy.setAdminPolicy(name, state);
+      await withPolicy(cmd, async ({ policy }) => {
+        await policy.setAdminPolicy(name, state);
         stdout.line(`${name}: two-step authentication ${state}`);
       });
     });
@@ -50,8 +50,8 @@ export function userCommand(): Command {
     .description('admin policy, 2FA state and counts for one user')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        const u = policy.showUser(name);
+      await withPolicy(cmd, async ({ policy }) => {
+        const u = await policy.showUser(name);
         if (opts.json) return stdout.json(u);
         stdout.line(`user:              ${u.username}`);
         stdout.line(`admin policy:      ${u.adminPolicy}`);
