@@ -76,12 +76,18 @@ function endpoints(
   };
 }
 
-/** Audit retention: once at start, then every limits.auditPruneIntervalMs; a failure is logged, never fatal. */
+/**
+ * Audit retention and the guessing bounds' old rows: once at start, then every
+ * limits.auditPruneIntervalMs; a failure is logged, never fatal.
+ */
 function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
   const prune = () => {
-    policy.pruneAudit().catch((err: unknown) => {
-      logger.error({ event: 'audit-prune-failed', err: err instanceof Error ? err.message : String(err) });
-    });
+    policy
+      .pruneAudit()
+      .then(() => policy.pruneGuard())
+      .catch((err: unknown) => {
+        logger.error({ event: 'audit-prune-failed', err: err instanceof Error ? err.message : String(err) });
+      });
   };
   prune();
   const timer = setInterval(prune, limits.auditPruneIntervalMs);

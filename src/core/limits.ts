@@ -95,10 +95,18 @@ export const limits = {
    */
   pendingAttemptMs: 40_000,
   /**
-   * Protocol logins of one user awaiting their verdict at once: a mail app opens a few
-   * connections together and a user has several devices; a parallel guessing burst stops here.
+   * How long a reservation of a guessing bound waits for another process's write lock before
+   * this process goes on alone (attempt-guard.ts): a login must not wait behind a backup.
    */
-  userLoginsInFlight: 32,
+  guardBusyMs: 50,
+  /** While the database is locked: failures held in memory per key, and keys held at most. */
+  guardLocalFailuresPerKey: 1_000,
+  guardLocalKeys: 100_000,
+  /**
+   * A network or browser a user signed in from stays "known" this long after the last sign-in
+   * from it: the owner's usual places keep working while guesses from elsewhere are bounded.
+   */
+  knownSourceMs: 180 * 24 * 60 * 60_000,
   /** After a final BYE, how long the peer may take to read it before the socket is destroyed. */
   closeLingerMs: 2_000,
   /**

@@ -5,6 +5,7 @@ import { decryptSecret, encryptSecret } from '../crypto/secret-box.js';
 import { generateTotpKey, matchTotp, totpUri } from '../crypto/totp.js';
 import { iso, type PolicyContext } from './policy-context.js';
 import type { TotpEnrollment } from './policy-results.js';
+import { attemptSource, ipBound, knownSource, noteSource, subjectBound } from './sources.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 
 /** Admin passwords are chosen by a person and checked at the console: at least this long. */
@@ -89,50 +90,54 @@ export async function adminList(ctx: PolicyContext): Promise<AdminInfo[]> {
 
 /**
  * Admin console sign-in: password and a current TOTP code together (both always checked, so a
- * reply does not tell which was wrong). Throttled per IP and per admin name like mail logins.
+ * reply does not tell which was wrong). Bounded like a mail password: per source address, and per
+ * admin name for unknown sources together or for each source the admin signed in from before
+ * (a network, this browser), so nobody locks an admin out from elsewhere.
  */
 export async function adminSignIn(
   ctx: PolicyContext,
-  req: { name: string; password: Secret; code: string; clientIp: string },
+  req: { name: string; password: Secret; code: string; clientIp: string; browserToken?: string },
 ): Promise<AdminSignInResult> {
   const now = ctx.clock();
   const name = usernameProblem(req.name) === null ? normalizeUsername(req.name) : null;
-  const key = name === null ? null : `admin:${name}`;
-  const ipV = ctx.ipThrottle.check(req.clientIp, now);
-  const nameV = key === null ? { retryAfterMs: 0, firstRefusal: false } : ctx.userThrottle.check(key, now);
-  const retryAfterMs = Math.max(ipV.retryAfterMs, nameV.retryAfterMs);
-  if (retryAfterMs > 0) {
-    if (ipV.firstRefusal || nameV.firstRefusal) {
+  const subject = `admin:${name ?? '?'}`;
+  const ipKey = ipBound(ctx, req.clientIp);
+  const source = attemptSource(req.clientIp, req.browserToken);
+  const ipRetry = await ctx.guard.verdict(ipKey, now);
+  const known = name === null ? null : await knownSource(ctx, subject, source, now);
+  const pw = req.password.reveal();
+  const r =
+    ipRetry > 0
+      ? ({ ok: false, key: ipKey.key, retryAfterMs: ipRetry } as const)
+      : await ctx.guard.reserve(ctx.guard.dedupeKey(subject, pw, req.code), [subjectBound(ctx, subject, known)], now);
+  if (!r.ok) {
+    if (ctx.firstRefusal(r.key, now + r.retryAfterMs)) {
       ctx.audit({ at: now, username: null, event: 'admin.sign-in.throttled', protocol: 'portal', ip: req.clientIp, detail: { admin: name } });
     }
-    return { ok: false, reason: 'throttled', retryAfterMs };
-  }
-  const a = name === null ? undefined : await ctx.wrapStore(() => ctx.store.admins.findByName(name));
-  const pw = req.password.reveal();
-  // While the hash is checked, this attempt counts as a failure: parallel guesses stay bounded.
-  const releaseIp = ctx.ipThrottle.hold(req.clientIp);
-  const releaseName = key === null ? () => {} : ctx.userThrottle.hold(key);
-  let pwOk: boolean;
-  try {
-    pwOk = pw.length > 0 && pw.length <= limits.secretChars && (await ctx.hasher.verify(a ? a.passwordHash : await ctx.dummyHash(), pw));
-  } finally {
-    releaseIp();
-    releaseName();
+    return { ok: false, reason: 'throttled', retryAfterMs: r.retryAfterMs };
   }
   let ok = false;
-  if (a && pwOk) {
-    const step = matchTotp(decryptSecret(ctx.encKey, a.totpSecretEnc, adminTotpContext(a.id)), req.code, now);
-    // The step must be recorded (replay protection) before the sign-in counts: no write, no sign-in.
-    ok = step !== null && (await ctx.wrapStore(() => ctx.store.admins.advanceTotpStep(a.id, step, now)));
+  let pwOk = false;
+  let a: Awaited<ReturnType<typeof ctx.store.admins.findByName>>;
+  try {
+    a = name === null ? undefined : await ctx.wrapStore(() => ctx.store.admins.findByName(name));
+    pwOk = pw.length > 0 && pw.length <= limits.secretChars && (await ctx.hasher.verify(a ? a.passwordHash : await ctx.dummyHash(), pw));
+    if (a && pwOk) {
+      const step = matchTotp(decryptSecret(ctx.encKey, a.totpSecretEnc, adminTotpContext(a.id)), req.code, now);
+      // The step must be recorded (replay protection) before the sign-in counts: no write, no sign-in.
+      ok = step !== null && (await ctx.wrapStore(() => ctx.store.admins.advanceTotpStep(a!.id, step, now)));
+    }
+  } finally {
+    await r.reservation.settle(!ok);
   }
   if (!ok || !a) {
-    ctx.ipThrottle.record(req.clientIp, now);
-    if (key !== null) ctx.userThrottle.record(key, now);
+    await ctx.guard.fail([ipKey.key], now);
     ctx.audit({ at: now, username: null, event: 'admin.sign-in.fail', protocol: 'portal', ip: req.clientIp, detail: { admin: name, passwordOk: pwOk } });
     const ms = ctx.config.auth.failure_delay_ms;
     if (ms > 0) await ctx.sleep(ms);
     return { ok: false, reason: 'invalid-credentials' };
   }
+  noteSource(ctx, subject, source, now);
   ctx.audit({ at: now, username: null, event: 'admin.sign-in', protocol: 'portal', ip: req.clientIp, detail: { admin: a.name } });
   return { ok: true, name: a.name };
 }

@@ -1,3 +1,4 @@
+import { limits, secondFactorLimits } from '../core/limits.js';
 import { TwostepError } from '../core/errors.js';
 import type { AdminPolicy } from '../store/types.js';
 import { iso, type PolicyContext } from './policy-context.js';
@@ -78,4 +79,20 @@ export async function pruneAudit(ctx: PolicyContext, batch: number): Promise<num
   }
   if (total > 0) ctx.logger.info({ event: 'audit-pruned', deleted: total, retentionDays: days }, 'audit pruned');
   return total;
+}
+
+/**
+ * Deletes what the guessing bounds no longer count (failures older than the longest window, the
+ * second step's 30 days; expired reservations) and sources not seen for limits.knownSourceMs.
+ */
+export async function pruneGuard(ctx: PolicyContext, batch: number): Promise<number> {
+  const now = ctx.clock();
+  const before = now - Math.max(secondFactorLimits.secondFactorWindowMs, ctx.config.auth.failure_window_seconds * 1000);
+  let total = 0;
+  for (;;) {
+    const n = await ctx.wrapStore(() => ctx.store.attempts.prune(before, now, batch));
+    total += n;
+    if (n < batch) break;
+  }
+  return total + (await ctx.wrapStore(() => ctx.store.knownSources.prune(now - limits.knownSourceMs)));
 }

@@ -8,7 +8,6 @@ export type {
   OneTimeCodesView,
   AuditEntry,
 } from './policy-results.js';
-export { FailureThrottle, type ThrottleVerdict } from './failure-throttle.js';
 export { normalizeUsername, usernameProblem } from './username.js';
 export { normalizeAppCodeName, APP_CODE_NAME_MAX_CHARS } from './app-code-name.js';
 export * from './types.js';

@@ -3,8 +3,11 @@ import { normalizeAppCode } from '../crypto/app-code.js';
 import { codeLookup } from '../crypto/derive-keys.js';
 import type { PolicyContext } from './policy-context.js';
 import type { VerifiedCredential } from './verified-credential-cache.js';
+import type { Account } from '../store/types.js';
+import type { Reservation } from './attempt-guard.js';
+import { attemptSource, ipBound, knownSource, noteSource, subjectBound } from './sources.js';
 import type { AuthDecision, AuthRequest, FailReason, PassthroughHandle } from './types.js';
-import { normalizeUsername, usernameProblem } from './username.js';
+import { isMasterSpelling, normalizeUsername, usernameProblem } from './username.js';
 
 /**
  * The login rule (see Policy.authenticate). Like Dovecot's auth_failure_delay, a refusal is not
@@ -39,59 +42,52 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
   if (!req.tls && !ctx.config.auth.allow_plaintext) {
     return fail(ctx, req, username, 'tls-required', now);
   }
-
-  const ipV = ctx.ipThrottle.check(req.clientIp, now);
-  const userV = ctx.userThrottle.check(username, now);
-  const retryAfterMs = Math.max(ipV.retryAfterMs, userV.retryAfterMs);
-  if (retryAfterMs > 0) {
-    log(ctx, 'login.throttled', req, username, { reason: 'throttled', retryAfterMs });
-    // Refusals are not counted; only the first one of a lockout is audited (no write amplification).
-    if (ipV.firstRefusal || userV.firstRefusal) {
-      ctx.audit({ at: now, username, event: 'login.throttled', protocol: req.protocol, ip: req.clientIp, detail: loginDetail(req, { retryAfterMs }) });
-    }
-    return { ok: false, reason: 'throttled', retryAfterMs };
+  // The master login is twostep's alone: "alice*proxymaster" or the master user's own name never
+  // reaches Dovecot (nor becomes a throttle key of its own).
+  if (isMasterSpelling(req.user, ctx.config.backend) || (req.authzid && isMasterSpelling(req.authzid, ctx.config.backend))) {
+    return fail(ctx, req, null, 'invalid-credentials', now, { why: 'master-user-spelling' });
   }
-
   if (req.authzid !== undefined && req.authzid !== '' && normalizeUsername(req.authzid) !== username) {
     return fail(ctx, req, username, 'invalid-credentials', now, { why: 'authzid-mismatch' });
   }
 
-  // From here the verdict is pending (argon2, or the backend judging a passthrough password).
-  const release = holdAttempt(ctx, username, now);
-  if (!release) {
-    log(ctx, 'login.throttled', req, username, { reason: 'throttled', why: 'in-flight' });
-    return { ok: false, reason: 'throttled', retryAfterMs: 1_000 };
-  }
-  let account;
-  try {
-    account = await ctx.readAccount(username);
-  } catch (err) {
-    release();
-    throw err;
-  }
-  if (!account || account.twofaState !== 'on') {
-    // No two-step for this account: the backend judges the user's own password; settle() releases
-    // the hold (or its deadline does, when the client left before the backend answered).
-    return { ok: true, via: 'passthrough', user: req.user.trim(), passthrough: passthroughHandle(ctx, req, now, release) };
-  }
+  const account = await ctx.readAccount(username);
+  if (account?.twofaState === 'on') return appCodeLogin(ctx, req, account, secret, now);
 
+  // No two-step for this account: the backend judges the user's own password, a guessable one.
+  // The source's bound first (no check at all from a source over it), then one check reserved
+  // under the account's bound: the strangers' one, or the owner's known source's own.
+  const ipRetry = await ctx.guard.verdict(ipBound(ctx, req.clientIp), now);
+  if (ipRetry > 0) return throttled(ctx, req, username, `ip:${req.clientIp}`, ipRetry, now);
+  const source = attemptSource(req.clientIp);
+  const known = await knownSource(ctx, username, source, now);
+  const r = await ctx.guard.reserve(ctx.guard.dedupeKey(username, secret), [subjectBound(ctx, `user:${username}`, known)], now);
+  if (!r.ok) return throttled(ctx, req, username, r.key, r.retryAfterMs, now);
+  return { ok: true, via: 'passthrough', user: req.user.trim(), passthrough: passthroughHandle(ctx, req, now, r.reservation) };
+}
+
+/**
+ * A two-step account: only an active application code. Codes are unguessable (16 letters) and a
+ * wrong one costs no argon2 (its lookup HMAC finds no row), so no bound stands between a valid code
+ * and its owner, whatever others send: a valid code is accepted even from a throttled address. A
+ * refusal counts against the source's bound only (the main password is never checked).
+ */
+async function appCodeLogin(ctx: PolicyContext, req: AuthRequest, account: Account, secret: string, now: number): Promise<AuthDecision> {
   const code = normalizeAppCode(secret);
-  if (code === null) {
-    // Not shaped like an application code (e.g. the main password): refuse without hashing.
-    release();
-    return fail(ctx, req, username, 'app-code-required', now, { why: 'not-an-app-code' });
+  const verified: Verified =
+    code === null
+      ? { ok: false, at: now, detail: { why: 'not-an-app-code' } } // e.g. the main password: refused unchecked
+      : await verifyCode(ctx, account.id, account.username, code);
+  if (!verified.ok) {
+    const ipRetry = await ctx.guard.verdict(ipBound(ctx, req.clientIp), now);
+    if (ipRetry > 0) return throttled(ctx, req, account.username, `ip:${req.clientIp}`, ipRetry, now);
+    return fail(ctx, req, account.username, 'app-code-required', verified.at, verified.detail);
   }
-  let verified: Verified;
-  try {
-    verified = await verifyCode(ctx, account.id, username, code);
-  } finally {
-    release();
-  }
-  if (!verified.ok) return fail(ctx, req, username, 'app-code-required', verified.at, verified.detail);
   const row = verified.code;
   const at = ctx.clock();
-  // Last Used is queued, not written here: the store's write-behind queue writes it in a batch.
+  // Last Used, the audit event and the source are queued, not written here (write-behind).
   ctx.store.later({ kind: 'app-code-used', codeId: row.codeId, use: { at, ip: req.clientIp, protocol: req.protocol, client: req.clientName ?? null } });
+  noteSource(ctx, account.username, attemptSource(req.clientIp), at);
   log(ctx, 'login.ok', req, account.username, { via: 'app-code', codeName: row.codeName, cached: verified.cached });
   ctx.audit({
     at,
@@ -102,6 +98,15 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
     detail: loginDetail(req, { via: 'app-code', codeId: row.codeId, codeName: row.codeName }),
   });
   return { ok: true, via: 'app-code', user: account.username, codeId: row.codeId, codeName: row.codeName };
+}
+
+/** A refusal by a guessing bound: logged, audited once per lockout of the key, not counted. */
+function throttled(ctx: PolicyContext, req: AuthRequest, username: string | null, key: string, retryAfterMs: number, now: number): AuthDecision {
+  log(ctx, 'login.throttled', req, username, { reason: 'throttled', bound: key.split(':')[0], retryAfterMs });
+  if (ctx.firstRefusal(key, now + retryAfterMs)) {
+    ctx.audit({ at: now, username, event: 'login.throttled', protocol: req.protocol, ip: req.clientIp, detail: loginDetail(req, { bound: key.split(':')[0], retryAfterMs }) });
+  }
+  return { ok: false, reason: 'throttled', retryAfterMs };
 }
 
 type Verified =
@@ -138,10 +143,9 @@ type Checked = { ok: true; code: VerifiedCredential } | { ok: false; detail: Rec
 /** The one argon2 verification: the code's row by its lookup HMAC, then its hash. */
 async function checkHash(ctx: PolicyContext, accountId: number, code: string): Promise<Checked> {
   const row = await ctx.wrapStore(() => ctx.store.appCodes.findActiveByLookup(accountId, codeLookup(ctx.lookupKey, code)));
-  if (!row) {
-    await ctx.hasher.verify(await ctx.dummyHash(), code); // same cost as a real check
-    return { ok: false, detail: { why: 'unknown-code' } };
-  }
+  // No row: not a code of this account; refused without argon2 (the failure delay evens out the
+  // time of every refusal).
+  if (!row) return { ok: false, detail: { why: 'unknown-code' } };
   if (!(await ctx.hasher.verify(row.hash, code))) return { ok: false, detail: { why: 'hash-mismatch' } };
   return { ok: true, code: { accountId, codeId: row.id, codeName: row.name } };
 }
@@ -152,60 +156,25 @@ async function stillValid(ctx: PolicyContext, codeId: number): Promise<boolean> 
 }
 
 /**
- * Counts one login awaiting its verdict, per user, so parallel attempts cannot outrun the
- * throttle (it counts failures only once they are known):
- * - at most limits.userLoginsInFlight at once for one user (a mail app opens a few connections
- *   together, several devices more; a parallel guessing burst is cut there);
- * - once the user has a failure in the window, each attempt in flight also counts as a failure
- *   until its verdict (FailureThrottle.hold), so after the first wrong password no burst gets
- *   more checks than user_failures. Never against the IP's throttle: behind carrier-grade NAT
- *   many users log in from one address at the same moment.
- * Returns the release (idempotent; limits.pendingAttemptMs ends it should no verdict ever come,
- * e.g. the client left), or null when the user has too many logins in flight.
+ * The handle of a passthrough decision: its settle() settles the reservation (a rejection becomes
+ * a failure of the account's bound, and one of the source's), remembers the source of an accepted
+ * password, audits every outcome, and delays the answer to a refusal like any other.
  */
-function holdAttempt(ctx: PolicyContext, username: string, now: number): (() => void) | null {
-  const inFlight = ctx.userLoginsInFlight.get(username) ?? 0;
-  if (inFlight >= limits.userLoginsInFlight) return null;
-  ctx.userLoginsInFlight.set(username, inFlight + 1);
-  // (decide() checked failures + held against user_failures just before.)
-  const releaseHold = ctx.userThrottle.failures(username, now) > 0 ? ctx.userThrottle.hold(username) : () => {};
-  let released = false;
-  const release = (): void => {
-    if (released) return;
-    released = true;
-    clearTimeout(timer);
-    releaseHold();
-    releaseInFlight(ctx, username);
-  };
-  const timer = setTimeout(release, limits.pendingAttemptMs);
-  timer.unref();
-  return release;
-}
-
-function releaseInFlight(ctx: PolicyContext, username: string): void {
-  const n = (ctx.userLoginsInFlight.get(username) ?? 1) - 1;
-  if (n <= 0) ctx.userLoginsInFlight.delete(username);
-  else ctx.userLoginsInFlight.set(username, n);
-}
-
-/**
- * The handle of a passthrough decision: its settle() releases the throttle hold, counts a rejection
- * towards throttling, audits every outcome, and delays the answer to a refusal like any other.
- */
-function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number, release: () => void): PassthroughHandle {
+function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number, reservation: Reservation): PassthroughHandle {
   let settled = false;
   return {
     settle: async (outcome) => {
       if (settled) return;
       settled = true;
-      release();
+      await reservation.settle(outcome === 'rejected');
       const now = ctx.clock();
       const username = normalizeUsername(req.user);
       if (outcome === 'rejected') {
-        fail(ctx, req, username, 'invalid-credentials', now, { via: 'passthrough' });
+        await fail(ctx, req, username, 'invalid-credentials', now, { via: 'passthrough' });
         await failureDelay(ctx, started);
         return;
       }
+      if (outcome === 'ok') noteSource(ctx, username, attemptSource(req.clientIp), now);
       const event = outcome === 'ok' ? 'login.ok' : 'login.error';
       const extra = outcome === 'ok' ? { via: 'passthrough' } : { via: 'passthrough', reason: 'backend-unavailable' };
       log(ctx, event, req, username, extra);
@@ -214,17 +183,19 @@ function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number
   };
 }
 
-/** Count the failure (IP and user), log and audit it, and return the decision. */
-function fail(
+/**
+ * Counts the failure against the source's bound (not the account's: that one counts checks of a
+ * guessable password only, through its reservation), logs and audits it, and returns the decision.
+ */
+async function fail(
   ctx: PolicyContext,
   req: AuthRequest,
   username: string | null,
   reason: FailReason,
   now: number,
   extra: Record<string, unknown> = {},
-): AuthDecision {
-  ctx.ipThrottle.record(req.clientIp, now);
-  if (username !== null) ctx.userThrottle.record(username, now);
+): Promise<AuthDecision> {
+  if (reason !== 'tls-required') await ctx.guard.fail([ipBound(ctx, req.clientIp).key], now);
   log(ctx, 'login.fail', req, username, { reason, ...extra });
   ctx.audit({ at: now, username, event: 'login.fail', protocol: req.protocol, ip: req.clientIp, detail: loginDetail(req, { reason, ...extra }) });
   return { ok: false, reason };

@@ -8,7 +8,7 @@ import { createArgon2Hasher, type Hasher } from '../crypto/hasher.js';
 import type { Store, StoreRepos } from '../store/store.js';
 import type { Account, NewAuditEvent } from '../store/types.js';
 import { limits } from '../core/limits.js';
-import { FailureThrottle } from './failure-throttle.js';
+import { AttemptGuard } from './attempt-guard.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 import { VerifiedCredentialCache } from './verified-credential-cache.js';
 
@@ -58,11 +58,10 @@ export class PolicyContext {
   readonly sleep: (ms: number) => Promise<void>;
   readonly encKey: Buffer;
   readonly lookupKey: Buffer;
-  /** In memory, per process: the CLI's throttles are its own. */
-  readonly ipThrottle: FailureThrottle;
-  readonly userThrottle: FailureThrottle;
-  /** Protocol logins awaiting their verdict, per user (see login.ts holdAttempt). */
-  readonly userLoginsInFlight = new Map<string, number>();
+  /** The guessing bounds, kept in the store (shared by every process, kept across restarts). */
+  readonly guard: AttemptGuard;
+  /** Per bound key, the end of the lockout whose first refusal was audited (see firstRefusal). */
+  readonly #lockouts = new Map<string, number>();
   /** Verified (user, code) pairs: repeated logins skip argon2 (see VerifiedCredentialCache). */
   readonly verified: VerifiedCredentialCache;
   #dummyHash: Promise<string> | undefined;
@@ -77,9 +76,7 @@ export class PolicyContext {
     const keys = deriveKeys(opts.masterKey);
     this.encKey = keys.encryptionKey;
     this.lookupKey = keys.lookupKey;
-    const windowMs = opts.config.auth.failure_window_seconds * 1000;
-    this.ipThrottle = new FailureThrottle({ limit: opts.config.auth.ip_failures, windowMs });
-    this.userThrottle = new FailureThrottle({ limit: opts.config.auth.user_failures, windowMs });
+    this.guard = new AttemptGuard({ store: this.store, logger: this.logger, clock: this.clock });
     this.verified = new VerifiedCredentialCache({
       ttlMs: opts.config.auth.login_cache_seconds * 1000,
       maxEntries: limits.verifiedCredentialMaxEntries,
@@ -146,12 +143,16 @@ export class PolicyContext {
     return a;
   }
 
-  /** LIMIT_REACHED while the user is throttled (second-factor and enrolment attempts). */
-  checkUserThrottle(username: string, now: number): void {
-    const v = this.userThrottle.check(username, now);
-    if (v.retryAfterMs > 0) {
-      throw new TwostepError('LIMIT_REACHED', `too many failed attempts; retry in ${Math.ceil(v.retryAfterMs / 1000)} s`);
-    }
+  /**
+   * True for the first refusal by bound `key` of a lockout lasting until `until` (audit that one,
+   * not every one: an attack must not flood the trail). Per process; bounded memory.
+   */
+  firstRefusal(key: string, until: number): boolean {
+    const seen = this.#lockouts.get(key);
+    if (seen !== undefined && Math.abs(seen - until) < 1000) return false;
+    if (this.#lockouts.size >= limits.guardLocalKeys) this.#lockouts.clear();
+    this.#lockouts.set(key, until);
+    return true;
   }
 
   /**

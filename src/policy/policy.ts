@@ -24,7 +24,7 @@ import {
   type WebSessionView,
 } from './web-sessions.js';
 import { limits } from '../core/limits.js';
-import { disable, listAudit, pruneAudit, setAdminPolicy, showUser } from './admin.js';
+import { disable, listAudit, pruneAudit, pruneGuard, setAdminPolicy, showUser } from './admin.js';
 import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
 import { authenticate } from './login.js';
 import { oneTimeCodesRegenerate, oneTimeCodesShow } from './one-time-codes.js';
@@ -122,6 +122,11 @@ export class Policy implements Authenticator, RevocationCheck {
     return pruneAudit(this.#ctx, batch);
   }
 
+  /** Deletes failures and sources the guessing bounds no longer count; returns how many rows. */
+  pruneGuard(batch: number = limits.auditPruneBatch): Promise<number> {
+    return pruneGuard(this.#ctx, batch);
+  }
+
   // TOTP
 
   /**
@@ -192,8 +197,8 @@ export class Policy implements Authenticator, RevocationCheck {
   }
 
   /** Sign-in step two: a TOTP code or a one-time code. */
-  portalSecondFactor(user: string, code: string, clientIp: string): Promise<SecondFactorResult> {
-    return portalSecondFactor(this.#ctx, user, code, clientIp);
+  portalSecondFactor(user: string, code: string, clientIp: string, browserToken?: string): Promise<SecondFactorResult> {
+    return portalSecondFactor(this.#ctx, user, code, clientIp, browserToken);
   }
 
   /** A trusted device of the user, trusted within [portal] trusted_device_days. */
@@ -268,7 +273,7 @@ export class Policy implements Authenticator, RevocationCheck {
     return adminList(this.#ctx);
   }
 
-  adminSignIn(req: { name: string; password: Secret; code: string; clientIp: string }): Promise<AdminSignInResult> {
+  adminSignIn(req: { name: string; password: Secret; code: string; clientIp: string; browserToken?: string }): Promise<AdminSignInResult> {
     return adminSignIn(this.#ctx, req);
   }
 

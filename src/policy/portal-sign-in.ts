@@ -1,8 +1,10 @@
 import { isTwostepError } from '../core/errors.js';
-import { limits } from '../core/limits.js';
+import { limits, secondFactorLimits as L } from '../core/limits.js';
 import type { Secret } from '../core/secret.js';
 import type { PasswordChecker, PasswordVerdict } from './password-checker.js';
 import type { PolicyContext } from './policy-context.js';
+import { secondFactorGate } from './second-factor-gate.js';
+import { attemptSource, ipBound, knownSource, noteSource, subjectBound } from './sources.js';
 import { hashToken, seenDevice } from './trusted-devices.js';
 import { verifySecondFactor } from './totp-enrolment.js';
 import { normalizeUsername, usernameProblem } from './username.js';
@@ -13,6 +15,8 @@ export interface PortalSignInRequest {
   clientIp: string;
   /** The browser's trusted-device token, if it has one ("Trust this computer"). */
   deviceToken?: string;
+  /** The browser's own token (a long-lived cookie): a browser the user signed in with before is a known source. */
+  browserToken?: string;
 }
 
 export type PortalSignInResult =
@@ -21,35 +25,44 @@ export type PortalSignInResult =
   | { ok: false; reason: 'invalid-credentials' | 'throttled' | 'backend-unavailable'; retryAfterMs?: number };
 
 export type SecondFactorResult =
-  | { ok: true }
-  /** 'unavailable': the code could not be recorded as used (database locked): try again in a moment. */
-  | { ok: false; reason: 'invalid-code' | 'throttled' | 'unavailable'; retryAfterMs?: number };
+  /** failedSince: wrong codes entered for the account (from anywhere) since its previous sign-in. */
+  | { ok: true; failedSince: number }
+  /**
+   * 'unavailable': the code could not be recorded as used (database locked): try again in a moment.
+   * 'one-time-code-required': too many wrong codes from unknown browsers: only a one-time code now.
+   */
+  | { ok: false; reason: 'invalid-code' | 'throttled' | 'unavailable' | 'one-time-code-required'; retryAfterMs?: number };
 
 const DAY_MS = 24 * 60 * 60_000;
 
+/** The known-sources entry that keeps the time of the user's latest full portal sign-in. */
+const PORTAL_SIGN_IN = 'signin:portal';
+
 /**
- * Web portal sign-in, step one: the user's own password, judged by the mail server. Throttled and
- * audited like an IMAP login (same per-IP and per-user counters, protocol 'portal', same failure
- * delay). Step two (a code) is due when the account has two-step authentication on.
+ * Web portal sign-in, step one: the user's own password, judged by the mail server. Bounded like a
+ * passthrough mail login (login.ts): per source address, and one check reserved under the
+ * account's bound for unknown sources, or under the owner's own known source (a network, or this
+ * browser) — so a flood of wrong passwords from elsewhere never keeps the owner out. Audited with
+ * protocol 'portal'. Step two (a code) is due when the account has two-step authentication on.
  */
 export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker, req: PortalSignInRequest): Promise<PortalSignInResult> {
   const now = ctx.clock();
   const malformed = usernameProblem(req.user) !== null || req.password.length === 0 || req.password.length > limits.secretChars;
   const username = usernameProblem(req.user) === null ? normalizeUsername(req.user) : null;
-  const throttled = throttleVerdict(ctx, req.clientIp, username, now);
-  if (throttled > 0) return { ok: false, reason: 'throttled', retryAfterMs: throttled };
+  const ipKey = ipBound(ctx, req.clientIp);
+  const ipRetry = await ctx.guard.verdict(ipKey, now);
+  if (ipRetry > 0) return throttled(ctx, ipKey.key, username, req.clientIp, ipRetry, now);
   if (malformed || username === null) return failed(ctx, req.clientIp, username, now, 'malformed');
 
-  // In flight, this attempt counts against both budgets: a burst of parallel guesses gets no more
-  // mail-server checks than the throttle allows in a row.
-  const releaseIp = ctx.ipThrottle.hold(req.clientIp);
-  const releaseUser = ctx.userThrottle.hold(username);
-  let verdict: PasswordVerdict;
+  const source = attemptSource(req.clientIp, req.browserToken);
+  const known = await knownSource(ctx, username, source, now);
+  const r = await ctx.guard.reserve(ctx.guard.dedupeKey(username, req.password.reveal()), [subjectBound(ctx, `user:${username}`, known)], now);
+  if (!r.ok) return throttled(ctx, r.key, username, req.clientIp, r.retryAfterMs, now);
+  let verdict: PasswordVerdict = 'backend-unavailable';
   try {
     verdict = await checker.check(username, req.password, req.clientIp);
   } finally {
-    releaseIp();
-    releaseUser();
+    await r.reservation.settle(verdict === 'rejected');
   }
   if (verdict === 'rejected') return failed(ctx, req.clientIp, username, now, 'invalid-credentials');
   if (verdict === 'backend-unavailable') {
@@ -58,36 +71,81 @@ export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker,
   }
   ctx.audit({ at: ctx.clock(), username, event: 'login.ok', protocol: 'portal', ip: req.clientIp, detail: { via: 'password' } });
   const account = await ctx.readAccount(username);
-  if (account?.twofaState !== 'on') return { ok: true, user: username, secondFactor: 'not-needed' };
+  if (account?.twofaState !== 'on') {
+    noteSource(ctx, username, source, now);
+    return { ok: true, user: username, secondFactor: 'not-needed' };
+  }
   const trusted = req.deviceToken !== undefined && (await isTrustedComputer(ctx, username, req.deviceToken));
+  if (!trusted) return { ok: true, user: username, secondFactor: 'required' };
   // The second step skipped: the log says why.
-  if (trusted) ctx.audit({ at: ctx.clock(), username, event: '2fa.ok', protocol: 'portal', ip: req.clientIp, detail: { method: 'trusted-device' } });
-  return { ok: true, user: username, secondFactor: trusted ? 'trusted-device' : 'required' };
+  ctx.audit({ at: ctx.clock(), username, event: '2fa.ok', protocol: 'portal', ip: req.clientIp, detail: { method: 'trusted-device' } });
+  noteSource(ctx, username, source, now);
+  return { ok: true, user: username, secondFactor: 'trusted-device' };
 }
 
 /**
- * Step two: a current TOTP code or an unused one-time code (see verifySecondFactor). A code counts
- * only once its use is written (replay protection): while another process holds the database
- * locked past limits.storeBusyMs the answer is 'unavailable', never an accept without the write.
+ * Step two: a current TOTP code or an unused one-time code (see verifySecondFactor), within the
+ * escalation of second-factor-gate.ts: wrong codes are counted per account over 30 days, from
+ * unknown browsers together and from each browser the owner signed in with before on its own; past
+ * a few, each attempt waits longer, and past many only a one-time code is accepted from unknown
+ * browsers. A code counts only once its use is written (replay protection): while another process
+ * holds the database locked past limits.storeBusyMs the answer is 'unavailable', never an accept.
  */
-export async function portalSecondFactor(ctx: PolicyContext, user: string, code: string, clientIp: string): Promise<SecondFactorResult> {
+export async function portalSecondFactor(
+  ctx: PolicyContext,
+  user: string,
+  code: string,
+  clientIp: string,
+  browserToken?: string,
+): Promise<SecondFactorResult> {
   const now = ctx.clock();
   const username = usernameProblem(user) === null ? normalizeUsername(user) : null;
-  const throttled = throttleVerdict(ctx, clientIp, username, now);
-  if (throttled > 0) return { ok: false, reason: 'throttled', retryAfterMs: throttled };
+  if (username === null) return { ok: false, reason: 'invalid-code' };
+  const source = attemptSource(clientIp, browserToken);
+  const known = source.browser !== undefined && (await ctx.store.knownSources.has(username, source.browser, now - limits.knownSourceMs));
+  const key = known ? `2fa:${username}|${source.browser}` : `2fa:${username}`;
+  const history = await ctx.guard.history(key, now - L.secondFactorWindowMs, now);
+  const gate = secondFactorGate({ failures: history.failures, lastFailureAt: history.newest }, now);
+  if (gate.waitMs > 0) {
+    if (ctx.firstRefusal(key, now + gate.waitMs)) {
+      ctx.audit({ at: now, username, event: '2fa.throttled', protocol: 'portal', ip: clientIp, detail: { failures: history.failures, waitMs: gate.waitMs } });
+    }
+    return { ok: false, reason: 'throttled', retryAfterMs: gate.waitMs };
+  }
+  const totpShaped = /^[0-9]{6}$/.test(code.replace(/[\s-]/g, ''));
+  if (totpShaped && !gate.totp) {
+    if (ctx.firstRefusal(`${key}|totp-off`, 0)) {
+      ctx.audit({ at: now, username, event: '2fa.locked', protocol: 'portal', ip: clientIp, detail: { failures: history.failures } });
+    }
+    await ctx.guard.fail([key], now);
+    await delay(ctx);
+    return { ok: false, reason: 'one-time-code-required' };
+  }
   let ok = false;
   try {
-    ok = username !== null && (await verifySecondFactor(ctx, username, code, { protocol: 'portal', ip: clientIp }));
+    ok = await verifySecondFactor(ctx, username, code, { protocol: 'portal', ip: clientIp });
   } catch (err) {
     if (!isTwostepError(err, 'STORE_BUSY')) throw err;
     ctx.audit({ at: now, username, event: '2fa.error', protocol: 'portal', ip: clientIp, detail: { reason: 'store-busy' } });
     return { ok: false, reason: 'unavailable' };
   }
-  if (ok) return { ok: true };
-  // verifySecondFactor counted the user's failure; the IP's is counted here.
-  ctx.ipThrottle.record(clientIp, now);
-  await delay(ctx);
-  return { ok: false, reason: 'invalid-code' };
+  if (!ok) {
+    await ctx.guard.fail([key], now);
+    await delay(ctx);
+    return { ok: false, reason: 'invalid-code' };
+  }
+  const failedSince = await failuresSinceLastSignIn(ctx, username, now);
+  noteSource(ctx, username, source, now);
+  ctx.store.later({ kind: 'source-seen', username, source: PORTAL_SIGN_IN, at: now });
+  return { ok: true, failedSince };
+}
+
+/** Wrong codes for the account (every class of source) since its previous full portal sign-in, within the window. */
+async function failuresSinceLastSignIn(ctx: PolicyContext, username: string, now: number): Promise<number> {
+  const last = await ctx.store.knownSources.lastAt(username, PORTAL_SIGN_IN);
+  const since = Math.max(last ?? 0, now - L.secondFactorWindowMs);
+  const unknown = await ctx.guard.history(`2fa:${username}`, since, now);
+  return unknown.failures;
 }
 
 /** True when `token` is an active trusted device of the user, trusted less than [portal] trusted_device_days ago. */
@@ -115,14 +173,11 @@ export async function revokeThisDevice(ctx: PolicyContext, user: string, token: 
   return revoked;
 }
 
-function throttleVerdict(ctx: PolicyContext, ip: string, username: string | null, now: number): number {
-  const ipV = ctx.ipThrottle.check(ip, now);
-  const userV = username === null ? { retryAfterMs: 0, firstRefusal: false } : ctx.userThrottle.check(username, now);
-  const retryAfterMs = Math.max(ipV.retryAfterMs, userV.retryAfterMs);
-  if (retryAfterMs > 0 && (ipV.firstRefusal || userV.firstRefusal)) {
-    ctx.audit({ at: now, username, event: 'login.throttled', protocol: 'portal', ip, detail: { retryAfterMs } });
+function throttled(ctx: PolicyContext, key: string, username: string | null, ip: string, retryAfterMs: number, now: number): PortalSignInResult {
+  if (ctx.firstRefusal(key, now + retryAfterMs)) {
+    ctx.audit({ at: now, username, event: 'login.throttled', protocol: 'portal', ip, detail: { bound: key.split(':')[0], retryAfterMs } });
   }
-  return retryAfterMs;
+  return { ok: false, reason: 'throttled', retryAfterMs };
 }
 
 async function failed(
@@ -132,8 +187,7 @@ async function failed(
   now: number,
   reason: 'invalid-credentials' | 'malformed',
 ): Promise<PortalSignInResult> {
-  ctx.ipThrottle.record(ip, now);
-  if (username !== null) ctx.userThrottle.record(username, now);
+  await ctx.guard.fail([ipBound(ctx, ip).key], now);
   ctx.audit({ at: now, username, event: 'login.fail', protocol: 'portal', ip, detail: { via: 'password', reason } });
   await delay(ctx);
   return { ok: false, reason: 'invalid-credentials' };

@@ -32,11 +32,15 @@ export async function totpConfirm(ctx: PolicyContext, user: string, code: string
   if (a.twofaState !== 'pending' || !a.totpSecretEnc) {
     throw new TwostepError('BAD_STATE', `no enrolment is pending for ${a.username}; run enroll first`);
   }
-  ctx.checkUserThrottle(a.username, now);
+  // Only the user (signed in to the portal) or an admin (the CLI) gets here: a plain bound per
+  // account is enough, no one else can use it up.
+  const bound = { key: `enrol:${a.username}`, limit: ctx.config.auth.user_failures, windowMs: ctx.config.auth.failure_window_seconds * 1000 };
+  const wait = await ctx.guard.verdict(bound, now);
+  if (wait > 0) throw new TwostepError('LIMIT_REACHED', `too many failed attempts; retry in ${Math.ceil(wait / 1000)} s`);
   const key = decryptSecret(ctx.encKey, a.totpSecretEnc, totpContext(a.id));
   const step = matchTotp(key, code, now);
   if (step === null) {
-    ctx.userThrottle.record(a.username, now);
+    await ctx.guard.fail([bound.key], now);
     ctx.audit({ at: now, username: a.username, event: 'totp.confirm.fail' });
     throw new TwostepError('INVALID_CODE', 'the code does not match; check the key and the phone clock');
   }
@@ -58,6 +62,7 @@ export async function totpConfirm(ctx: PolicyContext, user: string, code: string
 /**
  * A current TOTP code (each step accepted once) or an unused one-time code (consumed). `origin`
  * (front end and client address) goes into the audit events, so the log can be filtered by them.
+ * The caller bounds the attempts (portal-sign-in.ts: the second-factor escalation).
  */
 export async function verifySecondFactor(
   ctx: PolicyContext,
@@ -70,10 +75,6 @@ export async function verifySecondFactor(
   if (usernameProblem(user) !== null || code.length > 64) return false;
   const a = await ctx.readAccount(normalizeUsername(user));
   if (!a || a.twofaState !== 'on' || !a.totpSecretEnc) return false;
-  if (ctx.userThrottle.check(a.username, now).retryAfterMs > 0) {
-    ctx.audit({ at: now, username: a.username, event: '2fa.fail', ...from, detail: { reason: 'throttled' } });
-    return false;
-  }
   let method: 'totp' | 'one-time-code' | null = null;
   if (/^[0-9]{6}$/.test(code.replace(/[\s-]/g, ''))) {
     const key = decryptSecret(ctx.encKey, a.totpSecretEnc, totpContext(a.id));
@@ -85,7 +86,6 @@ export async function verifySecondFactor(
     method = 'one-time-code';
   }
   if (method === null) {
-    ctx.userThrottle.record(a.username, now);
     ctx.audit({ at: now, username: a.username, event: '2fa.fail', ...from });
     return false;
   }

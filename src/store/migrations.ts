@@ -14,8 +14,9 @@ export interface Migration {
  *
  * 1: accounts, app_codes, one_time_codes, trusted_devices, audit_events
  * 2: web_sessions, admins
+ * 3: auth_attempts, known_sources (the guessing bounds)
  */
-export const SCHEMA_VERSIONS: readonly number[] = [1, 2];
+export const SCHEMA_VERSIONS: readonly number[] = [1, 2, 3];
 
 export const SCHEMA_VERSION = SCHEMA_VERSIONS[SCHEMA_VERSIONS.length - 1] ?? 0;
 

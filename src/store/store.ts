@@ -125,6 +125,43 @@ export interface AdminsRepo {
   delete(id: number): Promise<boolean>;
 }
 
+/**
+ * Attempts counted against the guessing bounds (src/policy/attempt-guard.ts): failures, and
+ * reservations of checks still under way (pending rows, counted until `expiresAt`), per key
+ * ("ip:203.0.113.7", "user:alice", "user:alice|net:203.0.113.0/24", "2fa:alice", ...). Shared by
+ * every process and node on the store, and kept across restarts.
+ */
+export interface AttemptsRepo {
+  /**
+   * The rows of `key` after `since` that count at `now` (failures, and pending rows not
+   * yet expired): how many, and the oldest and newest of their times.
+   */
+  count(key: string, since: number, now: number): Promise<{ n: number; oldest: number | null; newest: number | null }>;
+  /** A pending row of reservation `attempt` under `key`. */
+  insertPending(key: string, attempt: string, at: number, expiresAt: number): Promise<void>;
+  /** The pending rows of `attempt` become failures at `at` (failed), or are deleted (not failed). */
+  settle(attempt: string, failed: boolean, at: number): Promise<void>;
+  /** A failure under each key at `at` (no reservation before it). */
+  record(keys: readonly string[], at: number): Promise<void>;
+  /** Deletes expired pending rows and failures older than `before`; at most `batch`; returns how many. */
+  prune(before: number, now: number, batch: number): Promise<number>;
+}
+
+/**
+ * Where each user has signed in from before ("net:203.0.113.0/24", "browser:<hash>"): sources the
+ * owner uses keep working while strangers' guesses are bounded for the account.
+ */
+export interface KnownSourcesRepo {
+  /** True when the user signed in from `source` at or after `since`. */
+  has(username: string, source: string, since: number): Promise<boolean>;
+  /** When the user last signed in from `source`, or null. */
+  lastAt(username: string, source: string): Promise<number | null>;
+  /** Records a sign-in from `source` at `at`; true when the source was not known before. */
+  note(username: string, source: string, at: number): Promise<boolean>;
+  /** Forgets sources not seen since `before`; returns how many. */
+  prune(before: number): Promise<number>;
+}
+
 /** The repositories: of the store (each call on its own), or of one transaction. */
 export interface StoreRepos {
   readonly accounts: AccountsRepo;
@@ -134,6 +171,8 @@ export interface StoreRepos {
   readonly audit: AuditRepo;
   readonly webSessions: WebSessionsRepo;
   readonly admins: AdminsRepo;
+  readonly attempts: AttemptsRepo;
+  readonly knownSources: KnownSourcesRepo;
 }
 
 /**
@@ -144,7 +183,13 @@ export type DeferredWrite =
   | { kind: 'audit'; event: NewAuditEvent }
   | { kind: 'app-code-used'; codeId: number; use: AppCodeUse }
   | { kind: 'device-seen'; deviceId: number; at: number }
-  | { kind: 'web-session-seen'; sessionId: number; at: number };
+  | { kind: 'web-session-seen'; sessionId: number; at: number }
+  /** A reservation of a check settled (attempt-guard.ts): a failure, or gone. */
+  | { kind: 'attempt-settled'; attempt: string; failed: boolean; at: number }
+  /** Failures that could not be written at once (the database was locked). */
+  | { kind: 'attempt-failed'; keys: readonly string[]; at: number }
+  /** A user signed in from a source (known-sources). */
+  | { kind: 'source-seen'; username: string; source: string; at: number };
 
 /** Counters of the write-behind queue, for logs and metrics. */
 export interface WriteBehindStats {
@@ -162,6 +207,14 @@ export interface WriteBehindStats {
   oldestAgeMs: number;
 }
 
+export interface TransactionOptions {
+  /**
+   * How long to wait for another process's lock before STORE_BUSY (default limits.storeBusyMs):
+   * a caller with a fallback (the guessing bounds) waits less.
+   */
+  busyMs?: number;
+}
+
 export interface Store extends StoreRepos {
   /**
    * Runs `fn` in one transaction (all or nothing) with repositories bound to it; the database's
@@ -173,7 +226,7 @@ export interface Store extends StoreRepos {
    * open after limits.storeTransactionMs is rolled back and fails, and so do the calls that were
    * waiting for it.
    */
-  transaction<T>(fn: (tx: StoreRepos) => Promise<T> | T): Promise<T>;
+  transaction<T>(fn: (tx: StoreRepos) => Promise<T> | T, o?: TransactionOptions): Promise<T>;
   /**
    * Queues a write that no one waits for: written in order, in batches (one transaction each),
    * as soon as the database takes writes. While the database is locked it waits and retries;

@@ -60,6 +60,15 @@ export async function applyDeferred(tx: StoreRepos, w: DeferredWrite): Promise<v
     case 'web-session-seen':
       await tx.webSessions.touch(w.sessionId, w.at);
       return;
+    case 'attempt-settled':
+      await tx.attempts.settle(w.attempt, w.failed, w.at);
+      return;
+    case 'attempt-failed':
+      await tx.attempts.record(w.keys, w.at);
+      return;
+    case 'source-seen':
+      await tx.knownSources.note(w.username, w.source, w.at);
+      return;
   }
 }
 

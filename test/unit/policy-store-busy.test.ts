@@ -56,9 +56,10 @@ describe('while another process holds the write lock', () => {
     expect(await policy.portalSecondFactor('alice', oneTimeCodes[0] as string, '192.0.2.1')).toEqual({ ok: false, reason: 'unavailable' });
     release();
     // Nothing was recorded: the TOTP step is still unused, the one-time code still unused.
-    expect(await policy.portalSecondFactor('alice', totpCode(key, clock.now), '192.0.2.1')).toEqual({ ok: true });
+    expect(await policy.portalSecondFactor('alice', totpCode(key, clock.now), '192.0.2.1')).toEqual({ ok: true, failedSince: 0 });
     expect(await policy.portalSecondFactor('alice', totpCode(key, clock.now), '192.0.2.1')).toMatchObject({ ok: false, reason: 'invalid-code' }); // replay
-    expect(await policy.portalSecondFactor('alice', oneTimeCodes[0] as string, '192.0.2.1')).toEqual({ ok: true });
+    // The replay above is the one wrong code since the previous sign-in.
+    expect(await policy.portalSecondFactor('alice', oneTimeCodes[0] as string, '192.0.2.1')).toEqual({ ok: true, failedSince: 1 });
   });
 
   it('changes wait for the deadline, then fail with STORE_BUSY and leave nothing half-done', async () => {

@@ -6,7 +6,7 @@ import { field } from '../portal-context.js';
 import { adminAuditPage, adminSignInPage, adminUsersPage } from '../views/admin-views.js';
 import { html } from '../views/html.js';
 import { warningPage } from '../views/layout.js';
-import { guardedRoutes, noticeOf, refusalMessage, signedInAdmin } from './route-helpers.js';
+import { browserToken, guardedRoutes, noticeOf, refusalMessage, signedInAdmin } from './route-helpers.js';
 
 const POLICIES: readonly string[] = ['allowed', 'required', 'disallowed'];
 
@@ -22,7 +22,13 @@ export function adminRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   );
   app.post('/admin/sign-in', async (c) => {
     const name = field(c, 'name').trim();
-    const r = await d.policy.adminSignIn({ name, password: new Secret(field(c, 'password')), code: field(c, 'code'), clientIp: c.get('clientIp') });
+    const r = await d.policy.adminSignIn({
+      name,
+      password: new Secret(field(c, 'password')),
+      code: field(c, 'code'),
+      clientIp: c.get('clientIp'),
+      browserToken: browserToken(c, d.cookies),
+    });
     if (!r.ok) {
       const error = r.reason === 'throttled' ? 'Too many failed attempts. Try again later.' : 'The name, password or code is not correct.';
       return c.html(adminSignInPage({ csrf: c.get('csrf'), name, error }), r.reason === 'throttled' ? 429 : 401);

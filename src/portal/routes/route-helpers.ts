@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';
 import { isTwostepError, type ErrorCode } from '../../core/errors.js';
 import type { LoadedSession, PortalContext, PortalEnv } from '../portal-context.js';
+import type { PortalCookies } from '../security/cookies.js';
 
 /** Policy refusals a person can act on; their messages name no secret and are shown as they are. */
 const USER_FACING: readonly ErrorCode[] = [
@@ -40,7 +42,28 @@ export const NOTICES: Record<string, string> = {
   expired: 'Your session has ended. Please sign in again.',
 };
 
-export const noticeOf = (c: PortalContext): string | undefined => NOTICES[c.req.query('done') ?? ''];
+export function noticeOf(c: PortalContext): string | undefined {
+  const done = c.req.query('done') ?? '';
+  if (done === 'code-failures') {
+    // The one notice with a number in it (and nothing else from the URL).
+    const n = Number.parseInt(c.req.query('n') ?? '', 10);
+    if (!Number.isInteger(n) || n < 1 || n > 1_000_000) return undefined;
+    return `${n} wrong code${n === 1 ? ' was' : 's were'} entered for your account since you last signed in. If that was not you, someone may know your password: change it.`;
+  }
+  return NOTICES[done];
+}
+
+/** This browser's own token (a long-lived cookie, made on first use): a browser the user signed in with before is a known source. */
+export function browserToken(c: PortalContext, cookies: PortalCookies): string {
+  const have = cookies.get(c, 'browser');
+  if (have !== undefined && /^[A-Za-z0-9_-]{22,64}$/.test(have)) return have;
+  const made = randomBytes(24).toString('base64url');
+  cookies.set(c, 'browser', made, BROWSER_COOKIE_S);
+  return made;
+}
+
+/** How long a browser keeps its token: 400 days, the most browsers allow. */
+const BROWSER_COOKIE_S = 400 * 24 * 60 * 60;
 
 /** The signed-in user (password and, when due, the code), else null. */
 export function signedInUser(c: PortalContext): LoadedSession | null {

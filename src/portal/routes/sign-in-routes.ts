@@ -3,7 +3,7 @@ import { Secret } from '../../core/secret.js';
 import type { PortalDeps, PortalEnv } from '../portal-context.js';
 import { field } from '../portal-context.js';
 import { codePage, signInPage } from '../views/sign-in-views.js';
-import { BUSY_TEXT, noticeOf, signedInUser } from './route-helpers.js';
+import { BUSY_TEXT, browserToken, noticeOf, signedInUser } from './route-helpers.js';
 
 const DAY_S = 24 * 60 * 60;
 
@@ -28,7 +28,13 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
     const email = field(c, 'email').trim();
     const device = d.cookies.get(c, 'device');
     const result = await d.policy.portalSignIn(
-      { user: email, password: new Secret(field(c, 'password')), clientIp: c.get('clientIp'), ...(device === undefined ? {} : { deviceToken: device }) },
+      {
+        user: email,
+        password: new Secret(field(c, 'password')),
+        clientIp: c.get('clientIp'),
+        browserToken: browserToken(c, d.cookies),
+        ...(device === undefined ? {} : { deviceToken: device }),
+      },
       d.checker,
     );
     if (!result.ok) {
@@ -61,14 +67,16 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
     const s = c.get('user');
     if (!s || s.view.stage !== 'second-factor') return c.redirect('/sign-in', 303);
     const user = s.view.subject;
-    const r = await d.policy.portalSecondFactor(user, field(c, 'code'), c.get('clientIp'));
+    const r = await d.policy.portalSecondFactor(user, field(c, 'code'), c.get('clientIp'), browserToken(c, d.cookies));
     if (!r.ok) {
       const error =
         r.reason === 'throttled'
-          ? `Too many failed attempts. Try again in ${Math.ceil((r.retryAfterMs ?? 1000) / 60_000)} minute(s).`
+          ? `Too many wrong codes were entered for this account. Try again in ${Math.ceil((r.retryAfterMs ?? 1000) / 60_000)} minute(s).`
           : r.reason === 'unavailable'
             ? BUSY_TEXT
-            : 'That code is not valid. Enter the current 6-digit code from your app, or an unused one-time code.';
+            : r.reason === 'one-time-code-required'
+              ? 'Too many wrong codes were entered for this account: from this browser, sign in with one of your one-time codes.'
+              : 'That code is not valid. Enter the current 6-digit code from your app, or an unused one-time code.';
       return c.html(codePage({ csrf: c.get('csrf'), user, error }), r.reason === 'throttled' ? 429 : r.reason === 'unavailable' ? 503 : 401);
     }
     const rotated = await d.policy.rotateWebSession(s.token, 'user', 'signed-in');
@@ -78,7 +86,7 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
       const deviceToken = await d.policy.trustDevice(user, deviceLabel(c.req.header('user-agent')));
       d.cookies.set(c, 'device', deviceToken, d.trustedDeviceDays * DAY_S);
     }
-    return c.redirect('/preferences/accounts', 303);
+    return c.redirect(r.failedSince > 0 ? `/preferences/accounts?done=code-failures&n=${r.failedSince}` : '/preferences/accounts', 303);
   });
 
   app.post('/sign-out', async (c) => {

@@ -2,9 +2,9 @@ import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 
 /** The portal's cookies: all HttpOnly and SameSite=Strict; Secure (and a __Host-/__Secure- prefix) over HTTPS. */
-export type CookieName = 'session' | 'admin' | 'device' | 'pre';
+export type CookieName = 'session' | 'admin' | 'device' | 'pre' | 'browser';
 
-const PATHS: Record<CookieName, string> = { session: '/', admin: '/admin', device: '/', pre: '/' };
+const PATHS: Record<CookieName, string> = { session: '/', admin: '/admin', device: '/', pre: '/', browser: '/' };
 
 export class PortalCookies {
   constructor(readonly secure: boolean) {}

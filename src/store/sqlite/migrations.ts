@@ -110,4 +110,34 @@ CREATE TABLE admins (
 );
 `,
   },
+  {
+    version: 3,
+    sql: `
+-- The guessing bounds (src/policy/attempt-guard.ts): failures, and reservations of checks under
+-- way, per key. A pending row (expires_at set) counts until it expires or is settled: settled as
+-- a failure it loses attempt and expires_at; settled as no failure it is deleted.
+CREATE TABLE auth_attempts (
+  id         INTEGER PRIMARY KEY,
+  key        TEXT    NOT NULL,
+  at         INTEGER NOT NULL,
+  attempt    TEXT,
+  expires_at INTEGER
+);
+CREATE INDEX auth_attempts_key ON auth_attempts(key, at);
+CREATE INDEX auth_attempts_attempt ON auth_attempts(attempt) WHERE attempt IS NOT NULL;
+
+-- Where each user signed in from before: "net:<network>" or "browser:<hash>".
+CREATE TABLE known_sources (
+  username TEXT    NOT NULL,
+  source   TEXT    NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at  INTEGER NOT NULL,
+  PRIMARY KEY (username, source)
+) WITHOUT ROWID;
+
+-- The trusted device whose trust opened a portal session (revoking the device ends the session).
+ALTER TABLE web_sessions ADD COLUMN device_id INTEGER;
+CREATE INDEX web_sessions_device ON web_sessions(device_id) WHERE device_id IS NOT NULL;
+`,
+  },
 ]);

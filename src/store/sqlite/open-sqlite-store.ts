@@ -10,7 +10,9 @@ import { WriteBehind, applyDeferred } from '../write-behind.js';
 import { SqliteAccountsRepo, accountStatements } from './accounts-repo.js';
 import { SqliteAdminsRepo, adminStatements } from './admins-repo.js';
 import { SqliteAppCodesRepo, appCodeStatements } from './app-codes-repo.js';
+import { SqliteAttemptsRepo, attemptStatements } from './attempts-repo.js';
 import { SqliteAuditRepo, auditStatements } from './audit-repo.js';
+import { SqliteKnownSourcesRepo, knownSourceStatements } from './known-sources-repo.js';
 import { migrate } from './migrate.js';
 import { SqliteOneTimeCodesRepo, oneTimeCodeStatements } from './one-time-codes-repo.js';
 import { rememberRawDatabase } from './raw-database.js';
@@ -28,6 +30,8 @@ function prepareAll(db: Database) {
     audit: auditStatements(db),
     webSessions: webSessionStatements(db),
     admins: adminStatements(db),
+    attempts: attemptStatements(db),
+    knownSources: knownSourceStatements(db),
   };
 }
 
@@ -41,6 +45,8 @@ function reposOf(s: ReturnType<typeof prepareAll>, x: Exec): StoreRepos {
     audit: new SqliteAuditRepo(s.audit, x),
     webSessions: new SqliteWebSessionsRepo(s.webSessions, x),
     admins: new SqliteAdminsRepo(s.admins, x),
+    attempts: new SqliteAttemptsRepo(s.attempts, x),
+    knownSources: new SqliteKnownSourcesRepo(s.knownSources, x),
   };
 }
 
@@ -94,7 +100,7 @@ function sqliteStore(conn: SqliteConnection, logger: Logger): Store {
   const store: Store = {
     ...repos,
     webSessions: new QueuedTouchesWebSessions(repos.webSessions, writeBehind),
-    transaction: (fn) => conn.transaction((x) => fn(reposOf(statements, x))),
+    transaction: (fn, opts) => conn.transaction((x) => fn(reposOf(statements, x)), opts),
     later: (w) => writeBehind.add(w),
     flush: (timeoutMs) => writeBehind.flush(timeoutMs),
     stats: () => writeBehind.stats(),
