@@ -17,7 +17,7 @@ import { normalizeUsername, usernameProblem } from './username.js';
 export async function authenticate(ctx: PolicyContext, req: AuthRequest): Promise<AuthDecision> {
   const started = ctx.clock();
   const decision = await decide(ctx, req, started);
-  if (!decision.ok && decision.reason !== 'tls-required' && decision.reason !== 'backend-unavailable') {
+  if (!decision.ok && decision.reason !== 'tls-required' && decision.reason !== 'backend-unavailable' && req.origin !== 'passdb') {
     await failureDelay(ctx, started);
   }
   return decision;
@@ -36,7 +36,7 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
     return fail(ctx, req, null, 'malformed', now);
   }
   const username = normalizeUsername(req.user);
-  if (!req.tls && !ctx.config.auth.allow_plaintext) {
+  if (!req.tls && !ctx.config.auth.allow_plaintext && req.origin !== 'passdb') {
     return fail(ctx, req, username, 'tls-required', now);
   }
 
@@ -193,6 +193,7 @@ function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number
       if (settled) return;
       settled = true;
       release();
+      if (outcome === 'delegated') return;
       const now = ctx.clock();
       const username = normalizeUsername(req.user);
       if (outcome === 'rejected') {
@@ -228,6 +229,7 @@ function fail(
 function loginDetail(req: AuthRequest, extra: Record<string, unknown>): Record<string, unknown> {
   const d: Record<string, unknown> = { ...extra, mechanism: req.mechanism.slice(0, 32), cid: req.cid, tls: req.tls };
   if (req.clientName) d.client = req.clientName.slice(0, limits.clientNameChars);
+  if (req.origin) d.origin = req.origin;
   return d;
 }
 
