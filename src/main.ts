@@ -15,9 +15,17 @@ import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { openStore } from './store/index.js';
 import { imapPasswordChecker } from './portal/imap-password-checker.js';
 import { startPortal, type RunningPortal } from './portal/portal-server.js';
+import { KickingPolicy } from './verify/kicking-policy.js';
+import { createSessionKicker } from './verify/session-kicker.js';
+import { startDovecotVerify, type RunningVerifyServer } from './verify/start-dovecot-verify.js';
 
 export interface OpenedPolicy {
   policy: Policy;
+  /**
+   * Waits for the [dovecot] kick_command runs started by revokes so far; returns one line per
+   * failure. Call before close() (the CLI shows the lines as warnings).
+   */
+  drain(): Promise<string[]>;
   close(): void;
 }
 
@@ -26,9 +34,13 @@ export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
   mkdirSync(dirname(config.store.path), { recursive: true });
   const masterKey = loadOrCreateKeyFile(secretKeyPath(config));
   const store = openStore(config.store.path);
-  const policy = new Policy({ store, masterKey, config, logger });
+  const kickArgv = config.dovecot?.kick_command ?? [];
+  const kicker = kickArgv.length > 0 ? createSessionKicker(kickArgv, logger) : undefined;
+  const opts = { store, masterKey, config, logger };
+  const policy = kicker ? new KickingPolicy(opts, kicker) : new Policy(opts);
   return {
     policy,
+    drain: () => kicker?.drain() ?? Promise.resolve([]),
     close: () => {
       policy.flush(); // Last Used of the latest logins
       store.close();
@@ -44,6 +56,8 @@ export interface Running {
   portal?: RunningPortal;
   /** Only when [smtp] is configured. */
   smtp?: Awaited<ReturnType<typeof startSmtpServer>>;
+  /** The verify service for Dovecot's Lua passdb, when [dovecot] is configured. */
+  verify?: RunningVerifyServer;
   close(): Promise<void>;
 }
 
@@ -132,6 +146,11 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       });
       started.push(smtp);
     }
+    let verify: RunningVerifyServer | undefined;
+    if (config.dovecot) {
+      verify = await startDovecotVerify(config.dovecot, opened.policy, logger);
+      started.push(verify);
+    }
     const watcher = startRevocationWatcher({
       registry,
       policy: opened.policy,
@@ -146,6 +165,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         ...(config.pop3 ? { pop3Backend: config.pop3.backend } : {}),
         ...(config.smtp ? { smtpBackend: config.smtp.backend } : {}),
         ...(portal ? { portalPort: portal.port } : {}),
+        ...(config.dovecot ? { verifySocket: config.dovecot.verify_socket, verifyListen: verify?.address?.port } : {}),
       },
       'twostep ready',
     );
@@ -155,12 +175,14 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         clearInterval(pruner);
         watcher.stop();
         await closeStarted();
+        await opened.drain();
         opened.close();
       },
     };
     if (pop3) running.pop3 = pop3;
     if (smtp) running.smtp = smtp;
     if (portal) running.portal = portal;
+    if (verify) running.verify = verify;
     return running;
   } catch (err) {
     // e.g. a port is taken: nothing stays bound.
