@@ -4,6 +4,7 @@ import { appcodeCommand } from './commands/appcode-command.js';
 import { auditCommand } from './commands/audit-command.js';
 import { codesCommand } from './commands/codes-command.js';
 import { disableCommand } from './commands/disable-command.js';
+import { doctorCommand } from './commands/doctor-command.js';
 import { initCommand } from './commands/init-command.js';
 import { serveCommand } from './commands/serve-command.js';
 import { totpCommand } from './commands/totp-command.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     disableCommand(),
     auditCommand(),
     adminCommand(),
+    doctorCommand(),
   ]) {
     program.addCommand(sub);
   }
