@@ -31,7 +31,7 @@ describe('kick_command after a revoke', () => {
   it('runs for every change that ends application codes, in the process that made it', async () => {
     const rec = recordingCommand();
     const { policy, kicker, clock } = kickingPolicy(rec.argv);
-    const actor = { name: 'root-admin', ip: '192.0.2.1' };
+    const actor = { admin: 'root-admin', ip: '192.0.2.1' };
     enable2fa(policy, clock, 'Alice');
     await policy.appCodeAdd('alice', 'Phone');
     policy.appCodeRevoke('Alice', 'Phone');
