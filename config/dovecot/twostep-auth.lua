@@ -14,12 +14,15 @@
 --         "temporary failure", never an accept (result_internalfail = return-fail)
 --
 -- Where: TWOSTEP_VERIFY from Dovecot's import_environment (10-twostep-passdb.conf): a unix
--- socket path, or host:port of twostep's loopback listener ([dovecot] verify_listen).
+-- socket path, or host:port of twostep's loopback listener ([dovecot] verify_listen); several,
+-- comma-separated, are tried in that order (two twostep instances for availability).
 
 local socket = require("socket")
 local have_unix, unix = pcall(require, "socket.unix")
 
 local TARGET = os.getenv("TWOSTEP_VERIFY") or "/run/twostep/verify.sock"
+local TARGETS = {}
+for t in string.gmatch(TARGET, "[^,%s]+") do TARGETS[#TARGETS + 1] = t end
 -- Seconds to wait for twostep. It answers within 10 s (TEMPFAIL past that); this is the
 -- backstop for a twostep that hangs.
 local TIMEOUT = 15
@@ -27,27 +30,38 @@ local TIMEOUT = 15
 -- One connection per auth-worker process, kept between logins.
 local conn = nil
 
-local function connect()
+local function connect_to(target)
   local c, err
-  if string.sub(TARGET, 1, 1) == "/" then
+  if string.sub(target, 1, 1) == "/" then
     if not have_unix then
       return nil, "lua-socket's socket.unix is not installed"
     end
     c, err = unix.stream()
     if not c then return nil, err end
     c:settimeout(TIMEOUT)
-    local ok, cerr = c:connect(TARGET)
+    local ok, cerr = c:connect(target)
     if not ok then c:close() return nil, cerr end
     return c
   end
-  local host, port = string.match(TARGET, "^%[?([^%]]+)%]?:(%d+)$")
-  if not host then return nil, "TWOSTEP_VERIFY is neither a socket path nor host:port" end
+  local host, port = string.match(target, "^%[?([^%]]+)%]?:(%d+)$")
+  if not host then return nil, "not a socket path nor host:port" end
   c, err = socket.tcp()
   if not c then return nil, err end
   c:settimeout(TIMEOUT)
   local ok, cerr = c:connect(host, tonumber(port))
   if not ok then c:close() return nil, cerr end
   return c
+end
+
+-- The first target that accepts the connection.
+local function connect()
+  local errors = {}
+  for _, target in ipairs(TARGETS) do
+    local c, err = connect_to(target)
+    if c then return c end
+    errors[#errors + 1] = target .. ": " .. tostring(err)
+  end
+  return nil, table.concat(errors, "; ")
 end
 
 -- One request line, one answer line. A kept connection that twostep has closed meanwhile
@@ -98,7 +112,7 @@ local function ask(req, pass)
     .. "\n"
   local answer, err = exchange(line)
   if not answer then
-    req:log_error("twostep: verify service at " .. TARGET .. " unreachable (" .. tostring(err) .. "): temporary failure")
+    req:log_error("twostep: verify service unreachable (" .. tostring(err) .. "): temporary failure")
     return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, "twostep unreachable"
   end
   local verb, reason = string.match(answer, "^(%u+)\t?(.*)$")

@@ -64,8 +64,11 @@ export async function answerVerify(authenticator: Authenticator, r: VerifyReques
         return exhaustive(decision.reason);
     }
   }
-  const line = { event: 'verify', cid: req.cid, proto: req.protocol, service: r.service.slice(0, 32), user: r.user.slice(0, 255), ip: req.clientIp, answer: answer.kind, ...('reason' in answer ? { reason: answer.reason } : {}) };
-  if (answer.kind === 'next') log.debug(line, 'verify');
-  else log.info(line, 'verify');
+  const level = answer.kind === 'next' ? 'debug' : 'info';
+  if (log.isLevelEnabled(level)) {
+    // No object built for a line that is off (one per Dovecot login).
+    const reason = 'reason' in answer ? { reason: answer.reason } : {};
+    log[level]({ event: 'verify', cid: req.cid, proto: req.protocol, service: r.service.slice(0, 32), user: r.user.slice(0, 255), ip: req.clientIp, answer: answer.kind, ...reason }, 'verify');
+  }
   return answer;
 }

@@ -34,6 +34,8 @@ let open: DovecotInstance; // the same users, no twostep passdb: the door as it 
 let postfix: PostfixInstance;
 let serve: ServeProcess;
 let configPath: string;
+let standbySocket: string;
+let cert: { cert: string; key: string };
 let proxy: { imap: number; pop3: number; smtp: number };
 const cli = (...args: string[]) => runCli(['--config', configPath, ...args]);
 
@@ -79,14 +81,16 @@ async function lastUsed(name: string, protocol: string): Promise<CodeRow> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twostep-doors-it-'));
   chmodSync(dir, 0o755); // Dovecot's auth-worker (user dovecot) reaches the socket below it
-  const cert = makeTestCert(dir);
+  cert = makeTestCert(dir);
   const socket = join(dir, 'twostep-run', 'verify.sock');
+  standbySocket = join(dir, 'twostep-run', 'standby.sock');
   const users = [ALICE, BOB];
   [dovecot, open] = await Promise.all([
     startDovecot({
       users,
       master: MASTER,
-      twostepPassdb: { socket },
+      // Two twostep instances for availability: the second is asked when the first is down.
+      twostepPassdb: { socket: `${socket},${standbySocket}` },
       manageSieve: true,
       authWorkerUser: 'dovecot',
       extraConf: 'auth_cache_size = 1M\nauth_cache_ttl = 1 hour',
@@ -218,10 +222,35 @@ describe('twostep stopped', () => {
         // Fail closed for everyone: Dovecot cannot tell who has two-step authentication.
         await expectOutcome(door, 'bob', BOB.password, expected);
       }
-      expect(dovecot.log()).toMatch(/twostep: verify service at \S+ unreachable/);
+      expect(dovecot.log()).toMatch(/twostep: verify service unreachable \(\S+verify\.sock: [^;]+; \S+standby\.sock: /);
     } finally {
       serve = await startServe(configPath);
     }
     await expectOutcome(DIRECT_DOORS[0] as Door, 'alice', code, 'ok');
+  });
+
+  it('a second instance on the same store takes over (TWOSTEP_VERIFY lists both sockets)', async () => {
+    const code = await addAppCode(configPath, 'alice', 'standby-app');
+    const standbyConfig = writeTestConfig({
+      dir,
+      cert,
+      backendImapPort: dovecot.imapPort,
+      listen: '',
+      listenTls: '',
+      fileName: 'standby.toml',
+      dovecot: { verify_socket: standbySocket, verify_socket_group: 'dovecot', kick_command: [] },
+    });
+    await serve.stop();
+    const standby = await startServe(standbyConfig);
+    try {
+      for (const door of DIRECT_DOORS) {
+        await expectOutcome(door, 'alice', code, 'ok');
+        await expectOutcome(door, 'alice', ALICE.password, 'fail');
+        await expectOutcome(door, 'bob', BOB.password, 'ok');
+      }
+    } finally {
+      await standby.stop();
+      serve = await startServe(configPath);
+    }
   });
 });
