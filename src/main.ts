@@ -16,6 +16,7 @@ import { openStore } from './store/index.js';
 import { imapPasswordChecker } from './portal/imap-password-checker.js';
 import { startPortal, type RunningPortal } from './portal/portal-server.js';
 import { KickingPolicy } from './verify/kicking-policy.js';
+import { PasswordCheckPasses } from './verify/password-check-passes.js';
 import { createSessionKicker } from './verify/session-kicker.js';
 import { startDovecotVerify, type RunningVerifyServer } from './verify/start-dovecot-verify.js';
 
@@ -119,13 +120,15 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       pop3 = await startPop3Server({ ...common, ...endpoints(config, config.pop3) });
       started.push(pop3);
     }
+    // The portal's main-password check through a Dovecot that asks twostep (the Lua passdb).
+    const passes = config.dovecot ? new PasswordCheckPasses() : undefined;
     let portal: RunningPortal | undefined;
     const p = config.portal;
     if (p) {
       portal = await startPortal({
         policy: opened.policy,
         // The portal's sign-in password goes to the same IMAP backend the proxy uses.
-        checker: imapPasswordChecker(endpoints(config, config.imap).backend, logger),
+        checker: imapPasswordChecker(endpoints(config, config.imap).backend, logger, passes),
         logger,
         settings: {
           listen: p.listen,
@@ -148,7 +151,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     }
     let verify: RunningVerifyServer | undefined;
     if (config.dovecot) {
-      verify = await startDovecotVerify(config.dovecot, opened.policy, logger);
+      verify = await startDovecotVerify(config.dovecot, opened.policy, logger, passes ?? new PasswordCheckPasses());
       started.push(verify);
     }
     const watcher = startRevocationWatcher({

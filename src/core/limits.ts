@@ -123,6 +123,11 @@ export const limits = {
    */
   verifyDecisionMs: 10_000,
   /**
+   * One-time passes the portal's password check may hold at once (src/verify/password-check-passes):
+   * each lives limits.portalPasswordCheckMs; sign-ins are throttled far below this many per 15 s.
+   */
+  passwordCheckPassesMax: 10_000,
+  /**
    * Deadline of [dovecot] kick_command (doveadm kick) after a revoke: doveadm answers in
    * milliseconds; a hung one is killed so a CLI command or a shutdown never waits longer.
    */

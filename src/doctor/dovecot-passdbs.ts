@@ -49,6 +49,10 @@ export function checkPassdbs(root: ConfSection, side: TwostepSide): PassdbVerdic
       : { item: 'Dovecot passdbs', detail: problems.join('; '), status: 'open' },
   ];
   findings.push(verifyTarget(root, side));
+  if (normal.some(isTwostepPassdb) && root.settings.get('imap_id_retain') !== 'yes') {
+    // Not a door: the portal's sign-in of two-step accounts fails, and Last Used names no app.
+    findings.push({ item: 'imap_id_retain', detail: "not yes: the portal cannot check two-step accounts' passwords through Dovecot", status: 'warn' });
+  }
   return { guarded: problems.length === 0, findings };
 }
 

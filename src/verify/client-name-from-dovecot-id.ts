@@ -7,18 +7,25 @@ import { limits } from '../core/limits.js';
  * own x-originating-* keys). Undefined when there is no name or the text is not that shape.
  */
 export function clientNameFromDovecotId(clientId: string): string | undefined {
+  const fields = dovecotIdFields(clientId);
+  if (fields === null) return undefined;
+  const name = [fields.get('name'), fields.get('version')].filter((s) => s).join(' ');
+  const clean = name.replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, limits.clientNameChars);
+  return clean === '' ? undefined : clean;
+}
+
+/** The ID pairs of %{client_id} (keys lower-cased; NIL values left out), or null when malformed. */
+export function dovecotIdFields(clientId: string): Map<string, string> | null {
   const tokens = tokenize(clientId);
-  if (tokens === null || tokens.length % 2 !== 0) return undefined;
+  if (tokens === null || tokens.length % 2 !== 0) return null;
   const fields = new Map<string, string>();
   for (let i = 0; i < tokens.length; i += 2) {
     const k = tokens[i];
     const v = tokens[i + 1];
-    if (k === null || k === undefined) return undefined;
+    if (k === null || k === undefined) return null;
     if (typeof v === 'string') fields.set(k.toLowerCase(), v);
   }
-  const name = [fields.get('name'), fields.get('version')].filter((s) => s).join(' ');
-  const clean = name.replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, limits.clientNameChars);
-  return clean === '' ? undefined : clean;
+  return fields;
 }
 
 /** Quoted strings (with \" and \\ escapes) and NIL (null), separated by single spaces. */

@@ -2,7 +2,8 @@ import { limits } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
 import { exhaustive, type AuthRequest, type Authenticator, type Protocol } from '../policy/types.js';
 import { decideLogin } from '../protocols/shared/decide-login.js';
-import { clientNameFromDovecotId } from './client-name-from-dovecot-id.js';
+import { clientNameFromDovecotId, dovecotIdFields } from './client-name-from-dovecot-id.js';
+import type { PasswordCheckPasses } from './password-check-passes.js';
 import type { VerifyAnswer, VerifyRequest } from './verify-protocol.js';
 
 /** Dovecot's service names that are one of twostep's protocols; any other is 'other'. */
@@ -24,8 +25,16 @@ let requests = 0;
  *   twostep never hears its verdict (the passthrough is settled 'delegated');
  * - 'tempfail': throttled, or twostep could not decide (store fault, deadline): Dovecot answers
  *   "temporary failure" and nobody gets in on this attempt.
+ * A live one-time pass of the portal's password check (`passes`) is 'next' without a decision:
+ * the portal's sign-in has throttled and audits that check itself.
  */
-export async function answerVerify(authenticator: Authenticator, r: VerifyRequest, log: Logger): Promise<VerifyAnswer> {
+export async function answerVerify(authenticator: Authenticator, r: VerifyRequest, log: Logger, passes?: PasswordCheckPasses): Promise<VerifyAnswer> {
+  // The portal checking a main password through Dovecot (see PasswordCheckPasses): Dovecot judges it.
+  const pass = passes && r.clientId ? dovecotIdFields(r.clientId)?.get('x-twostep-check') : undefined;
+  if (pass !== undefined && passes?.redeem(r.user, pass)) {
+    log.debug({ event: 'verify', service: r.service.slice(0, 32), user: r.user.slice(0, 255), answer: 'next', why: 'portal-password-check' }, 'verify');
+    return { kind: 'next' };
+  }
   const req: AuthRequest = {
     protocol: SERVICES[r.service] ?? 'other',
     mechanism: r.mech.slice(0, 32) || 'PLAIN',

@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.js';
 import { logSafeError } from '../core/log-safe-error.js';
 import type { Authenticator } from '../policy/types.js';
 import { LineReadError, LineReader } from '../protocols/shared/line-reader.js';
+import type { PasswordCheckPasses } from './password-check-passes.js';
 import { listenUnixSocket, removeUnixSocket } from './unix-socket-file.js';
 import { answerVerify } from './verify-decision.js';
 import { parseVerifyLine, renderVerifyAnswer, type VerifyAnswer } from './verify-protocol.js';
@@ -18,6 +19,8 @@ export interface VerifyServerOptions {
   listen: string;
   authenticator: Authenticator;
   logger: Logger;
+  /** The portal's one-time passes for its own password checks (same process), when it runs. */
+  passes?: PasswordCheckPasses;
 }
 
 export interface RunningVerifyServer {
@@ -106,7 +109,7 @@ async function serveConnection(socket: net.Socket, o: VerifyServerOptions): Prom
       return;
     }
     // Dovecot's worker waits for this answer and sends nothing meanwhile: no reads pile up.
-    const answer = await answerVerify(o.authenticator, parsed.req, o.logger);
+    const answer = await answerVerify(o.authenticator, parsed.req, o.logger, o.passes);
     if (socket.destroyed) return;
     socket.write(renderVerifyAnswer(answer));
   }

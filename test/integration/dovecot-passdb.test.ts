@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imapLogin, pop3Login, sieveLogin, smtpLogin, type DoorTarget, type LoginResult } from '../helpers/door-logins.js';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
+import { browserFor, type Harness } from '../helpers/portal-harness.js';
 import { freePorts } from '../helpers/ports.js';
 import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
@@ -36,7 +37,7 @@ let serve: ServeProcess;
 let configPath: string;
 let standbySocket: string;
 let cert: { cert: string; key: string };
-let proxy: { imap: number; pop3: number; smtp: number };
+let proxy: { imap: number; pop3: number; smtp: number; portal: number };
 const cli = (...args: string[]) => runCli(['--config', configPath, ...args]);
 
 type Door = { name: string; service: string; login(user: string, pass: string): Promise<LoginResult> };
@@ -103,8 +104,8 @@ beforeAll(async () => {
     tls: cert,
     senderLogins: { 'alice@test.example': 'alice', 'bob@test.example': 'bob' },
   });
-  const [imap, pop3, smtp] = (await freePorts(3)) as [number, number, number];
-  proxy = { imap, pop3, smtp };
+  const [imap, pop3, smtp, portal] = (await freePorts(4)) as [number, number, number, number];
+  proxy = { imap, pop3, smtp, portal };
   configPath = writeTestConfig({
     dir,
     cert,
@@ -114,6 +115,7 @@ beforeAll(async () => {
     pop3: { listen: '', listenTls: `127.0.0.1:${pop3}`, backendPort: dovecot.pop3Port },
     smtp: { listen: '', listenTls: `127.0.0.1:${smtp}`, backendPort: postfix.submissionPort, backendLogin: 'master' },
     auth: { revocation_poll_seconds: POLL_SECONDS },
+    portal: { listen: `127.0.0.1:${portal}` },
     dovecot: {
       verify_socket: socket,
       verify_socket_group: 'dovecot',
@@ -165,6 +167,28 @@ describe('a two-step account', () => {
     for (const door of PROXY_DOORS) {
       await expectOutcome(door, 'alice', proxied, 'ok');
       expect((await lastUsed('proxied', door.service)).lastUsedProtocol).toBe(door.service);
+    }
+  });
+});
+
+describe("the portal's sign-in", () => {
+  it("checks a two-step account's main password through the guarded Dovecot (a one-time pass in ID)", async () => {
+    const browser = browserFor({ url: `http://127.0.0.1:${proxy.portal}` } as Harness);
+    const ok = await browser.signIn('alice', ALICE.password);
+    expect(ok.status, ok.body.slice(0, 300)).toBe(303);
+    expect(ok.location).toBe('/sign-in/code');
+    const wrong = await browserFor({ url: `http://127.0.0.1:${proxy.portal}` } as Harness).signIn('alice', 'not-alices-password');
+    expect(wrong.status).not.toBe(303);
+  });
+
+  it('a pass sent to Dovecot by anyone else is worth nothing', async () => {
+    const c = await RawImapClient.connect({ port: dovecot.imapPort, localAddress: CLIENT });
+    try {
+      await c.greeting();
+      await c.command('ID ("name" "twostep portal" "x-twostep-check" "AAAAAAAAAAAAAAAAAAAAAA")');
+      expect(await c.command(`LOGIN alice "${ALICE.password}"`)).toMatch(/^t2 NO \[AUTHENTICATIONFAILED\]/m);
+    } finally {
+      c.close();
     }
   });
 });
