@@ -97,16 +97,21 @@ local function field(key, value)
   return "\t" .. key .. "=" .. enc(tostring(value))
 end
 
+-- Longer passwords are cut here (twostep refuses more than 1024 characters anyway, and an
+-- application code is 16): the request line stays within twostep's limit whatever a client sends.
+local MAX_PASSWORD_BYTES = 4096
+local MAX_CLIENT_ID_BYTES = 1024
+
 local function ask(req, pass)
   local line = "VERIFY"
     .. field("user", req.user)
-    .. "\tpassword=" .. enc(pass)
+    .. "\tpassword=" .. enc(string.sub(pass, 1, MAX_PASSWORD_BYTES))
     .. field("service", req.service)
     .. field("rip", req.remote_ip)
     .. field("rport", req.remote_port)
     .. field("lip", req.local_ip)
     .. field("secured", req.secured)
-    .. field("client_id", req.client_id)
+    .. field("client_id", req.client_id and string.sub(req.client_id, 1, MAX_CLIENT_ID_BYTES))
     .. field("mech", req.mechanism)
     .. field("session", req.session)
     .. "\n"
