@@ -102,6 +102,18 @@ describe('verify service answers from the policy', () => {
     expect(events).toContain('login.fail/imap/passdb');
   });
 
+  it("a login Dovecot did not secure is decided all the same: Dovecot's disable_plaintext_auth rules there, not allow_plaintext", async () => {
+    const { policy, clock } = setup({ auth: { allow_plaintext: false } });
+    enable2fa(policy, clock);
+    const { code } = await policy.appCodeAdd('alice', 'Laptop');
+    const { socketPath } = await start(policy);
+    const p = await peer(socketPath);
+    expect(await p.ask({ ...base, secured: '', user: 'alice', password: code })).toBe('OK');
+    expect(await p.ask({ ...base, secured: '', user: 'alice', password: 'main' })).toBe('FAIL\tapp-code-required');
+    expect(await p.ask({ ...base, secured: '', user: 'bob', password: 'main' })).toBe('NEXT');
+    expect(policy.audit({ user: 'alice' })[0]?.detail.tls).toBe(false);
+  });
+
   it('no two-step: NEXT every time, nothing audited, the throttle hold released at once', async () => {
     const { policy } = setup({ auth: { user_failures: 5 } });
     const { socketPath } = await start(policy);
