@@ -15,7 +15,8 @@ export interface StartDovecotOptions {
   /**
    * Put twostep's Lua passdb (config/dovecot/10-twostep-passdb.conf and twostep-auth.lua, as
    * shipped, with only the script and socket paths replaced) before the users' passdb:
-   * `socket` is the verify service's unix socket path or its loopback host:port.
+   * `socket` is the verify service's unix socket path or its loopback host:port (several,
+   * comma-separated, are tried in order).
    */
   twostepPassdb?: { socket: string };
   /** Adds `sieve` to protocols and a ManageSieve listener (sievePort). */
