@@ -21,6 +21,8 @@ let configPath: string;
 let bare: DovecotInstance; // as it was: no twostep passdb
 let guarded: DovecotInstance; // the snippet as shipped, master passdb limited to twostep
 const USERS = [{ user: 'alice', password: 'alice-main-pw' }];
+/** Each test runs doctor (a CLI start, doveconf, postconf) once or twice: generous on a busy machine. */
+const LONG = 120_000;
 const limitMaster = (conf: string) => conf.replace('  master = yes\n  pass = yes\n', '  master = yes\n  pass = yes\n  override_fields = allow_real_nets=127.0.0.1/32,::1\n');
 
 /** A Postfix configuration directory as the test harness writes it (not started: postconf reads files). */
@@ -68,7 +70,7 @@ beforeAll(async () => {
     startDovecot({ users: USERS, master: MASTER, manageSieve: true }),
     startDovecot({ users: USERS, master: MASTER, manageSieve: true, trustedNetworks: '127.0.0.1/32 ::1', twostepPassdb: { socket }, configOverride: limitMaster }),
   ]);
-});
+}, LONG);
 
 afterAll(async () => {
   await Promise.all([bare?.stop(), guarded?.stop()]);
@@ -89,7 +91,7 @@ describe('twostep doctor', () => {
     expect(row(r.stdout, 'master passdb')).toMatch(/OPEN +not limited to twostep: add override_fields = allow_real_nets=127\.0\.0\.1,::1/);
     expect(row(r.stdout, 'login_trusted_networks')).toMatch(/check +127\.0\.0\.0\/8 ::1: 127\.0\.0\.0\/8 may claim any client address/);
     expect(r.stderr).toMatch(/^twostep: \d+ open: Dovecot passdbs, IMAP/);
-  });
+  }, LONG);
 
   it('with the snippet as shipped and the master passdb limited to twostep: no open door, exit status 0', async () => {
     const r = await doctor('--dovecot-config', guarded.confPath, '--postfix-config', postfixDir('pf-guarded'));
@@ -102,7 +104,7 @@ describe('twostep doctor', () => {
     expect(row(r.stdout, 'TWOSTEP_VERIFY')).toMatch(new RegExp(`ok +${socket}`));
     expect(row(r.stdout, 'master passdb')).toMatch(/ok +allow_real_nets=127\.0\.0\.1\/32,::1/);
     expect(r.stdout).toMatch(/No open door/);
-  });
+  }, LONG);
 
   it('names what is wrong: a passdb before twostep\'s, Cyrus SASL, XCLIENT from elsewhere, the auth cache', async () => {
     // An admin who dropped the snippet into conf.d under its own name: after Debian's 10-auth.conf.
@@ -124,5 +126,5 @@ describe('twostep doctor', () => {
     expect(r2.code).toBe(1);
     expect(row(r2.stdout, 'Dovecot passdbs')).toMatch(/OPEN +auth_cache_size = 1 ?M and a cache key without %\{passdb:twostep\}/);
     expect(row(r2.stdout, 'Postfix smtpd 127.0.0.1:10587')).toMatch(/OPEN +XCLIENT from 127\.0\.0\.0\/8 \(not twostep\)/);
-  });
+  }, LONG);
 });
