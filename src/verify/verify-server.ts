@@ -108,10 +108,13 @@ async function serveConnection(socket: net.Socket, o: VerifyServerOptions): Prom
       finish(socket, { kind: 'error', reason: parsed.error });
       return;
     }
-    // Dovecot's worker waits for this answer and sends nothing meanwhile: no reads pile up.
+    // Dovecot's worker waits for this answer; a peer that sends more meanwhile is not read
+    // (nothing piles up in memory while the policy decides).
+    reader.pause();
     const answer = await answerVerify(o.authenticator, parsed.req, o.logger, o.passes);
     if (socket.destroyed) return;
     socket.write(renderVerifyAnswer(answer));
+    reader.resume();
   }
 }
 
