@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,7 +97,7 @@ beforeAll(async () => {
       twostepPassdb: { socket: `${socket},${standbySocket}` },
       manageSieve: true,
       authWorkerUser: 'dovecot',
-      extraConf: 'auth_cache_size = 1M\nauth_cache_ttl = 1 hour',
+      extraConf: 'auth_cache_size = 1M\nauth_cache_ttl = 1 hour\nauth_mechanisms = plain login cram-md5',
     }),
     startDovecot({ users, master: MASTER }),
   ]);
@@ -170,6 +171,28 @@ describe('a two-step account', () => {
       await expectOutcome(door, 'alice', proxied, 'ok');
       expect((await lastUsed('proxied', door.service)).lastUsedProtocol).toBe(door.service);
     }
+  }, LONG);
+});
+
+/** IMAP AUTHENTICATE CRAM-MD5: a mechanism that needs the stored password (the Lua passdb's lookup). */
+async function cramMd5(user: string, password: string): Promise<string> {
+  const c = await RawImapClient.connect({ port: dovecot.imapPort, localAddress: CLIENT });
+  try {
+    await c.greeting();
+    c.write('c1 AUTHENTICATE CRAM-MD5\r\n');
+    const challenge = Buffer.from((await c.until(/^\+ /)).slice(2), 'base64').toString('latin1');
+    const digest = createHmac('md5', password).update(challenge, 'latin1').digest('hex');
+    c.write(`${Buffer.from(`${user} ${digest}`).toString('base64')}\r\n`);
+    return await c.until(/^c1 /);
+  } finally {
+    c.close();
+  }
+}
+
+describe('mechanisms that need the stored password (CRAM-MD5)', () => {
+  it('refuse a two-step account, and leave any other to Dovecot', async () => {
+    expect(await cramMd5('alice', ALICE.password)).toMatch(/^c1 NO \[AUTHENTICATIONFAILED\]/);
+    expect(await cramMd5('bob', BOB.password)).toMatch(/^c1 OK/);
   }, LONG);
 });
 
