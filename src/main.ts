@@ -17,9 +17,18 @@ import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { openStore } from './store/index.js';
 import { imapPasswordChecker } from './portal/imap-password-checker.js';
 import { startPortal, type RunningPortal } from './portal/portal-server.js';
+import { KickingPolicy } from './verify/kicking-policy.js';
+import { PasswordCheckPasses } from './verify/password-check-passes.js';
+import { createSessionKicker } from './verify/session-kicker.js';
+import { startDovecotVerify, type RunningVerifyServer } from './verify/start-dovecot-verify.js';
 
 export interface OpenedPolicy {
   policy: Policy;
+  /**
+   * Waits for the [dovecot] kick_command runs started by revokes so far; returns one line per
+   * failure. Call before close() (the CLI shows the lines as warnings).
+   */
+  drain(): Promise<string[]>;
   /** Writes what is queued (audit, Last Used), then closes the store. */
   close(): Promise<void>;
 }
@@ -49,8 +58,15 @@ export async function openPolicy(config: Config, logger: Logger): Promise<Opened
     await store.close();
     throw err;
   }
-  const policy = new Policy({ store, masterKey, config, logger });
-  return { policy, close: () => store.close() };
+  const kickArgv = config.dovecot?.kick_command ?? [];
+  const kicker = kickArgv.length > 0 ? createSessionKicker(kickArgv, logger) : undefined;
+  const opts = { store, masterKey, config, logger };
+  const policy = kicker ? new KickingPolicy(opts, kicker) : new Policy(opts);
+  return {
+    policy,
+    drain: () => kicker?.drain() ?? Promise.resolve([]),
+    close: () => store.close(),
+  };
 }
 
 export interface Running {
@@ -61,6 +77,8 @@ export interface Running {
   portal?: RunningPortal;
   /** Only when [smtp] is configured. */
   smtp?: Awaited<ReturnType<typeof startSmtpServer>>;
+  /** The verify service for Dovecot's Lua passdb, when [dovecot] is configured. */
+  verify?: RunningVerifyServer;
   close(): Promise<void>;
 }
 
@@ -129,13 +147,15 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       pop3 = await startPop3Server({ ...common, ...endpoints(config, config.pop3) });
       started.push(pop3);
     }
+    // The portal's main-password check through a Dovecot that asks twostep (the Lua passdb).
+    const passes = config.dovecot ? new PasswordCheckPasses() : undefined;
     let portal: RunningPortal | undefined;
     const p = config.portal;
     if (p) {
       portal = await startPortal({
         policy: opened.policy,
         // The portal's sign-in password goes to the same IMAP backend the proxy uses.
-        checker: imapPasswordChecker(endpoints(config, config.imap).backend, logger),
+        checker: imapPasswordChecker(endpoints(config, config.imap).backend, logger, passes),
         logger,
         settings: {
           listen: p.listen,
@@ -156,6 +176,11 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       });
       started.push(smtp);
     }
+    let verify: RunningVerifyServer | undefined;
+    if (config.dovecot) {
+      verify = await startDovecotVerify(config.dovecot, opened.policy, logger, passes ?? new PasswordCheckPasses());
+      started.push(verify);
+    }
     const watcher = startRevocationWatcher({
       registry,
       policy: opened.policy,
@@ -170,6 +195,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         ...(config.pop3 ? { pop3Backend: config.pop3.backend } : {}),
         ...(config.smtp ? { smtpBackend: config.smtp.backend } : {}),
         ...(portal ? { portalPort: portal.port } : {}),
+        ...(config.dovecot ? { verifySocket: config.dovecot.verify_socket, verifyListen: verify?.address?.port } : {}),
       },
       'twostep ready',
     );
@@ -179,12 +205,14 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         clearInterval(pruner);
         watcher.stop();
         await closeStarted();
+        await opened.drain();
         await opened.close();
       },
     };
     if (pop3) running.pop3 = pop3;
     if (smtp) running.smtp = smtp;
     if (portal) running.portal = portal;
+    if (verify) running.verify = verify;
     return running;
   } catch (err) {
     // e.g. a port is taken: nothing stays bound, and the error names the key ("imap.listen ...").

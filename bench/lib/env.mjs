@@ -55,8 +55,9 @@ export async function startEnv({ root, log, onCleanup }) {
    * A `twostep serve` child with its own ports. Same database as the main instance unless
    * storeDir is given. loginCacheSeconds 0 = every app-code login runs argon2. smtp: also an
    * SMTP submission listener, { backendPort, backendLogin: 'master'|'xclient' } (smtpPort).
+   * verifySocket: also the verify service for Dovecot's Lua passdb, on that unix socket.
    */
-  const startTwostep = async ({ name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), loginCacheSeconds = 300, smtp } = {}) => {
+  const startTwostep = async ({ name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), loginCacheSeconds = 300, smtp, verifySocket } = {}) => {
     const dir = path.join(root, name);
     fs.mkdirSync(dir, { recursive: true });
     const port = await freePort();
@@ -66,6 +67,7 @@ export async function startEnv({ root, log, onCleanup }) {
       storePath: path.join(storeDir, 'twostep.db'), cert: cert.cert, key: cert.key, masterPasswordFile, port, tlsPort,
       backendPort: dovecot.imapPort, logLevel: 'warn', loginCacheSeconds,
       smtp: smtp && { ...smtp, port: smtpPort },
+      verifySocket,
     });
     const configPath = path.join(dir, 'twostep.toml');
     fs.writeFileSync(configPath, configText);

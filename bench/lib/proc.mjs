@@ -61,3 +61,27 @@ export async function stopChild(proc, graceMs = 5000) {
     await Promise.race([exited, sleep(graceMs)]);
   }
 }
+
+/** Clock ticks per second of /proc/N/stat times (USER_HZ; 100 on Linux). */
+const TICKS_PER_S = 100;
+
+/**
+ * CPU ms used so far by `pid` and everything it forked: its own user+system time, the time of
+ * its children it has reaped (cutime+cstime), and that of its live children. Differences of two
+ * readings count a child that lived in between whether or not it has exited since.
+ */
+export function treeCpuMs(pid) {
+  const times = (p) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields after the comm: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+      return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      return 0;
+    }
+  };
+  let ticks = times(pid);
+  for (const c of childPids(pid)) ticks += times(c);
+  return (ticks * 1000) / TICKS_PER_S;
+}

@@ -12,8 +12,9 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 /**
  * The twostep config file text for the bench. smtp (optional): a plaintext submission listener
  * in front of the Postfix service at smtp.backendPort, logging in there as smtp.backendLogin says.
+ * verifySocket (optional): a [dovecot] section, the verify service for Dovecot's Lua passdb.
  */
-export function twostepConfig({ storePath, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300, smtp }) {
+export function twostepConfig({ storePath, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300, smtp, verifySocket }) {
   return [
     '[store]',
     `path = ${JSON.stringify(storePath)}`,
@@ -38,6 +39,7 @@ export function twostepConfig({ storePath, cert, key, masterPasswordFile, port, 
           `backend_login = ${JSON.stringify(smtp.backendLogin)}`,
         ]
       : []),
+    ...(verifySocket ? ['[dovecot]', `verify_socket = ${JSON.stringify(verifySocket)}`, 'kick_command = []'] : []),
     '[auth]',
     'allow_plaintext = true',
     `login_cache_seconds = ${loginCacheSeconds}`,

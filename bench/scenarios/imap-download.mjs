@@ -32,7 +32,7 @@ async function openMailbox(target) {
 }
 
 /** A side whose sample is the ms one FETCH takes on a connection kept open across samples. */
-function fetchSide(side, target, fetch, minBytes, conns) {
+export function fetchSide(side, target, fetch, minBytes, conns) {
   return {
     side,
     async sample() {

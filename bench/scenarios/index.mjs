@@ -3,10 +3,11 @@
 // twostep instances, further backends through env.onCleanup), then reports through
 // rec.measure (sides in alternation, medians, ratios to the first side) or rec.record.
 // Adding one = a new file here + one line below.
+import dovecotPassdb from './dovecot-passdb.mjs';
 import idleConnections from './idle-connections.mjs';
 import imapDownload from './imap-download.mjs';
 import logins from './logins.mjs';
 import smtpSubmission from './smtp-submission.mjs';
 import storeScale from './store-scale.mjs';
 
-export const scenarios = [imapDownload, logins, idleConnections, storeScale, smtpSubmission];
+export const scenarios = [imapDownload, logins, idleConnections, storeScale, smtpSubmission, dovecotPassdb];

@@ -11,7 +11,7 @@ import { median } from '../lib/stats.mjs';
 const require = createRequire(import.meta.url);
 
 /** logins/s of `clients` workers doing login rounds for `seconds`. */
-async function rate(target, clients, seconds) {
+export async function rate(target, clients, seconds) {
   const end = performance.now() + seconds * 1000;
   const start = performance.now();
   let ok = 0;

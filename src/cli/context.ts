@@ -14,13 +14,18 @@ export function configOf(cmd: Command): Config {
   return loadConfig(configPathOf(cmd));
 }
 
-/** Open config → store → policy for one admin command, run it, and always close the database. */
+/**
+ * Open config → store → policy for one admin command, run it, and always close the database.
+ * A revoke ends the user's Dovecot sessions ([dovecot] kick_command) from this process: the
+ * command waits for that, and a failure is a warning on stderr (the revoke itself holds).
+ */
 export async function withPolicy<T>(cmd: Command, fn: (opened: OpenedPolicy) => Promise<T> | T): Promise<T> {
   const config = configOf(cmd);
   const opened = await openPolicy(config, silentLogger());
   try {
     return await fn(opened);
   } finally {
+    for (const failure of await opened.drain()) process.stderr.write(`twostep: warning: Dovecot sessions not ended: ${failure}\n`);
     await opened.close();
   }
 }

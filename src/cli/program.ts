@@ -5,6 +5,7 @@ import { auditCommand } from './commands/audit-command.js';
 import { checkCommand } from './commands/check-command.js';
 import { codesCommand } from './commands/codes-command.js';
 import { disableCommand } from './commands/disable-command.js';
+import { doctorCommand } from './commands/doctor-command.js';
 import { initCommand } from './commands/init-command.js';
 import { serveCommand } from './commands/serve-command.js';
 import { totpCommand } from './commands/totp-command.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     disableCommand(),
     auditCommand(),
     adminCommand(),
+    doctorCommand(),
   ]) {
     program.addCommand(sub);
   }

@@ -131,6 +131,40 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Dovecot asks twostep for every password login (every door: IMAP, POP3, ManageSieve,
+     * submission, Postfix SASL) through config/dovecot's Lua passdb; absent = off.
+     */
+    dovecot: z
+      .object({
+        /** Unix socket of the verify service; "" = none (then verify_listen). */
+        verify_socket: z.string().default('/run/twostep/verify.sock'),
+        /** Its mode: the Lua passdb runs in Dovecot's auth-worker (root, or dovecot when so configured). */
+        verify_socket_mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal mode such as "0660"').default('0660'),
+        /** Its group (name or number), e.g. "dovecot"; default: twostep's own group. */
+        verify_socket_group: z.string().min(1).optional(),
+        /** Loopback host:port instead of (or beside) the socket, e.g. "127.0.0.1:7025"; "" = off. */
+        verify_listen: z
+          .union([hostPort, z.literal('')])
+          .default('')
+          .refine((s) => s === '' || /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d+$/.test(s), 'must be a loopback address (127.x.x.x, [::1] or localhost)'),
+        /**
+         * Run after a code is revoked or two-step authentication turned off, to end the user's
+         * Dovecot sessions: argv (no shell), "{user}" replaced by the user name. [] = off (Dovecot
+         * on another host).
+         */
+        kick_command: z
+          .array(z.string().min(1))
+          .max(32)
+          .default(['doveadm', 'kick', '{user}'])
+          .refine((a) => a.length === 0 || a.slice(1).some((x) => x.includes('{user}')), 'must name "{user}" in an argument, or be [] (off)'),
+      })
+      .strict()
+      .refine((d) => d.verify_socket !== '' || d.verify_listen !== '', {
+        message: 'set verify_socket or verify_listen',
+        path: ['verify_socket'],
+      })
+      .optional(),
     auth: z
       .object({
         allow_plaintext: z.boolean().default(false),

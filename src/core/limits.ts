@@ -107,6 +107,48 @@ export const limits = {
    * from it: the owner's usual places keep working while guesses from elsewhere are bounded.
    */
   knownSourceMs: 180 * 24 * 60 * 60_000,
+  /**
+   * Longest request line of the verify service (Dovecot's Lua passdb, src/verify). A request
+   * carries a user name (255 characters), a secret (1024 characters) and the IMAP ID string
+   * (Dovecot keeps at most ~1000 bytes), percent-encoded: up to 3 bytes per byte and 4 bytes per
+   * character. 24 KiB holds the worst case of all three; a longer line is no real request.
+   */
+  verifyLineBytes: 24 * 1024,
+  /**
+   * A verify connection idle this long is closed. The Lua passdb keeps one connection per Dovecot
+   * auth-worker and reconnects once when it finds it closed; an idle worker lives about a minute.
+   */
+  verifyIdleMs: 5 * 60_000,
+  /**
+   * Verify connections open at once: Dovecot runs at most auth-worker process_limit (30 by
+   * default) workers, each with one connection; room for several Dovecot instances and restarts.
+   */
+  verifyMaxConnections: 256,
+  /**
+   * Time the verify service gives the policy for one answer before it answers "temporary
+   * failure". Below the Lua passdb's own socket timeout (15 s in config/dovecot/twostep-auth.lua),
+   * so Dovecot hears twostep's answer rather than a timeout.
+   */
+  verifyDecisionMs: 10_000,
+  /**
+   * One-time passes the portal's password check may hold at once (src/verify/password-check-passes):
+   * each lives limits.portalPasswordCheckMs; sign-ins are throttled far below this many per 15 s.
+   */
+  passwordCheckPassesMax: 10_000,
+  /**
+   * Deadline of [dovecot] kick_command (doveadm kick) after a revoke: doveadm answers in
+   * milliseconds; a hung one is killed so a CLI command or a shutdown never waits longer.
+   */
+  kickCommandMs: 10_000,
+  /** Bytes of a kick command's output kept for the log line when it fails. */
+  kickOutputBytes: 2_048,
+  /**
+   * Deadline of each `doveconf -n` / `postconf -n` / `postconf -M` run by `twostep doctor`
+   * (they read local files and answer in well under a second).
+   */
+  doctorCommandMs: 20_000,
+  /** Largest output of one of those commands that doctor reads (a large doveconf -n is ~50 KiB). */
+  doctorOutputBytes: 4 * 1024 * 1024,
   /** After a final BYE, how long the peer may take to read it before the socket is destroyed. */
   closeLingerMs: 2_000,
   /**

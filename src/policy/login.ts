@@ -20,7 +20,7 @@ import { isMasterSpelling, normalizeUsername, usernameProblem } from './username
 export async function authenticate(ctx: PolicyContext, req: AuthRequest): Promise<AuthDecision> {
   const started = ctx.clock();
   const decision = await decide(ctx, req, started);
-  if (!decision.ok && decision.reason !== 'tls-required' && decision.reason !== 'backend-unavailable') {
+  if (!decision.ok && decision.reason !== 'tls-required' && decision.reason !== 'backend-unavailable' && req.origin !== 'passdb') {
     await failureDelay(ctx, started);
   }
   return decision;
@@ -39,7 +39,7 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
     return fail(ctx, req, null, 'malformed', now);
   }
   const username = normalizeUsername(req.user);
-  if (!req.tls && !ctx.config.auth.allow_plaintext) {
+  if (!req.tls && !ctx.config.auth.allow_plaintext && req.origin !== 'passdb') {
     return fail(ctx, req, username, 'tls-required', now);
   }
   // The master login is twostep's alone: "alice*proxymaster" or the master user's own name never
@@ -53,6 +53,9 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
 
   const account = await ctx.readAccount(username);
   if (account?.twofaState === 'on') return appCodeLogin(ctx, req, account, secret, now);
+  // Dovecot's Lua passdb asks: "not mine", Dovecot's own passdb judges (and bounds guessing with
+  // its auth penalty); twostep never hears that verdict, so it reserves nothing.
+  if (req.origin === 'passdb') return { ok: true, via: 'passthrough', user: req.user.trim(), passthrough: DELEGATED };
 
   // No two-step for this account: the backend judges the user's own password, a guessable one.
   // The source's bound first (no check at all from a source over it), then one check reserved
@@ -65,6 +68,9 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
   if (!r.ok) return throttled(ctx, req, username, r.key, r.retryAfterMs, now);
   return { ok: true, via: 'passthrough', user: req.user.trim(), passthrough: passthroughHandle(ctx, req, now, r.reservation) };
 }
+
+/** The handle of a decision Dovecot's own passdb judges: nothing to settle. */
+const DELEGATED: PassthroughHandle = { settle: async () => {} };
 
 /**
  * A two-step account: only an active application code. Codes are unguessable (16 letters) and a
@@ -167,6 +173,7 @@ function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number
       if (settled) return;
       settled = true;
       await reservation.settle(outcome === 'rejected');
+      if (outcome === 'delegated') return;
       const now = ctx.clock();
       const username = normalizeUsername(req.user);
       if (outcome === 'rejected') {
@@ -205,6 +212,7 @@ async function fail(
 function loginDetail(req: AuthRequest, extra: Record<string, unknown>): Record<string, unknown> {
   const d: Record<string, unknown> = { ...extra, mechanism: req.mechanism.slice(0, 32), cid: req.cid, tls: req.tls };
   if (req.clientName) d.client = req.clientName.slice(0, limits.clientNameChars);
+  if (req.origin) d.origin = req.origin;
   return d;
 }
 

@@ -1,7 +1,11 @@
 import type { Secret } from '../core/secret.js';
 
-/** The protocols (and the portal) that ask the policy for a decision. */
-export type Protocol = 'imap' | 'pop3' | 'smtp' | 'portal';
+/**
+ * The protocols (and the portal) that ask the policy for a decision. Through Dovecot's Lua passdb
+ * (src/verify) also Dovecot's own services: 'sieve' (ManageSieve), 'submission' (Dovecot's
+ * submission service), 'smtp' (Postfix SASL), 'other' (any other service name).
+ */
+export type Protocol = 'imap' | 'pop3' | 'smtp' | 'portal' | 'sieve' | 'submission' | 'other';
 
 /** What a protocol front end hands to policy.authenticate() once it has parsed a login. */
 export interface AuthRequest {
@@ -22,6 +26,12 @@ export interface AuthRequest {
   clientName?: string;
   /** Connection id for logs. */
   cid: string;
+  /**
+   * 'passdb': Dovecot's Lua passdb asks (src/verify), not a twostep front end. Dovecot then
+   * delays refusals itself (auth_failure_delay) and enforces TLS (disable_plaintext_auth), so the
+   * policy adds neither; a passthrough decision is settled 'delegated'.
+   */
+  origin?: 'passdb';
 }
 
 /** Every reason a login can fail; each protocol renders all of them in one exhaustive table. */
@@ -45,8 +55,12 @@ export type AuthDecision =
 
 export type AuthFailure = Extract<AuthDecision, { ok: false }>;
 
-/** Outcome of a passthrough login as the backend judged it, reported back for throttling and audit. */
-export type PassthroughOutcome = 'ok' | 'rejected' | 'backend-unavailable';
+/**
+ * Outcome of a passthrough login as the backend judged it, reported back for throttling and audit.
+ * 'delegated': the verdict belongs to someone twostep never hears from (Dovecot's own passdb, after
+ * the Lua passdb answered "not mine"): releases the hold, audits nothing.
+ */
+export type PassthroughOutcome = 'ok' | 'rejected' | 'backend-unavailable' | 'delegated';
 
 /**
  * A passthrough decision whose backend verdict is still due: the caller reports it once with

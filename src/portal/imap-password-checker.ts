@@ -12,8 +12,10 @@ import type { PasswordChecker, PasswordVerdict } from '../policy/index.js';
  * stores. TLS to the backend as for the proxy ([imap] backend_tls, [backend] ca / servername).
  * The browser's address goes first in ID (x-originating-ip), as for proxied IMAP logins, so
  * Dovecot logs it as rip= and keys its auth failure penalty on it, not on twostep.
+ * With `passes` (Dovecot asks twostep through its Lua passdb), ID also carries a one-time pass,
+ * so that passdb leaves this one password to Dovecot (see PasswordCheckPasses).
  */
-export function imapPasswordChecker(target: BackendTarget, logger: Logger): PasswordChecker {
+export function imapPasswordChecker(target: BackendTarget, logger: Logger, passes?: { issue(user: string): string }): PasswordChecker {
   return {
     async check(user: string, password: Secret, clientIp: string): Promise<PasswordVerdict> {
       const client = new ImapFlow({
@@ -26,7 +28,7 @@ export function imapPasswordChecker(target: BackendTarget, logger: Logger): Pass
         auth: { user, pass: password.reveal() },
         verifyOnly: true,
         // imapflow sends ID before it logs in (Dovecot honours x-originating-ip from login_trusted_networks).
-        clientInfo: { name: 'twostep portal', 'x-originating-ip': clientIp },
+        clientInfo: { name: 'twostep portal', 'x-originating-ip': clientIp, ...(passes ? { 'x-twostep-check': passes.issue(user) } : {}) },
         logger: false,
         connectionTimeout: limits.portalPasswordCheckMs,
         greetingTimeout: limits.portalPasswordCheckMs,

@@ -13,6 +13,19 @@ export interface StartDovecotOptions {
   /** Paths of a PEM cert and key: enables ssl = yes and the imaps/pop3s listeners. */
   tls?: { cert: string; key: string };
   /**
+   * Put twostep's Lua passdb (config/dovecot/10-twostep-passdb.conf and twostep-auth.lua, as
+   * shipped, with only the script and socket paths replaced) before the users' passdb:
+   * `socket` is the verify service's unix socket path or its loopback host:port (several,
+   * comma-separated, are tried in order).
+   */
+  twostepPassdb?: { socket: string };
+  /** Adds `sieve` to protocols and a ManageSieve listener (sievePort). */
+  manageSieve?: boolean;
+  /** service auth-worker { user = ... } (Dovecot's default: root); e.g. 'dovecot'. */
+  authWorkerUser?: string;
+  /** More dovecot.conf text, appended last (e.g. "auth_cache_size = 1M"). */
+  extraConf?: string;
+  /**
    * Use this folder instead of a fresh mkdtemp folder (the demo wants a known place).
    * It is then NOT removed by stop(). Tests should leave it out.
    */
@@ -40,6 +53,8 @@ export interface DovecotInstance {
   imapsPort?: number;
   /** Only with tls. */
   pop3sPort?: number;
+  /** Only with manageSieve. */
+  sievePort?: number;
   /** inet auth (client) listener on 127.0.0.1 for Postfix SASL: smtpd_sasl_path = inet:127.0.0.1:PORT. */
   authPort?: number;
   /** Unix auth client socket (mode 0666), the alternative for Postfix SASL. */

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.mjs';
 import { findSbinBinary, forgetOnExit, isAlive, lookupId, makeParentsTraversable, sleep, stopOnExit } from './daemon-tools.mjs';
+import { twostepExtraConf, twostepPassdbConf } from './dovecot-twostep.mjs';
 
 const MAIL_UID = 8;
 const MAIL_GID = 8;
@@ -75,7 +76,7 @@ state_dir = ${p.stateDir}
 log_path = ${p.logPath}
 info_log_path = ${p.logPath}
 debug_log_path = ${p.logPath}
-protocols = imap pop3 lmtp
+protocols = imap pop3 lmtp${p.sievePort ? ' sieve' : ''}
 # Loopback only (some test hosts have no IPv6).
 listen = 127.0.0.1
 shutdown_clients = yes
@@ -112,7 +113,7 @@ passdb {
   master = yes
   pass = yes
 }
-passdb {
+${p.beforeUserPassdb ?? ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${p.usersFile}
 }
@@ -170,6 +171,7 @@ service anvil {
     mode = 0
   }
 }
+${p.extraConf ?? ''}
 `;
 }
 
@@ -254,10 +256,15 @@ export async function startDovecot(opts) {
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
     const [imapPort, pop3Port, authPort, imapsPort, pop3sPort] = await freePorts(tls ? 5 : 3);
     ports = { imapPort, pop3Port, authPort, imapsPort: tls ? imapsPort : undefined, pop3sPort: tls ? pop3sPort : undefined };
+    if (opts.manageSieve) ports.sievePort = (await freePorts(1))[0];
     // Stale sockets from an earlier attempt stay in base_dir: start from an empty one.
     fs.rmSync(baseDir, { recursive: true, force: true });
     fs.mkdirSync(baseDir, { mode: 0o755 });
-    let conf = renderDovecotConf({ instanceName, baseDir, stateDir, logPath, mailDir, usersFile, masterFile, trustedNetworks, tls, ...ports });
+    const twostep = {
+      beforeUserPassdb: opts.twostepPassdb ? `${twostepPassdbConf({ dir, socket: opts.twostepPassdb.socket })}\n` : '',
+      extraConf: [twostepExtraConf({ sievePort: ports.sievePort, authWorkerUser: opts.authWorkerUser }), opts.extraConf ?? ''].join('\n'),
+    };
+    let conf = renderDovecotConf({ instanceName, baseDir, stateDir, logPath, mailDir, usersFile, masterFile, trustedNetworks, tls, ...ports, ...twostep });
     if (opts.configOverride) conf = opts.configOverride(conf, { dir, baseDir, usersFile, masterFile });
     fs.writeFileSync(confPath, conf);
     const result = await launch(bin, confPath, ports.imapPort, logPath);
@@ -321,6 +328,7 @@ export async function startDovecot(opts) {
     pop3Port: ports.pop3Port,
     imapsPort: ports.imapsPort,
     pop3sPort: ports.pop3sPort,
+    sievePort: ports.sievePort,
     authPort: ports.authPort,
     authSocket: path.join(baseDir, 'auth-client'),
     lmtpSocket: path.join(baseDir, 'lmtp'),

@@ -31,6 +31,8 @@ export interface TestConfigOptions {
     backendTls?: 'none' | 'starttls' | 'tls';
     backendLogin: 'master' | 'xclient';
   };
+  /** Keys of a [dovecot] section (the verify service for Dovecot's Lua passdb); absent = off. */
+  dovecot?: Record<string, string | string[]>;
   /** File name of the config in dir (several configs may share one store); default twostep.toml. */
   fileName?: string;
 }
@@ -83,6 +85,7 @@ export function writeTestConfig(o: TestConfigOptions): string {
       '[auth]',
       ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
       ...(o.portal ? ['[portal]', ...Object.entries(o.portal).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),
+      ...(o.dovecot ? ['[dovecot]', ...Object.entries(o.dovecot).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),
       '',
     ].join('\n'),
   );

@@ -35,14 +35,14 @@ class RawClient {
     });
   }
   /** TCP port on 127.0.0.1 (optionally TLS, unverified) or a unix socket path. */
-  static connect(target: number | string, secure = false): Promise<RawClient> {
+  static connect(target: number | string, secure = false, localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const sock =
         typeof target === 'string'
           ? net.connect({ path: target })
           : secure
             ? tls.connect({ host: '127.0.0.1', port: target, servername: 'localhost', rejectUnauthorized: false })
-            : net.connect({ host: '127.0.0.1', port: target });
+            : net.connect({ host: '127.0.0.1', port: target, localAddress });
       sock.once(secure ? 'secureConnect' : 'connect', () => resolve(new RawClient(sock)));
       sock.once('error', reject);
     });
@@ -377,7 +377,9 @@ describe('config/dovecot snippets for an existing Dovecot', () => {
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^auth_master_user_separator = \*$/m);
       expect(r.stdout).toMatch(/^login_trusted_networks = 127\.0\.0\.1\/32 ::1$/m);
-      expect(r.stdout).toMatch(/passdb \{\n\s+args = \S+master-users\n\s+driver = passwd-file\n\s+master = yes\n\s+pass = yes\n\s*\}/);
+      expect(r.stdout).toMatch(
+        /passdb \{\n\s+args = \S+master-users\n\s+driver = passwd-file\n\s+master = yes\n\s+override_fields = allow_real_nets=127\.0\.0\.1\/32,::1\n\s+pass = yes\n\s*\}/,
+      );
       expect(fs.readFileSync(master, 'utf8')).toMatch(/^proxymaster:\{SHA512-CRYPT\}\$6\$\S+$/m);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -425,6 +427,18 @@ describe('config/dovecot snippets for an existing Dovecot', () => {
       expect(await waitForLog(d, /Login: user=<bob>, method=PLAIN, rip=203\.0\.113\.5/)).toMatch(
         /Login: user=<bob>, method=PLAIN, rip=203\.0\.113\.5/,
       );
+      // The master password from anywhere but twostep's address (allow_real_nets) gets nothing,
+      // whatever client address it claims: 127.0.0.2 is not twostep.
+      const elsewhere = await RawClient.connect(d.imapPort, false, '127.0.0.2');
+      try {
+        await elsewhere.until(/^\* OK/);
+        elsewhere.send('y1 ID ("x-originating-ip" "127.0.0.1")');
+        await elsewhere.until(/^y1 /);
+        elsewhere.send(`y2 AUTHENTICATE PLAIN ${plain}`);
+        expect(await elsewhere.until(/^y2 /)).toMatch(/^y2 NO \[AUTHENTICATIONFAILED\]/m);
+      } finally {
+        elsewhere.close();
+      }
     } finally {
       await d.stop();
     }
