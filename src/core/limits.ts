@@ -116,6 +116,13 @@ export const limits = {
   /** After one side of a proxied session closes, how long the other side may take to flush and close. */
   spliceLingerMs: 10_000,
   /**
+   * At shutdown, a logged-in IMAP or POP3 session hears "* BYE" / "-ERR [SYS/TEMP]" only when the
+   * backend's last bytes ended a line and came at least this long ago: between responses (IDLE,
+   * a client thinking), not inside one (a FETCH literal arrives in one burst, far faster than
+   * this). Otherwise the session is closed without a word, which never garbles a response.
+   */
+  goodbyeQuietMs: 250,
+  /**
    * How often `serve` asks the store whether the application codes of live sessions were revoked
    * (the CLI revokes from another process, so there is nothing to be told; we look). One indexed
    * query over the ids of open sessions, skipped when there are none: cheap enough for 5 s, and

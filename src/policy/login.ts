@@ -1,6 +1,7 @@
 import { limits } from '../core/limits.js';
 import { normalizeAppCode } from '../crypto/app-code.js';
 import { codeLookup } from '../crypto/derive-keys.js';
+import { loginGate } from './login-gate.js';
 import type { PolicyContext } from './policy-context.js';
 import type { VerifiedCredential } from './verified-credential-cache.js';
 import type { AuthDecision, AuthRequest, FailReason, PassthroughHandle } from './types.js';
@@ -32,13 +33,9 @@ async function failureDelay(ctx: PolicyContext, started: number): Promise<void> 
 async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promise<AuthDecision> {
   const secret = req.secret.reveal();
 
-  if (usernameProblem(req.user) !== null || secret.length > limits.secretChars) {
-    return fail(ctx, req, null, 'malformed', now);
-  }
-  const username = normalizeUsername(req.user);
-  if (!req.tls && !ctx.config.auth.allow_plaintext) {
-    return fail(ctx, req, username, 'tls-required', now);
-  }
+  const refused = loginGate(req, ctx.config.auth.allow_plaintext); // the front ends' rule too
+  const username = usernameProblem(req.user) === null ? normalizeUsername(req.user) : null;
+  if (refused || username === null) return fail(ctx, req, username, refused ?? 'malformed', now);
 
   const ipV = ctx.ipThrottle.check(req.clientIp, now);
   const userV = ctx.userThrottle.check(username, now);

@@ -89,8 +89,8 @@ describe('twostep to Dovecot over TLS', () => {
     const otherCa = makeTestCert(otherDir); // a valid certificate, but not the one Dovecot shows
     const port = await serveWith('wrong-ca', 'tls', otherCa.cert);
     expect(await login(port, 'alice', 'alice-main-pw')).toMatch(/^t1 NO \[UNAVAILABLE\]/m);
-    const log = (await running.at(-1)?.waitForLog(/"event":"backend-error"/)) ?? '';
-    expect(log).toMatch(/"event":"backend-error"/);
+    const log = (await running.at(-1)?.waitForLog(/"event":"backend.error"/)) ?? '';
+    expect(log).toMatch(/"event":"backend.error"/);
     expect(log).not.toContain('alice-main-pw');
   });
 });

@@ -328,7 +328,7 @@ it('revoking an application code closes the SMTP sessions signed in with it', as
   const revoke = await runCli(['--config', fronts.master.configPath, 'appcode', 'revoke', 'alice', 'Laptop']);
   expect(revoke.code).toBe(0);
   await c.waitClosed(5000);
-  expect(await fronts.xclient.serve.waitForLog(/"event":"session-revoked"[^\n]*"proto":"smtp"/)).toMatch(/"event":"session-revoked"[^\n]*"proto":"smtp"/);
+  expect(await fronts.xclient.serve.waitForLog(/"event":"session.revoked"[^\n]*"proto":"smtp"/)).toMatch(/"event":"session.revoked"[^\n]*"proto":"smtp"/);
 });
 
 it('Last Used and the audit trail record protocol smtp', async () => {

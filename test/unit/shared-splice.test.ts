@@ -129,7 +129,7 @@ describe('listener and small helpers', () => {
 
   it('binds, counts connections, and close() destroys them', async () => {
     listener = await startListener({
-      address: '127.0.0.1:0',
+      address: { host: '127.0.0.1', port: 0 },
       onConnection: (socket) => ({ destroy: () => socket.destroy() }),
     });
     expect(listener.address.port).toBeGreaterThan(0);
