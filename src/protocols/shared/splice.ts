@@ -8,7 +8,7 @@ const LF = 0x0a;
 /** The end of an IMAP line announcing a literal: its bytes follow, the response is not over. */
 const LITERAL_AT_END = /\{\d+\+?\}\r?\n$/;
 
-export type SpliceEnd = 'client-closed' | 'backend-closed' | 'client-error' | 'backend-error' | 'idle' | 'destroyed' | 'shutdown';
+export type SpliceEnd = 'client-closed' | 'backend-closed' | 'client-error' | 'backend-error' | 'idle' | 'destroyed' | 'shutdown' | 'hang-up';
 
 export interface SpliceStats {
   /** Bytes client → backend. */
@@ -37,6 +37,12 @@ export interface SpliceOptions {
    * bytes ended a line, not an IMAP literal's announcement, and came limits.goodbyeQuietMs ago.
    */
   replyBoundary?: () => boolean;
+  /**
+   * Reads the client's bytes instead of piping them to the backend (SMTP after AUTH: its command
+   * relay writes to both sides itself, with flow control). Likewise `down` for the backend's.
+   */
+  up?: (chunk: Buffer) => void;
+  down?: (chunk: Buffer) => void;
 }
 
 export interface Splice {
@@ -44,8 +50,11 @@ export interface Splice {
   done: Promise<SpliceStats>;
   /** Tears both sides down now (close, revocation). */
   destroy(): void;
-  /** Server shutdown: `words` to the client when at a reply boundary, then both sides end. */
-  goodbye(words: Buffer): void;
+  /**
+   * Server shutdown (or a protocol's hang-up): `words` to the client when at a reply boundary,
+   * then both sides end.
+   */
+  goodbye(words: Buffer, why?: SpliceEnd): void;
 }
 
 /**
@@ -140,6 +149,7 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
   // does not emit (SMTP, where backend → client carries only replies).
   const direct =
     !o.backendGone &&
+    !o.down &&
     isSocket(backend) &&
     takeOverReads(backend, (view) => {
       noteDown(view);
@@ -158,7 +168,8 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
   });
   client.on('close', () => onClosed('client'));
   backend.on('close', () => onClosed('backend'));
-  client.pipe(backend);
+  if (o.up) client.on('data', o.up).resume(); // (a 'data' listener alone does not resume a paused stream)
+  else client.pipe(backend);
   if (direct) {
     // Bytes read before the splice and not consumed yet go first.
     for (let c = backend.read() as Buffer | null; c !== null; c = backend.read() as Buffer | null) {
@@ -168,6 +179,8 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
     // The end of the backend's stream ends the client's side, as pipe would.
     backend.once('end', () => client.end());
     backend.resume();
+  } else if (o.down) {
+    backend.on('data', o.down).resume();
   } else {
     // With last words the client is ended by us (after them), not by the pipe.
     backend.pipe(client, { end: !o.backendGone });
@@ -178,10 +191,10 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
 
   const atBoundary = (): boolean =>
     o.replyBoundary ? o.replyBoundary() : downTail.lineEnd && Date.now() - downTail.at >= limits.goodbyeQuietMs;
-  const goodbye = (words: Buffer): void => {
+  const goodbye = (words: Buffer, why: SpliceEnd = 'shutdown'): void => {
     if (saidGoodbye) return;
     saidGoodbye = true;
-    firstEnd('shutdown');
+    firstEnd(why);
     const speak = atBoundary();
     backend.destroy();
     if (client.writableEnded || client.destroyed) return;

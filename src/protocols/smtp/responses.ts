@@ -33,6 +33,10 @@ export const smtpReply = {
   tooManyAuthFailures: '421 4.7.0 Error: too many failed authentication attempts',
   backendLost: '421 4.4.2 Error: lost connection to the mail server, try again later',
   shuttingDown: '421 4.3.2 Service shutting down',
+  // After AUTH (Postfix's words for the same refusals):
+  insufficientAuthorization: '550 5.7.0 Error: insufficient authorization',
+  alreadyAuthenticated: '503 5.5.1 Error: already authenticated',
+  bdatSyntax: '521 5.5.4 Syntax: BDAT count [LAST]',
 } as const;
 
 /** One reply as lines: "250-a", "250-b", "250 c" (RFC 5321 §4.2.1). */

@@ -8,8 +8,8 @@ import { PreAuthSession } from '../shared/pre-auth-session.js';
 import { commandTable, type HangUp, type LoginSteps } from '../shared/session-protocol.js';
 import { SessionOver } from '../shared/session-over.js';
 import { AFTER_LOGIN, BEFORE_LOGIN } from '../shared/session-state.js';
-import { splice, type Splice } from '../shared/splice.js';
-import { backendFarewell } from './backend-farewell.js';
+import type { Splice } from '../shared/splice.js';
+import { smtpRelay } from './command-relay.js';
 import { ehloLines } from './ehlo-extensions.js';
 import { lastWords, multiline, renderFailure, smtpReply } from './responses.js';
 import { heloName, parseSmtpCommand, type SmtpCommand } from './smtp-command.js';
@@ -35,12 +35,15 @@ const TRANSACTION_COMMANDS = ['MAIL', 'RCPT', 'DATA', 'BDAT', 'VRFY', 'EXPN', 'E
  * skeleton of shared/pre-auth-session.ts — the greeting, the command table (EHLO, HELO,
  * STARTTLS, AUTH, RSET, NOOP, QUIT; the transaction commands are refused until AUTH), the
  * refusal table (responses.ts) and the backend login (upstream-login.ts: the user's own AUTH for
- * passthrough, the master login or XCLIENT LOGIN for an application code).
+ * passthrough, the master login or XCLIENT LOGIN for an application code). After AUTH the
+ * client is still read at command boundaries (command-relay.ts).
  */
 export class SmtpSession extends PreAuthSession<SmtpCommand> {
   readonly #o: SmtpSessionOptions;
   /** The client's EHLO/HELO name (forgotten at STARTTLS). */
   #helo: string | undefined;
+  /** The backend extensions the client's last EHLO was shown (null: Postfix could not be asked). */
+  #extensions: string[] | null = null;
 
   protected readonly commands = commandTable<SmtpCommand>({
     EHLO: { states: BEFORE_LOGIN, run: (c) => this.#hello(c) },
@@ -86,10 +89,10 @@ export class SmtpSession extends PreAuthSession<SmtpCommand> {
     this.#helo = name;
     if (c.name === 'HELO') return this.conn.send(`250 ${this.#o.hostname}`);
     this.conn.reader.pause(); // the probe may take a moment; pipelined commands wait in the socket
-    const backend = await this.#o.extensions();
+    this.#extensions = await this.#o.extensions();
     if (this.conn.closed()) throw new SessionOver();
     this.conn.reader.resume();
-    const lines = ehloLines({ host: this.#o.hostname, backend, starttls: !this.conn.tls, auth: !this.loginRefused() });
+    const lines = ehloLines({ host: this.#o.hostname, backend: this.#extensions, starttls: !this.conn.tls, auth: !this.loginRefused() });
     for (const l of multiline(250, lines)) this.conn.send(l);
   }
 
@@ -134,9 +137,12 @@ export class SmtpSession extends PreAuthSession<SmtpCommand> {
     return { backendLogin: this.#o.backendLogin };
   }
 
-  /** After AUTH: a splice that tells the client 421 when Postfix goes away between replies. */
+  /**
+   * After AUTH: the command relay (command-relay.ts), which keeps XCLIENT, XFORWARD, STARTTLS and
+   * AUTH from Postfix and answers EHLO with the list the client saw before, without STARTTLS.
+   */
   protected override relay(client: net.Socket, backend: net.Socket, pending: Buffer): Splice {
-    if (pending.length) backend.write(pending);
-    return splice(client, backend, { idleMs: limits.smtpProxyIdleMs, lingerMs: limits.spliceLingerMs, backendGone: backendFarewell(backend) });
+    const ehlo = ehloLines({ host: this.#o.hostname, backend: this.#extensions, starttls: false, auth: true });
+    return smtpRelay(client, backend, pending, { tls: this.conn.tls, hostname: this.#o.hostname, ehlo, log: this.conn.log });
   }
 }
