@@ -10,11 +10,10 @@ import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
 import { startPop3Server, type Pop3ServerOptions } from '../../src/protocols/pop3/pop3-server.js';
 import { parsePop3Command } from '../../src/protocols/pop3/pop3-command.js';
-import type { ParseError } from '../../src/protocols/shared/parse-error.js';
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { SessionRegistry } from '../../src/protocols/shared/session-registry.js';
 import { upgradeServerTls } from '../../src/protocols/shared/tls-upgrade.js';
-import { FakeAuthenticator, LineClient } from '../helpers/session-fixtures.js';
+import { FakeAuthenticator, LineClient, parsedOrReason } from '../helpers/session-fixtures.js';
 import { makeTestCert } from '../helpers/tls.js';
 
 // ---------- fixtures: certificate, fake POP3 backend, fake authenticator, raw client ----------
@@ -199,13 +198,7 @@ async function client(port: number, implicitTls = false): Promise<Client> {
 
 describe('POP3 command parsing', () => {
   it('splits keyword and arguments, keeps spaces in arguments, refuses junk', () => {
-    const refused = (line: Buffer) => {
-      try {
-        return parsePop3Command(line);
-      } catch (e) {
-        return (e as ParseError).reason;
-      }
-    };
+    const refused = (line: Buffer) => parsedOrReason(parsePop3Command, line);
     expect(parsePop3Command(Buffer.from('pass my secret  pw'))).toEqual({ name: 'PASS', args: 'my secret  pw' });
     expect(parsePop3Command(Buffer.from('CAPA'))).toEqual({ name: 'CAPA', args: '' });
     expect(refused(Buffer.from(''))).toBe('empty');

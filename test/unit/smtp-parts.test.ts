@@ -7,10 +7,10 @@ import { backendFarewell } from '../../src/protocols/smtp/backend-farewell.js';
 import { ehloLines, extensionMap, passedOnExtensions } from '../../src/protocols/smtp/ehlo-extensions.js';
 import { readSmtpReply } from '../../src/protocols/smtp/read-smtp-reply.js';
 import { multiline, renderFailure } from '../../src/protocols/smtp/responses.js';
-import type { ParseError } from '../../src/protocols/shared/parse-error.js';
 import { heloName, parseSmtpCommand } from '../../src/protocols/smtp/smtp-command.js';
 import { xclientAddr, xtext } from '../../src/protocols/smtp/xtext.js';
 import { exampleConfigText, withSectionUncommented } from '../helpers/example-config.js';
+import { parsedOrReason } from '../helpers/session-fixtures.js';
 
 const POSTFIX_EHLO = [
   'mx.test.example',
@@ -66,13 +66,7 @@ describe('XCLIENT values', () => {
 
 describe('commands', () => {
   it('parses verbs and arguments; refuses junk; spots web requests', () => {
-    const refused = (line: Buffer) => {
-      try {
-        return parseSmtpCommand(line);
-      } catch (e) {
-        return (e as ParseError).reason;
-      }
-    };
+    const refused = (line: Buffer) => parsedOrReason(parseSmtpCommand, line);
     expect(parseSmtpCommand(Buffer.from('ehlo phone.example'))).toEqual({ name: 'EHLO', arg: 'phone.example' });
     expect(parseSmtpCommand(Buffer.from('QUIT  '))).toEqual({ name: 'QUIT', arg: '' });
     expect(refused(Buffer.from(''))).toBe('empty');
