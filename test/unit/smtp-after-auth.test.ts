@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { afterAuthCommand } from '../../src/protocols/smtp/after-auth-command.js';
 import { DataEnd } from '../../src/protocols/smtp/data-end.js';
+import { prng } from '../helpers/fuzz.js';
 
 const ctx = { tls: true, hostname: 'mx.example', ehlo: ['mx.example', 'PIPELINING', 'AUTH PLAIN LOGIN'] };
 
@@ -50,5 +51,30 @@ describe('the end of a DATA payload', () => {
     expect(ends('a\r', '\n', '.', '\r', '\nrest')).toEqual([-1, -1, -1, -1, 1]);
     expect(ends('line\r\n', '.\r\n')).toEqual([-1, 3]);
     expect(ends('x\r\n.', 'y\r\n.\n')).toEqual([-1, 5]);
+  });
+
+  it('agrees with a byte-by-byte reading on 20,000 random payloads cut at random points', () => {
+    /** Where a reader taking one byte at a time ends the data ("." then LF or CR LF at a line start). */
+    const reference = (t: string): number => {
+      for (let i = 0, lineStart = true; i < t.length; lineStart = t[i] === '\n', i++) {
+        if (lineStart && t.startsWith('.\n', i)) return i + 2;
+        if (lineStart && t.startsWith('.\r\n', i)) return i + 3;
+      }
+      return -1;
+    };
+    const random = prng(1234);
+    const pick = (n: number) => Math.floor(random() * n);
+    for (let round = 0; round < 20_000; round++) {
+      const text = Array.from({ length: pick(20) }, () => 'a.\r\n'[pick(4)]).join('');
+      const d = new DataEnd();
+      let found = -1;
+      for (let at = 0; at < text.length && found < 0; ) {
+        const cut = Math.min(text.length, at + 1 + pick(4));
+        const r = d.find(Buffer.from(text.slice(at, cut), 'latin1'));
+        if (r >= 0) found = at + r;
+        at = cut;
+      }
+      expect({ text, found }).toEqual({ text, found: reference(text) });
+    }
   });
 });

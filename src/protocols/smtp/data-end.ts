@@ -1,6 +1,8 @@
 const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
+/** A line that starts with a dot: the only place an end line can be (searched in native code). */
+const LF_DOT = Buffer.from('\n.');
 
 /** Where the scan stands at the end of the last chunk. */
 const enum At {
@@ -24,36 +26,43 @@ export class DataEnd {
 
   /** The offset just past the end line in `chunk`, or -1 when the data goes on past it. */
   find(chunk: Buffer): number {
-    let i = 0;
     const n = chunk.length;
-    for (;;) {
-      switch (this.#at) {
-        case At.MidLine: {
-          const lf = chunk.indexOf(LF, i);
-          if (lf < 0) return -1;
-          i = lf + 1;
-          this.#at = At.LineStart;
-          break;
-        }
-        case At.LineStart:
-          if (i >= n) return -1;
-          this.#at = chunk[i] === DOT ? At.Dot : At.MidLine;
-          if (this.#at === At.Dot) i++;
-          break;
-        case At.Dot:
-        case At.DotCr: {
-          if (i >= n) return -1;
-          const b = chunk[i];
-          if (b === LF) return i + 1;
-          if (b === CR && this.#at === At.Dot) {
-            this.#at = At.DotCr;
-            i++;
-          } else {
-            this.#at = At.MidLine;
-          }
-          break;
-        }
-      }
+    let i = 0;
+    // A line start, "." or ".\r" left by the last chunk.
+    if (this.#at === At.LineStart && n > 0) {
+      if (chunk[0] !== DOT) this.#at = At.MidLine;
+      else [this.#at, i] = [At.Dot, 1];
     }
+    if (this.#at === At.Dot || this.#at === At.DotCr) {
+      const end = this.#afterDot(chunk, i);
+      if (end !== 0) return end;
+    }
+    if (n === 0) return -1;
+    for (;;) {
+      const j = chunk.indexOf(LF_DOT, i);
+      if (j < 0) {
+        this.#at = chunk[n - 1] === LF ? At.LineStart : At.MidLine;
+        return -1;
+      }
+      this.#at = At.Dot;
+      const end = this.#afterDot(chunk, j + 2);
+      if (end !== 0) return end;
+      i = j + 2;
+    }
+  }
+
+  /**
+   * After a "." at a line start (from `i` on, "\r" maybe already seen): the offset past the end
+   * line, -1 when the chunk ended first (state kept), 0 when the line goes on (mid-line).
+   */
+  #afterDot(chunk: Buffer, i: number): number {
+    if (this.#at === At.Dot && i < chunk.length && chunk[i] === CR) {
+      this.#at = At.DotCr;
+      i++;
+    }
+    if (i >= chunk.length) return -1;
+    if (chunk[i] === LF) return i + 1;
+    this.#at = At.MidLine;
+    return 0;
   }
 }
