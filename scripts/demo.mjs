@@ -97,17 +97,17 @@ function configText(p, cert) {
 
 /** What an admin and the user would do with the CLI or the portal: allow, enrol, confirm, add a code; an admin account. */
 async function enrol(config) {
-  const opened = openPolicy(config, silentLogger());
+  const opened = await openPolicy(config, silentLogger());
   try {
     const { policy } = opened;
-    policy.setAdminPolicy(demo.email, 'allowed');
-    const key = policy.totpEnroll(demo.email).key;
-    const { oneTimeCodes } = policy.totpConfirm(demo.email, authenticator.generate(key));
+    await policy.setAdminPolicy(demo.email, 'allowed');
+    const key = (await policy.totpEnroll(demo.email)).key;
+    const { oneTimeCodes } = await policy.totpConfirm(demo.email, authenticator.generate(key));
     const code = (await policy.appCodeAdd(demo.email, 'Demo mail app')).code;
     const admin = await policy.adminAdd(adminName, new Secret(adminPassword));
     return { key, oneTimeCodes, code, admin };
   } finally {
-    opened.close();
+    await opened.close();
   }
 }
 

@@ -1,12 +1,14 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { createSecureContext } from 'node:tls';
+import { awaitBackends } from './checks/backend-checks.js';
+import { describeListenError } from './checks/listen-error.js';
+import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
 import type { BackendTls, Config } from './config/schema.js';
-import { backendTarget, type BackendTarget, readFileOrConfigError, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
+import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
+import { configFileError } from './core/config-file-error.js';
 import { formatHostPort, type HostPort } from './core/host-port.js';
 import { limits } from './core/limits.js';
 import { LogEvent } from './core/log-events.js';
 import { logSafeError } from './core/log-safe-error.js';
+import { serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
 import { Policy } from './policy/index.js';
@@ -21,22 +23,37 @@ import { startPortal, type RunningPortal } from './portal/portal-server.js';
 
 export interface OpenedPolicy {
   policy: Policy;
-  close(): void;
+  /** Writes what is queued (audit, Last Used), then closes the store. */
+  close(): Promise<void>;
 }
 
-/** Composition of config → key file → store → policy, shared by `serve` and the admin commands. */
-export function openPolicy(config: Config, logger: Logger): OpenedPolicy {
-  mkdirSync(dirname(config.store.path), { recursive: true });
-  const masterKey = loadOrCreateKeyFile(secretKeyPath(config));
-  const store = openStore(config.store.path);
+/**
+ * Composition of config → store → key file → policy, shared by `serve` and the admin commands.
+ * The store comes first: it creates its folder (0700), where the key file goes by default.
+ */
+export async function openPolicy(config: Config, logger: Logger): Promise<OpenedPolicy> {
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore(config.store.path, { logger });
+  } catch (err) {
+    // The folder or file cannot be made or opened (EACCES, SQLITE_CANTOPEN, "file is not a
+    // database"), also as the store's own error's cause: one line naming the key and the path.
+    // A busy or locked database passes as it is.
+    const fault = [err, (err as { cause?: unknown }).cause].find((e): e is Error & { code: string } =>
+      e instanceof Error && /^E[A-Z]+$|^SQLITE_(CANTOPEN|NOTADB|READONLY|PERM|CORRUPT)/.test(String((e as { code?: unknown }).code)),
+    );
+    if (!fault) throw err;
+    throw configFileError('store.path', config.store.path, `cannot open the database: ${fault.message} (${fault.code})`, err);
+  }
+  let masterKey: Buffer;
+  try {
+    masterKey = loadOrCreateKeyFile(secretKeyPath(config));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const policy = new Policy({ store, masterKey, config, logger });
-  return {
-    policy,
-    close: () => {
-      policy.flush(); // Last Used of the latest logins
-      store.close();
-    },
-  };
+  return { policy, close: () => store.close() };
 }
 
 export interface Running {
@@ -65,11 +82,9 @@ function endpoints(
 /** Audit retention: once at start, then every limits.auditPruneIntervalMs; a failure is logged, never fatal. */
 function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
   const prune = () => {
-    try {
-      policy.pruneAudit();
-    } catch (err) {
+    policy.pruneAudit().catch((err: unknown) => {
       logger.error({ event: LogEvent.auditPruneFailed, ...logSafeError(err) });
-    }
+    });
   };
   prune();
   const timer = setInterval(prune, limits.auditPruneIntervalMs);
@@ -80,12 +95,12 @@ function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
 /** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
 export async function serve(config: Config, logger: Logger): Promise<Running> {
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
-  const tlsFiles = {
-    cert: readFileOrConfigError('tls.cert', config.tls.cert),
-    key: readFileOrConfigError('tls.key', config.tls.key),
-  };
-  const secureContext = createSecureContext(tlsFiles);
-  const opened = openPolicy(config, logger);
+  const tls = loadTlsFiles(config); // each file problem is one line naming the key and the path
+  const tlsFiles = tls.files;
+  const secureContext = tls.secureContext;
+  const cert = describeCertificate(tls.certificate);
+  if (cert.expired) logger.warn({ event: 'tls-cert-expired', path: config.tls.cert }, `tls.cert ${config.tls.cert}: ${cert.text}`);
+  const opened = await openPolicy(config, logger);
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
   const registry = new SessionRegistry();
@@ -95,6 +110,9 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     for (const s of started.splice(0).reverse()) await s.close();
   };
   try {
+    // No listener before every backend answered and the master login works (waiting a bounded
+    // time for a backend still starting): clients never meet a twostep that cannot log them in.
+    await awaitBackends(config, master, logger);
     // What every front end shares; each adds its listeners and backend.
     const common = { authenticator: opened.policy, logger, master, secureContext, allowPlaintext: config.auth.allow_plaintext, registry };
     const imap = await startImapServer({
@@ -118,7 +136,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         logger,
         settings: {
           listen: formatHostPort(p.listen), // the portal still takes text (core/host-port.ts)
-          ...(p.tls ? { tls: tlsFiles } : {}),
+          ...(p.tls ? { tls: { ...tlsFiles, ...serverTlsOptions(config.tls) } } : {}),
           secureCookies: p.secure_cookies ?? p.tls,
           trustProxy: p.trust_proxy,
           trustedDeviceDays: p.trusted_device_days,
@@ -158,7 +176,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         clearInterval(pruner);
         watcher.stop();
         await closeStarted();
-        opened.close();
+        await opened.close();
       },
     };
     if (pop3) running.pop3 = pop3;
@@ -166,9 +184,9 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     if (portal) running.portal = portal;
     return running;
   } catch (err) {
-    // e.g. a port is taken: nothing stays bound.
+    // e.g. a port is taken: nothing stays bound, and the error names the key ("imap.listen ...").
     await closeStarted();
-    opened.close();
-    throw err;
+    await opened.close();
+    throw describeListenError(err, config);
   }
 }

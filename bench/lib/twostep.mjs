@@ -59,14 +59,14 @@ export async function enrolAppCodeUser(configText, configPath, user) {
   const { openPolicy } = await import(pathToFileURL(path.join(repo, 'dist/main.js')).href);
   const { authenticator } = await import('otplib');
   const config = parseConfig(configText, configPath);
-  const admin = openPolicy(config, silentLogger());
+  const admin = await openPolicy(config, silentLogger());
   try {
-    admin.policy.setAdminPolicy(user, 'allowed');
-    const { key } = admin.policy.totpEnroll(user);
-    admin.policy.totpConfirm(user, authenticator.generate(key));
+    await admin.policy.setAdminPolicy(user, 'allowed');
+    const { key } = await admin.policy.totpEnroll(user);
+    await admin.policy.totpConfirm(user, authenticator.generate(key));
     return (await admin.policy.appCodeAdd(user, 'bench')).code;
   } finally {
-    admin.close();
+    await admin.close();
   }
 }
 

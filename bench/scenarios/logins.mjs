@@ -51,18 +51,19 @@ async function firstUseInProcess(rounds) {
   const { Policy } = await import('../../dist/policy/index.js');
   const { openStore } = await import('../../dist/store/index.js');
   const dir = mkdtempSync(join(tmpdir(), 'bench-policy-'));
-  const store = openStore(join(dir, 'twostep.db'));
+  const store = await openStore(join(dir, 'twostep.db'));
   try {
     const config = configSchema.parse({
       backend: { master_user: 'm', master_password: 'unused' },
       auth: { allow_plaintext: true, failure_delay_ms: 0, login_cache_seconds: 0 },
     });
     const policy = new Policy({ store, masterKey: Buffer.alloc(32, 7), config, logger: silentLogger() });
-    policy.setAdminPolicy('alice', 'allowed');
-    const { key } = policy.totpEnroll('alice');
-    policy.totpConfirm('alice', totpCode(key, Date.now()));
+    await policy.setAdminPolicy('alice', 'allowed');
+    const { key } = await policy.totpEnroll('alice');
+    await policy.totpConfirm('alice', totpCode(key, Date.now()));
     const { code } = await policy.appCodeAdd('alice', 'Phone');
-    const hash = store.db.prepare('SELECT hash FROM app_codes').get().hash;
+    const alice = await store.accounts.findByUsername('alice');
+    const [{ hash }] = await store.appCodes.listActive(alice.id);
     const req = () => ({ protocol: 'imap', mechanism: 'LOGIN', user: 'alice', secret: new Secret(code), clientIp: '127.0.0.1', clientPort: 1, tls: true, cid: 'bench' });
     const verifyMs = [];
     const decideMs = [];
@@ -90,10 +91,10 @@ async function firstUseInProcess(rounds) {
       }
       if (i >= 2) verifyMs.push(v), decideMs.push(a);
     }
-    policy.flush();
+    await policy.flush();
     return { verify: median(verifyMs), decide: median(decideMs) };
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

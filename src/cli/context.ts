@@ -17,10 +17,10 @@ export function configOf(cmd: Command): Config {
 /** Open config → store → policy for one admin command, run it, and always close the database. */
 export async function withPolicy<T>(cmd: Command, fn: (opened: OpenedPolicy) => Promise<T> | T): Promise<T> {
   const config = configOf(cmd);
-  const opened = openPolicy(config, silentLogger());
+  const opened = await openPolicy(config, silentLogger());
   try {
     return await fn(opened);
   } finally {
-    opened.close();
+    await opened.close();
   }
 }

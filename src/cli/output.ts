@@ -13,6 +13,11 @@ export const stdout: Output = {
   },
 };
 
+/** A warning on stderr, one line: "twostep: warning: ...". The command goes on. */
+export function warn(text: string): void {
+  process.stderr.write(`twostep: warning: ${text}\n`);
+}
+
 /** A fixed-width text table (header + rows), like `ls -l`: no colours, no box drawing. */
 export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

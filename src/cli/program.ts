@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { adminCommand } from './commands/admin-command.js';
 import { appcodeCommand } from './commands/appcode-command.js';
 import { auditCommand } from './commands/audit-command.js';
+import { checkCommand } from './commands/check-command.js';
 import { codesCommand } from './commands/codes-command.js';
 import { disableCommand } from './commands/disable-command.js';
 import { initCommand } from './commands/init-command.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false);
   for (const sub of [
     serveCommand(),
+    checkCommand(),
     initCommand(),
     userCommand(),
     totpCommand(),

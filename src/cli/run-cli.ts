@@ -1,13 +1,15 @@
 import { type Command, CommanderError } from 'commander';
 import { isTwostepError } from '../core/errors.js';
 import { buildProgram } from './program.js';
+import { usageErrorLine } from './usage-error-line.js';
 
 /** Exit codes: 0 ok, 1 the command failed, 2 bad configuration or usage. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
-  // Commander prints its own one-line usage errors; we turn them into exit code 2 instead of exiting.
+  // Commander's usage errors become one "twostep: ..." line and exit code 2 instead of exiting.
   const override = (cmd: Command): void => {
     cmd.exitOverride();
+    cmd.configureOutput({ outputError: (text, write) => write(usageErrorLine(text)) });
     for (const sub of cmd.commands) override(sub);
   };
   override(program);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { TwostepError } from '../core/errors.js';
+import { configFileError, errnoText } from '../core/config-file-error.js';
 import { Secret } from '../core/secret.js';
 import type { HostPort } from '../core/host-port.js';
 import type { BackendTls, Config } from './schema.js';
@@ -15,30 +15,18 @@ export function readMasterPassword(config: Config): Secret {
   const b = config.backend;
   if (b.master_password !== undefined) return new Secret(b.master_password);
   const file = b.master_password_file as string;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new TwostepError(
-      'CONFIG_INVALID',
-      `backend.master_password_file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      { cause: err },
-    );
-  }
+  const text = readFileOrConfigError('backend.master_password_file', file).toString('utf8');
   const first = text.split(/\r?\n/)[0] ?? '';
-  if (!first) throw new TwostepError('CONFIG_INVALID', `backend.master_password_file: ${file} is empty`);
+  if (!first) throw configFileError('backend.master_password_file', file, 'empty (the first line is the password)');
   return new Secret(first);
 }
 
+/** The file a config key names; unreadable: one line with the key, the path and why (exit 2). */
 export function readFileOrConfigError(key: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new TwostepError(
-      'CONFIG_INVALID',
-      `${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      { cause: err },
-    );
+    throw configFileError(key, path, `cannot read: ${errnoText(err)}`, err);
   }
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type HostPort, splitHostPort } from '../core/host-port.js';
 import { limits } from '../core/limits.js';
+import { DEFAULT_TLS12_CIPHERS } from '../core/server-tls.js';
 
 /**
  * Address keys are parsed once, here, into { host, port } (core/host-port.ts has the grammar):
@@ -38,18 +39,39 @@ export const configSchema = z
       .object({
         cert: z.string().min(1).default('config/tls/cert.pem'),
         key: z.string().min(1).default('config/tls/key.pem'),
+        /** Lowest TLS version a client may use: "TLSv1.2" (default) or "TLSv1.3". */
+        min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+        /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are all AEAD and stay as they are). */
+        ciphers: z.string().min(1).default(DEFAULT_TLS12_CIPHERS),
       })
       .strict()
       .prefault({}),
     backend: z
       .object({
         master_user: z.string().min(1),
+        /**
+         * Dovecot's auth_master_user_separator. A user name holding it ("alice*proxymaster"), or
+         * the master user's own name, is refused before any backend contact: the master login is
+         * twostep's alone. "" when Dovecot has none.
+         */
+        master_separator: z.string().max(8).default('*'),
         master_password: z.string().min(1).optional(),
         master_password_file: z.string().min(1).optional(),
         /** CA bundle to verify the backend's certificate when backend_tls is starttls or tls. */
         ca: z.string().min(1).optional(),
         /** Name checked against the backend certificate (default: the backend host). */
         servername: z.string().min(1).optional(),
+        /**
+         * A mailbox the start-up check logs in to with the master user. Unset: a name no mailbox
+         * has, which Dovecot refuses with AUTHORIZATIONFAILED once the master password is right
+         * (needs `pass = yes` in the master passdb, as config/dovecot/ sets it up).
+         */
+        check_user: z.string().min(1).max(limits.userNameChars).regex(/^[^\s\0]+$/, 'no spaces').optional(),
+        /**
+         * How long `serve` waits at start for a backend that does not answer yet (Dovecot or
+         * Postfix starting a moment later), trying again every few seconds; 0: fail at once.
+         */
+        startup_wait_seconds: z.number().int().min(0).max(600).default(30),
       })
       .strict()
       .refine((b) => !!b.master_password !== !!b.master_password_file, {

@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'CONFIG_NOT_FOUND'
   | 'STORE_FAILED'
+  /** The database stayed locked by another process past limits.storeBusyMs: try again in a moment. */
+  | 'STORE_BUSY'
   | 'USER_NOT_FOUND'
   | 'USER_NOT_ALLOWED'
   | 'BAD_STATE'

@@ -146,11 +146,55 @@ export const limits = {
   /** Most verified pairs held (about 200 bytes each: 20 MiB at most). */
   verifiedCredentialMaxEntries: 100_000,
   /**
-   * How long a login's Last Used may wait before it is written (batched with the others in one
-   * transaction). Short: the CLI and the portal show it, and the backend login that follows the
-   * decision takes longer than this anyway.
+   * How long a write or a transaction waits for the database's write lock, held by another
+   * process (a backup, a long CLI transaction), before it fails with STORE_BUSY. The wait is
+   * asynchronous (SQLite's busy_timeout is 0 and a refused attempt is retried on a timer), so the
+   * event loop never stalls. 5 s: what busy_timeout was; a person at the portal or the CLI gets a
+   * clear "try again" instead of a hang, and writes nobody waits for go to the write-behind queue.
    */
-  lastUsedFlushMs: 25,
+  storeBusyMs: 5_000,
+  /** First pause before a locked statement is tried again; it doubles up to storeBusyRetryMaxMs. */
+  storeBusyRetryFirstMs: 2,
+  /** Longest pause between two tries: a released lock is noticed within this. */
+  storeBusyRetryMaxMs: 100,
+  /**
+   * Longest a transaction may stay open once it holds the write lock. Its function may await only
+   * store calls (microseconds each); past this it is rolled back and fails, so a mistake (an
+   * argon2 or network call inside) cannot keep other processes and this one from writing.
+   */
+  storeTransactionMs: 2_000,
+  /**
+   * How long a write nobody waits for (audit event, Last Used, last-seen touches) may sit in the
+   * queue before it is written, batched with the others in one transaction. Short: the CLI and
+   * the portal show Last Used, and the backend login after a decision takes longer anyway.
+   */
+  writeBehindDelayMs: 25,
+  /**
+   * How long a read that shows this process's queued writes (the audit trail, Last Used) first
+   * waits for them. They take milliseconds when the database takes writes; while another process
+   * holds the lock, waiting longer would only delay the page, which then shows what is stored.
+   */
+  storeReadSettleMs: 250,
+  /** Most writes in one write-behind transaction (a few ms of inserts): the event loop moves on between batches. */
+  writeBehindBatchItems: 500,
+  /**
+   * Most writes the queue holds while the database is locked (about 1 KiB each: 50 MiB). A 15 s
+   * lock at 1,000 logins/s with two events each is 30,000. Beyond it new writes are dropped,
+   * counted and logged (Last Used and touches replace a queued write of the same row, so mostly
+   * audit events): memory stays bounded and logins go on.
+   */
+  writeBehindMaxItems: 50_000,
+  /** While writes are being dropped, at most one warning per this interval (with the count). */
+  writeBehindWarnEveryMs: 60_000,
+  /** A write that fails with a fault other than a lock (a full disk) is tried this often, then given up and logged. */
+  writeBehindFaultAttempts: 3,
+  /** Pause between those attempts. */
+  writeBehindFaultRetryMs: 200,
+  /**
+   * On close (shutdown, end of a CLI command), how long the write-behind queue may take to drain
+   * while the database is locked; what is still queued then is logged as lost.
+   */
+  storeCloseFlushMs: 10_000,
   /** Rows deleted per statement while pruning: short write transactions, so logins never wait long. */
   auditPruneBatch: 5_000,
   /**
@@ -181,8 +225,37 @@ export const limits = {
   portalAuditRows: 500,
   /** Users the admin console lists at most. */
   portalUserRows: 5_000,
+  /**
+   * One start-up check of a backend (connect, greeting, STARTTLS, the master login): a healthy
+   * Dovecot answers in milliseconds, but its auth penalty may hold a login from twostep's
+   * address a few seconds after a failed one (a restart loop), so not shorter than that.
+   */
+  startupCheckMs: 10_000,
+  /**
+   * Pause between start-up checks of a backend that does not answer yet ([backend]
+   * startup_wait_seconds bounds the whole wait): Dovecot and Postfix start in about 1-3 s.
+   */
+  startupRetryMs: 2_000,
   /** How often expired portal sessions are deleted from the store. */
   portalSessionSweepMs: 15 * 60_000,
 } as const;
 
 export type Limits = typeof limits;
+
+/**
+ * The portal's second step (a 6-digit TOTP code, ±1 step: 3 codes in 10^6 are right at any moment;
+ * or an 8-digit one-time code: 10 in 10^8) is guessable by someone who has the password. Failures
+ * are counted per account over secondFactorWindowMs; the first secondFactorFreeFailures are free,
+ * then each further attempt waits secondFactorFirstWaitMs, doubling up to secondFactorMaxWaitMs;
+ * past secondFactorTotpFailures only a one-time code is accepted. In 30 days that allows at most
+ * ~730 attempts, of which at most 100 with TOTP: odds of a right guess ≤ 100·3e-6 + 730·1e-7 ≈
+ * 0.04 %. A browser the owner signed in with before counts apart (her own typos never wait
+ * behind an attacker's guesses), and a trusted computer skips the step.
+ */
+export const secondFactorLimits = {
+  secondFactorWindowMs: 30 * 24 * 60 * 60_000,
+  secondFactorFreeFailures: 5,
+  secondFactorFirstWaitMs: 60_000,
+  secondFactorMaxWaitMs: 60 * 60_000,
+  secondFactorTotpFailures: 100,
+} as const;

@@ -4,9 +4,10 @@
  * inside a part; the lifecycle lines that operators and fail2ban filters watch keep their one
  * word ('ready', 'listening', 'connect', 'login', 'bye', 'close', 'shutdown').
  *
- * The protocols, core and the composition root use these constants. The policy's and the
- * portal's lines still spell theirs inline; they are listed here (marked "policy" / "portal") so
- * the list is complete, and move onto it when those files are next reworked.
+ * The protocols, core and the composition root use these constants. The store's, the start-up
+ * checks', the policy's and the portal's lines still spell theirs inline; they are listed here
+ * (by area) so the list is complete, and move onto it when those files are next reworked (the
+ * hyphenated ones then take the dotted name given here).
  */
 export const LogEvent = {
   // process and listeners
@@ -38,6 +39,18 @@ export const LogEvent = {
   revocationCheckFailed: 'revocation.check-failed',
   auditWriteFailed: 'audit.write-failed',
 
+  // start-up checks (still inline in src/checks and main.ts: 'backend-checked', 'backend-wait', 'tls-cert-expired')
+  backendChecked: 'backend.checked',
+  backendWait: 'backend.wait',
+  tlsCertExpired: 'tls.cert-expired',
+
+  // store (still inline in src/store)
+  storeLocked: 'store.locked',
+  storeUnlocked: 'store.unlocked',
+  storeWriteFailed: 'store.write-failed',
+  storeWriteDropped: 'store.write-dropped',
+  storeWritesLost: 'store.writes-lost',
+
   // policy (still spelled inline in src/policy)
   loginOk: 'login.ok',
   loginFail: 'login.fail',
@@ -51,6 +64,7 @@ export const LogEvent = {
   portalSessionSweepFailed: 'portal.session-sweep-failed',
   portalPasswordCheckFailed: 'portal.password-check-failed',
   portalCsrfRefused: 'portal.csrf-refused',
+  portalStoreBusy: 'portal.store-busy',
 } as const;
 
 export type LogEventName = (typeof LogEvent)[keyof typeof LogEvent];

@@ -40,3 +40,21 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * A logger on stderr, and end(): writes out the lines it still buffers (pino writes them
+ * asynchronously) and stops it, so a line written to stderr afterwards comes last.
+ */
+export function createStderrLogger(level: string): { logger: Logger; end(): Promise<void> } {
+  const destination = pino.destination(2);
+  const logger = createLogger({ level, destination });
+  return {
+    logger,
+    end: () =>
+      new Promise<void>((resolve) => {
+        destination.once('close', () => resolve());
+        destination.end();
+      }),
+  };
+}
+

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { errnoText } from '../core/config-file-error.js';
 import { TwostepError } from '../core/errors.js';
 
 export const MASTER_KEY_BYTES = 32;
@@ -21,27 +22,28 @@ export function loadOrCreateKeyFile(path: string): Buffer {
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new TwostepError('CONFIG_INVALID', `store.secret_key_file: cannot create ${path}`, { cause: err });
+      throw new TwostepError('CONFIG_INVALID', `store.secret_key_file ${path}: cannot create: ${errnoText(err)}`, { cause: err });
     }
   }
   return readKeyFile(path);
 }
 
-function readKeyFile(path: string): Buffer {
+/** The key file as it is (never created): for checks that must not write. */
+export function readKeyFile(path: string): Buffer {
   let text: string;
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (cause) {
-    throw new TwostepError('CONFIG_INVALID', `store.secret_key_file: cannot open ${path}`, { cause });
+    throw new TwostepError('CONFIG_INVALID', `store.secret_key_file ${path}: cannot open: ${errnoText(cause)}`, { cause });
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new TwostepError('CONFIG_INVALID', `store.secret_key_file: ${path} is not a regular file`);
+    if (!st.isFile()) throw new TwostepError('CONFIG_INVALID', `store.secret_key_file ${path}: not a regular file`);
     if ((st.mode & 0o077) !== 0) {
       throw new TwostepError(
         'CONFIG_INVALID',
-        `store.secret_key_file: ${path} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600`,
+        `store.secret_key_file ${path}: accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600`,
       );
     }
     text = readFileSync(fd, 'utf8');
@@ -53,7 +55,7 @@ function readKeyFile(path: string): Buffer {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || key.length !== MASTER_KEY_BYTES) {
     throw new TwostepError(
       'CONFIG_INVALID',
-      `store.secret_key_file: ${path} must hold exactly ${MASTER_KEY_BYTES} bytes, base64-encoded`,
+      `store.secret_key_file ${path}: must hold exactly ${MASTER_KEY_BYTES} bytes, base64-encoded`,
     );
   }
   return key;

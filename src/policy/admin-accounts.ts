@@ -41,49 +41,50 @@ export async function adminAdd(ctx: PolicyContext, name: string, password: Secre
   const hash = await ctx.hasher.hash(checkPassword(password));
   const key = generateTotpKey();
   const now = ctx.clock();
-  ctx.tx(() => {
-    if (ctx.store.admins.findByName(n)) throw new TwostepError('NAME_TAKEN', `admin ${n} exists already`);
-    const id = ctx.store.admins.insert(n, hash, now);
-    ctx.store.admins.setTotp(id, encryptSecret(ctx.encKey, key, adminTotpContext(id)), now);
+  await ctx.tx(async (tx) => {
+    if (await tx.admins.findByName(n)) throw new TwostepError('NAME_TAKEN', `admin ${n} exists already`);
+    const id = await tx.admins.insert(n, hash, now);
+    await tx.admins.setTotp(id, encryptSecret(ctx.encKey, key, adminTotpContext(id)), now);
   });
   ctx.audit({ at: now, username: null, event: 'admin.add', detail: { admin: n } });
   return { key, uri: totpUri(`${ctx.config.totp.issuer} admin`, n, key) };
 }
 
 export async function adminSetPassword(ctx: PolicyContext, name: string, password: Secret): Promise<void> {
-  const a = requireAdmin(ctx, name);
+  const a = await requireAdmin(ctx, name);
   const hash = await ctx.hasher.hash(checkPassword(password));
   const now = ctx.clock();
-  ctx.tx(() => {
-    ctx.store.admins.setPassword(a.id, hash, now);
+  await ctx.tx(async (tx) => {
+    await tx.admins.setPassword(a.id, hash, now);
     // A new password (perhaps because the old one leaked) also ends the console sessions it opened.
-    ctx.store.webSessions.deleteForSubject('admin', a.name);
+    await tx.webSessions.deleteForSubject('admin', a.name);
   });
   ctx.audit({ at: now, username: null, event: 'admin.password', detail: { admin: a.name } });
 }
 
 /** A new TOTP key for an admin who lost the phone; the old one stops working at once. */
-export function adminResetTotp(ctx: PolicyContext, name: string): TotpEnrollment {
-  const a = requireAdmin(ctx, name);
+export async function adminResetTotp(ctx: PolicyContext, name: string): Promise<TotpEnrollment> {
+  const a = await requireAdmin(ctx, name);
   const key = generateTotpKey();
   const now = ctx.clock();
-  ctx.wrapStore(() => ctx.store.admins.setTotp(a.id, encryptSecret(ctx.encKey, key, adminTotpContext(a.id)), now));
-  ctx.wrapStore(() => ctx.store.webSessions.deleteForSubject('admin', a.name));
+  await ctx.wrapStore(() => ctx.store.admins.setTotp(a.id, encryptSecret(ctx.encKey, key, adminTotpContext(a.id)), now));
+  await ctx.wrapStore(() => ctx.store.webSessions.deleteForSubject('admin', a.name));
   ctx.audit({ at: now, username: null, event: 'admin.totp-reset', detail: { admin: a.name } });
   return { key, uri: totpUri(`${ctx.config.totp.issuer} admin`, a.name, key) };
 }
 
-export function adminRemove(ctx: PolicyContext, name: string): void {
-  const a = requireAdmin(ctx, name);
-  ctx.tx(() => {
-    ctx.store.admins.delete(a.id);
-    ctx.store.webSessions.deleteForSubject('admin', a.name);
+export async function adminRemove(ctx: PolicyContext, name: string): Promise<void> {
+  const a = await requireAdmin(ctx, name);
+  await ctx.tx(async (tx) => {
+    await tx.admins.delete(a.id);
+    await tx.webSessions.deleteForSubject('admin', a.name);
   });
   ctx.audit({ at: ctx.clock(), username: null, event: 'admin.remove', detail: { admin: a.name } });
 }
 
-export function adminList(ctx: PolicyContext): AdminInfo[] {
-  return ctx.wrapStore(() => ctx.store.admins.list().map((a) => ({ name: a.name, createdAt: iso(a.createdAt) })));
+export async function adminList(ctx: PolicyContext): Promise<AdminInfo[]> {
+  const admins = await ctx.wrapStore(() => ctx.store.admins.list());
+  return admins.map((a) => ({ name: a.name, createdAt: iso(a.createdAt) }));
 }
 
 /**
@@ -106,7 +107,7 @@ export async function adminSignIn(
     }
     return { ok: false, reason: 'throttled', retryAfterMs };
   }
-  const a = name === null ? undefined : ctx.wrapStore(() => ctx.store.admins.findByName(name));
+  const a = name === null ? undefined : await ctx.wrapStore(() => ctx.store.admins.findByName(name));
   const pw = req.password.reveal();
   // While the hash is checked, this attempt counts as a failure: parallel guesses stay bounded.
   const releaseIp = ctx.ipThrottle.hold(req.clientIp);
@@ -121,7 +122,8 @@ export async function adminSignIn(
   let ok = false;
   if (a && pwOk) {
     const step = matchTotp(decryptSecret(ctx.encKey, a.totpSecretEnc, adminTotpContext(a.id)), req.code, now);
-    ok = step !== null && ctx.wrapStore(() => ctx.store.admins.advanceTotpStep(a.id, step, now));
+    // The step must be recorded (replay protection) before the sign-in counts: no write, no sign-in.
+    ok = step !== null && (await ctx.wrapStore(() => ctx.store.admins.advanceTotpStep(a.id, step, now)));
   }
   if (!ok || !a) {
     ctx.ipThrottle.record(req.clientIp, now);
@@ -135,9 +137,9 @@ export async function adminSignIn(
   return { ok: true, name: a.name };
 }
 
-function requireAdmin(ctx: PolicyContext, name: string) {
+async function requireAdmin(ctx: PolicyContext, name: string) {
   const n = adminName(name);
-  const a = ctx.wrapStore(() => ctx.store.admins.findByName(n));
+  const a = await ctx.wrapStore(() => ctx.store.admins.findByName(n));
   if (!a) throw new TwostepError('NOT_FOUND', `no such admin: ${n}`);
   return a;
 }

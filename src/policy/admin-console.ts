@@ -12,14 +12,16 @@ export interface AdminActor {
 }
 
 /** Every account twostep knows (an admin switch or an enrolment made it), by name. */
-export function listUsers(ctx: PolicyContext): UserSummary[] {
-  const accounts = ctx.wrapStore(() => ctx.store.accounts.listAll(limits.portalUserRows));
-  return accounts.map((a) => showUser(ctx, a.username));
+export async function listUsers(ctx: PolicyContext): Promise<UserSummary[]> {
+  const accounts = await ctx.wrapStore(() => ctx.store.accounts.listAll(limits.portalUserRows));
+  const users: UserSummary[] = [];
+  for (const a of accounts) users.push(await showUser(ctx, a.username));
+  return users;
 }
 
 /** allow / require / disallow from the console; the rule is setAdminPolicy's, the audit names the admin. */
-export function consoleSetPolicy(ctx: PolicyContext, actor: AdminActor, user: string, policy: AdminPolicy): void {
-  setAdminPolicy(ctx, user, policy);
+export async function consoleSetPolicy(ctx: PolicyContext, actor: AdminActor, user: string, policy: AdminPolicy): Promise<void> {
+  await setAdminPolicy(ctx, user, policy);
   recordAdminAction(ctx, actor, 'set-policy', user, { policy });
 }
 
@@ -28,16 +30,16 @@ export function consoleSetPolicy(ctx: PolicyContext, actor: AdminActor, user: st
  * authentication is off until the user sets it up again. Application codes stay (they sign in
  * again once it is back on) unless `revokeAppCodes`, which is a full disable.
  */
-export function resetUser(ctx: PolicyContext, actor: AdminActor, user: string, opts: { revokeAppCodes: boolean }): void {
+export async function resetUser(ctx: PolicyContext, actor: AdminActor, user: string, opts: { revokeAppCodes: boolean }): Promise<void> {
   if (opts.revokeAppCodes) {
-    disable(ctx, user);
+    await disable(ctx, user);
   } else {
-    const a = ctx.requireAccount(user);
+    const a = await ctx.requireAccount(user);
     const now = ctx.clock();
-    ctx.tx(() => {
-      ctx.store.accounts.clearTwofa(a.id, now);
-      ctx.store.oneTimeCodes.deleteForAccount(a.id);
-      ctx.store.trustedDevices.revokeAllForAccount(a.id, now);
+    await ctx.tx(async (tx) => {
+      await tx.accounts.clearTwofa(a.id, now);
+      await tx.oneTimeCodes.deleteForAccount(a.id);
+      await tx.trustedDevices.revokeAllForAccount(a.id, now);
     });
     ctx.audit({ at: now, username: a.username, event: 'twofa.reset', detail: { appCodesKept: true } });
   }
@@ -63,13 +65,13 @@ export interface AuditFilter {
   limit?: number;
 }
 
-export function auditSearch(ctx: PolicyContext, f: AuditFilter): AuditEntry[] {
+export async function auditSearch(ctx: PolicyContext, f: AuditFilter): Promise<AuditEntry[]> {
   const limit = Math.min(Math.max(Math.trunc(f.limit ?? 100), 1), limits.portalAuditRows);
   const clean = (s: string | undefined) => (s === undefined || s.trim() === '' ? undefined : s.trim().slice(0, 255));
   const user = clean(f.user);
-  return ctx.wrapStore(() =>
-    ctx.store.audit
-      .search({ username: user === undefined ? undefined : normalizeUsername(user), event: clean(f.event), protocol: clean(f.protocol), limit })
+  await ctx.settleWrites(); // this process's latest events too
+  return ctx.wrapStore(async () =>
+    (await ctx.store.audit.search({ username: user === undefined ? undefined : normalizeUsername(user), event: clean(f.event), protocol: clean(f.protocol), limit }))
       .map((e) => ({ at: iso(e.at), user: e.username, event: e.event, protocol: e.protocol, ip: e.ip, detail: e.detail })),
   );
 }

@@ -8,46 +8,47 @@ const ADMIN_POLICIES: readonly AdminPolicy[] = ['allowed', 'required', 'disallow
 const AUDIT_DEFAULT_LIMIT = 100;
 const AUDIT_MAX_LIMIT = 10_000;
 
-export function setAdminPolicy(ctx: PolicyContext, user: string, policy: AdminPolicy): void {
+export async function setAdminPolicy(ctx: PolicyContext, user: string, policy: AdminPolicy): Promise<void> {
   if (!ADMIN_POLICIES.includes(policy)) {
     throw new TwostepError('INVALID_INPUT', `admin policy must be one of ${ADMIN_POLICIES.join(', ')}`);
   }
   const username = ctx.adminUsername(user);
   const now = ctx.clock();
-  ctx.tx(() => {
-    const existing = ctx.store.accounts.findByUsername(username);
-    const account = existing ?? ctx.store.accounts.create(username, policy, now);
-    if (existing) ctx.store.accounts.setAdminPolicy(account.id, policy, now);
-    if (policy === 'disallowed') ctx.wipeTwoStep(account.id, now);
+  await ctx.tx(async (tx) => {
+    const existing = await tx.accounts.findByUsername(username);
+    const account = existing ?? (await tx.accounts.create(username, policy, now));
+    if (existing) await tx.accounts.setAdminPolicy(account.id, policy, now);
+    if (policy === 'disallowed') await ctx.wipeTwoStep(tx, account.id, now);
   });
   ctx.audit({ at: now, username, event: 'admin.policy', detail: { policy } });
 }
 
-export function showUser(ctx: PolicyContext, user: string): UserSummary {
-  const a = ctx.requireAccount(user);
-  return ctx.wrapStore(() => ({
+export async function showUser(ctx: PolicyContext, user: string): Promise<UserSummary> {
+  const a = await ctx.requireAccount(user);
+  return ctx.wrapStore(async () => ({
     username: a.username,
     adminPolicy: a.adminPolicy,
     twofaState: a.twofaState,
-    appCodes: ctx.store.appCodes.countActive(a.id),
-    oneTimeCodesUnused: ctx.store.oneTimeCodes.countUnused(a.id),
-    trustedDevices: ctx.store.trustedDevices.countActive(a.id),
+    appCodes: await ctx.store.appCodes.countActive(a.id),
+    oneTimeCodesUnused: await ctx.store.oneTimeCodes.countUnused(a.id),
+    trustedDevices: await ctx.store.trustedDevices.countActive(a.id),
     createdAt: iso(a.createdAt),
   }));
 }
 
-export function disable(ctx: PolicyContext, user: string): void {
-  const a = ctx.requireAccount(user);
+export async function disable(ctx: PolicyContext, user: string): Promise<void> {
+  const a = await ctx.requireAccount(user);
   const now = ctx.clock();
-  ctx.tx(() => ctx.wipeTwoStep(a.id, now));
+  await ctx.tx((tx) => ctx.wipeTwoStep(tx, a.id, now));
   ctx.audit({ at: now, username: a.username, event: 'twofa.disable' });
 }
 
-export function listAudit(ctx: PolicyContext, opts: { user?: string; limit?: number }): AuditEntry[] {
+export async function listAudit(ctx: PolicyContext, opts: { user?: string; limit?: number }): Promise<AuditEntry[]> {
   const limit = Math.min(Math.max(Math.trunc(opts.limit ?? AUDIT_DEFAULT_LIMIT), 1), AUDIT_MAX_LIMIT);
   const username = opts.user === undefined ? undefined : normalizeUsername(opts.user);
-  return ctx.wrapStore(() =>
-    ctx.store.audit.list({ username, limit }).map((e) => ({
+  await ctx.settleWrites(); // this process's latest events too
+  return ctx.wrapStore(async () =>
+    (await ctx.store.audit.list({ username, limit })).map((e) => ({
       at: iso(e.at),
       user: e.username,
       event: e.event,
@@ -64,13 +65,14 @@ const DAY_MS = 24 * 60 * 60_000;
  * Deletes audit events older than [store] audit_retention_days (0 keeps everything), in short
  * batches so concurrent logins never wait behind one long delete. Returns how many went.
  */
-export function pruneAudit(ctx: PolicyContext, batch: number): number {
+export async function pruneAudit(ctx: PolicyContext, batch: number): Promise<number> {
   const days = ctx.config.store.audit_retention_days;
   if (days === 0) return 0;
   const before = ctx.clock() - days * DAY_MS;
+  await ctx.settleWrites(); // what this process queued is pruned by the same rule
   let total = 0;
   for (;;) {
-    const n = ctx.wrapStore(() => ctx.store.audit.deleteBefore(before, batch));
+    const n = await ctx.wrapStore(() => ctx.store.audit.deleteBefore(before, batch));
     total += n;
     if (n < batch) break;
   }

@@ -59,7 +59,13 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
     log(ctx, 'login.throttled', req, username, { reason: 'throttled', why: 'in-flight' });
     return { ok: false, reason: 'throttled', retryAfterMs: 1_000 };
   }
-  const account = ctx.readAccount(username);
+  let account;
+  try {
+    account = await ctx.readAccount(username);
+  } catch (err) {
+    release();
+    throw err;
+  }
   if (!account || account.twofaState !== 'on') {
     // No two-step for this account: the backend judges the user's own password; settle() releases
     // the hold (or its deadline does, when the client left before the backend answered).
@@ -81,8 +87,8 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
   if (!verified.ok) return fail(ctx, req, username, 'app-code-required', verified.at, verified.detail);
   const row = verified.code;
   const at = ctx.clock();
-  // Last Used is noted, not written here: the queue writes it in a batch off the login path.
-  ctx.lastUsed.note(row.codeId, { at, ip: req.clientIp, protocol: req.protocol, client: req.clientName ?? null });
+  // Last Used is queued, not written here: the store's write-behind queue writes it in a batch.
+  ctx.store.later({ kind: 'app-code-used', codeId: row.codeId, use: { at, ip: req.clientIp, protocol: req.protocol, client: req.clientName ?? null } });
   log(ctx, 'login.ok', req, account.username, { via: 'app-code', codeName: row.codeName, cached: verified.cached });
   ctx.audit({
     at,
@@ -109,14 +115,14 @@ type Verified =
 async function verifyCode(ctx: PolicyContext, accountId: number, username: string, code: string): Promise<Verified> {
   const hit = ctx.verified.get(username, code, ctx.clock());
   if (hit && hit.accountId === accountId) {
-    if (stillValid(ctx, hit.codeId)) return { ok: true, code: hit, cached: true };
+    if (await stillValid(ctx, hit.codeId)) return { ok: true, code: hit, cached: true };
     ctx.verified.invalidateCode(hit.codeId);
     return { ok: false, at: ctx.clock(), detail: { why: 'revoked', codeName: hit.codeName } };
   }
   const checked = await ctx.verified.once(username, code, () => checkHash(ctx, accountId, code));
   if (!checked.ok) return { ok: false, at: ctx.clock(), detail: checked.detail };
   const v = checked.code;
-  if (v.accountId !== accountId || !stillValid(ctx, v.codeId)) {
+  if (v.accountId !== accountId || !(await stillValid(ctx, v.codeId))) {
     // Revoked (or two-step turned off, or the account replaced) while argon2 ran.
     return { ok: false, at: ctx.clock(), detail: { why: 'revoked', codeName: v.codeName } };
   }
@@ -128,7 +134,7 @@ type Checked = { ok: true; code: VerifiedCredential } | { ok: false; detail: Rec
 
 /** The one argon2 verification: the code's row by its lookup HMAC, then its hash. */
 async function checkHash(ctx: PolicyContext, accountId: number, code: string): Promise<Checked> {
-  const row = ctx.wrapStore(() => ctx.store.appCodes.findActiveByLookup(accountId, codeLookup(ctx.lookupKey, code)));
+  const row = await ctx.wrapStore(() => ctx.store.appCodes.findActiveByLookup(accountId, codeLookup(ctx.lookupKey, code)));
   if (!row) {
     await ctx.hasher.verify(await ctx.dummyHash(), code); // same cost as a real check
     return { ok: false, detail: { why: 'unknown-code' } };
@@ -138,8 +144,8 @@ async function checkHash(ctx: PolicyContext, accountId: number, code: string): P
 }
 
 /** The code row is active and its account's two-step authentication is on. */
-function stillValid(ctx: PolicyContext, codeId: number): boolean {
-  return ctx.wrapStore(() => ctx.store.appCodes.stillValidAmong([codeId])).length === 1;
+async function stillValid(ctx: PolicyContext, codeId: number): Promise<boolean> {
+  return (await ctx.wrapStore(() => ctx.store.appCodes.stillValidAmong([codeId]))).length === 1;
 }
 
 /**

@@ -5,12 +5,10 @@ import { TwostepError, isTwostepError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { deriveKeys } from '../crypto/derive-keys.js';
 import { createArgon2Hasher, type Hasher } from '../crypto/hasher.js';
-import type { NewAuditEvent } from '../store/audit-repo.js';
-import type { Store } from '../store/open-store.js';
-import type { Account } from '../store/types.js';
+import type { Store, StoreRepos } from '../store/store.js';
+import type { Account, NewAuditEvent } from '../store/types.js';
 import { limits } from '../core/limits.js';
 import { FailureThrottle } from './failure-throttle.js';
-import { LastUsedQueue } from './last-used-queue.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 import { VerifiedCredentialCache } from './verified-credential-cache.js';
 
@@ -67,8 +65,6 @@ export class PolicyContext {
   readonly userLoginsInFlight = new Map<string, number>();
   /** Verified (user, code) pairs: repeated logins skip argon2 (see VerifiedCredentialCache). */
   readonly verified: VerifiedCredentialCache;
-  /** Last Used writes, batched off the login path. */
-  readonly lastUsed: LastUsedQueue;
   #dummyHash: Promise<string> | undefined;
 
   constructor(opts: PolicyOptions) {
@@ -88,40 +84,36 @@ export class PolicyContext {
       ttlMs: opts.config.auth.login_cache_seconds * 1000,
       maxEntries: limits.verifiedCredentialMaxEntries,
     });
-    this.lastUsed = new LastUsedQueue({
-      delayMs: limits.lastUsedFlushMs,
-      write: (batch) =>
-        this.tx(() => {
-          for (const [id, use] of batch) this.store.appCodes.markUsed(id, use);
-        }),
-      onError: (err, lost) => this.logger.error({ event: 'last-used.write-failed', lost, err }, 'Last Used write failed'),
-    });
   }
 
-  /** Audit writes never undo an action that already happened; a failed write is logged. */
+  /**
+   * Queues the event for the audit trail and returns at once (the store's write-behind queue
+   * writes it, waiting out a locked database): no login waits for its audit record, and an
+   * audit write never undoes an action that already happened. A write given up is logged there.
+   */
   audit(e: NewAuditEvent): void {
     const o = auditOrigin.getStore();
     const event = o === undefined ? e : { ...e, protocol: e.protocol === undefined ? o.protocol : e.protocol, ip: e.ip === undefined ? o.ip : e.ip };
-    try {
-      this.store.audit.insert(event);
-    } catch (err) {
-      this.logger.error({ event: 'audit.write-failed', auditEvent: e.event, user: e.username, err }, 'audit write failed');
-    }
+    this.store.later({ kind: 'audit', event });
   }
 
-  /** One IMMEDIATE transaction; database faults become STORE_FAILED. */
-  tx<T>(fn: () => T): T {
+  /**
+   * One transaction (all or nothing) with the repositories bound to it; database faults become
+   * STORE_FAILED, a lock held past limits.storeBusyMs STORE_BUSY. `fn` may await only calls on
+   * `tx` (see Store.transaction): hash, encrypt and check before, audit after.
+   */
+  tx<T>(fn: (tx: StoreRepos) => Promise<T>): Promise<T> {
     return this.wrapStore(() => this.store.transaction(fn));
   }
 
-  /** Database faults become TwostepError('STORE_FAILED'); rule violations pass through. */
-  wrapStore<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (isTwostepError(err)) throw err;
-      throw new TwostepError('STORE_FAILED', 'database operation failed', { cause: err });
-    }
+  /** Database faults become TwostepError('STORE_FAILED'); rule violations (and STORE_BUSY) pass through. */
+  wrapStore<T>(fn: () => Promise<T>): Promise<T> {
+    return fn().catch(storeFault);
+  }
+
+  /** Waits (at most limits.storeReadSettleMs) for this process's queued writes, before a read that shows them. */
+  async settleWrites(): Promise<void> {
+    await this.store.flush(limits.storeReadSettleMs);
   }
 
   /** A hash of a random value: verifying against it costs what a real check costs. */
@@ -137,19 +129,19 @@ export class PolicyContext {
     return normalizeUsername(user);
   }
 
-  readAccount(username: string): Account | undefined {
-    return this.wrapStore(() => this.store.accounts.findByUsername(username));
+  readAccount(username: string): Promise<Account | undefined> {
+    return this.store.accounts.findByUsername(username).catch(storeFault);
   }
 
-  requireAccount(user: string): Account {
+  async requireAccount(user: string): Promise<Account> {
     const username = this.adminUsername(user);
-    const a = this.readAccount(username);
+    const a = await this.readAccount(username);
     if (!a) throw new TwostepError('USER_NOT_FOUND', `no such user: ${username}`);
     return a;
   }
 
-  requireOn(user: string): Account {
-    const a = this.requireAccount(user);
+  async requireOn(user: string): Promise<Account> {
+    const a = await this.requireAccount(user);
     if (a.twofaState !== 'on') throw new TwostepError('BAD_STATE', `two-step authentication is not on for ${a.username}`);
     return a;
   }
@@ -163,14 +155,20 @@ export class PolicyContext {
   }
 
   /**
-   * Inside a transaction: two-step off and everything it granted gone (the account row stays).
+   * Inside transaction `tx`: two-step off and everything it granted gone (the account row stays).
    * Also forgets the account's verified codes in memory.
    */
-  wipeTwoStep(accountId: number, now: number): void {
+  async wipeTwoStep(tx: StoreRepos, accountId: number, now: number): Promise<void> {
     this.verified.invalidateAccount(accountId);
-    this.store.accounts.clearTwofa(accountId, now);
-    this.store.appCodes.revokeAllForAccount(accountId, now);
-    this.store.oneTimeCodes.deleteForAccount(accountId);
-    this.store.trustedDevices.revokeAllForAccount(accountId, now);
+    await tx.accounts.clearTwofa(accountId, now);
+    await tx.appCodes.revokeAllForAccount(accountId, now);
+    await tx.oneTimeCodes.deleteForAccount(accountId);
+    await tx.trustedDevices.revokeAllForAccount(accountId, now);
   }
+}
+
+/** A database fault as STORE_FAILED; twostep's own errors (rules, STORE_BUSY) as they are. */
+function storeFault(err: unknown): never {
+  if (isTwostepError(err)) throw err;
+  throw new TwostepError('STORE_FAILED', 'database operation failed', { cause: err });
 }

@@ -79,15 +79,15 @@ export class Policy implements Authenticator, RevocationCheck {
     this.#ctx.verified.invalidateUser(normalizeUsername(user));
   }
 
-  /** Writes pending Last Used records now; `close` of the composition root calls it before the store closes. */
-  flush(): void {
-    this.#ctx.lastUsed.flush();
+  /** Writes what this process queued (audit, Last Used, last seen) now; the store's close does it too. */
+  async flush(): Promise<void> {
+    await this.#ctx.store.flush();
   }
 
   // live sessions (the revocation watcher of `serve`)
 
   /** Which of these code ids no longer sign in (revoked, or two-step off); one indexed query. */
-  revokedCodeIds(codeIds: readonly number[]): number[] {
+  revokedCodeIds(codeIds: readonly number[]): Promise<number[]> {
     return revokedCodeIds(this.#ctx, codeIds);
   }
 
@@ -99,26 +99,26 @@ export class Policy implements Authenticator, RevocationCheck {
   // admin
 
   /** Creates the account if needed; 'disallowed' also turns two-step off and wipes its secrets. */
-  setAdminPolicy(user: string, policy: AdminPolicy): void {
-    setAdminPolicy(this.#ctx, user, policy);
+  setAdminPolicy(user: string, policy: AdminPolicy): Promise<void> {
+    return setAdminPolicy(this.#ctx, user, policy);
   }
 
-  showUser(user: string): UserSummary {
+  showUser(user: string): Promise<UserSummary> {
     return showUser(this.#ctx, user);
   }
 
   /** Two-step off: TOTP key wiped, app codes revoked, one-time codes deleted, trusted devices revoked. */
-  disable(user: string): void {
-    disable(this.#ctx, user);
+  disable(user: string): Promise<void> {
+    return disable(this.#ctx, user);
   }
 
   /** Newest first; default limit 100, at most 10 000. */
-  audit(opts: { user?: string; limit?: number } = {}): AuditEntry[] {
+  audit(opts: { user?: string; limit?: number } = {}): Promise<AuditEntry[]> {
     return listAudit(this.#ctx, opts);
   }
 
   /** Deletes audit events past [store] audit_retention_days; returns how many. */
-  pruneAudit(batch: number = limits.auditPruneBatch): number {
+  pruneAudit(batch: number = limits.auditPruneBatch): Promise<number> {
     return pruneAudit(this.#ctx, batch);
   }
 
@@ -132,15 +132,15 @@ export class Policy implements Authenticator, RevocationCheck {
     return runWithAuditOrigin(origin, fn);
   }
 
-  totpEnroll(user: string): TotpEnrollment {
+  totpEnroll(user: string): Promise<TotpEnrollment> {
     return totpEnroll(this.#ctx, user);
   }
 
-  totpConfirm(user: string, code: string): { oneTimeCodes: string[] } {
+  totpConfirm(user: string, code: string): Promise<{ oneTimeCodes: string[] }> {
     return totpConfirm(this.#ctx, user, code);
   }
 
-  verifySecondFactor(user: string, code: string): boolean {
+  verifySecondFactor(user: string, code: string): Promise<boolean> {
     return verifySecondFactor(this.#ctx, user, code);
   }
 
@@ -150,37 +150,37 @@ export class Policy implements Authenticator, RevocationCheck {
     return appCodeAdd(this.#ctx, user, name);
   }
 
-  appCodeList(user: string): AppCodeInfo[] {
+  appCodeList(user: string): Promise<AppCodeInfo[]> {
     return appCodeList(this.#ctx, user);
   }
 
-  appCodeRevoke(user: string, name: string): void {
-    appCodeRevoke(this.#ctx, user, name);
+  appCodeRevoke(user: string, name: string): Promise<void> {
+    return appCodeRevoke(this.#ctx, user, name);
   }
 
   // one-time codes
 
-  oneTimeCodesShow(user: string): OneTimeCodesView {
+  oneTimeCodesShow(user: string): Promise<OneTimeCodesView> {
     return oneTimeCodesShow(this.#ctx, user);
   }
 
-  oneTimeCodesRegenerate(user: string): string[] {
+  oneTimeCodesRegenerate(user: string): Promise<string[]> {
     return oneTimeCodesRegenerate(this.#ctx, user);
   }
 
   // trusted devices (web portal)
 
   /** Returns the device token to keep in a cookie; only its SHA-256 is stored. */
-  trustDevice(user: string, label: string): string {
+  trustDevice(user: string, label: string): Promise<string> {
     return trustDevice(this.#ctx, user, label);
   }
 
-  isTrustedDevice(user: string, token: string): boolean {
+  isTrustedDevice(user: string, token: string): Promise<boolean> {
     return isTrustedDevice(this.#ctx, user, token);
   }
 
   /** All, or all but the device holding exceptToken ("revoke all other devices"). */
-  revokeTrustedDevices(user: string, opts: { exceptToken?: string } = {}): number {
+  revokeTrustedDevices(user: string, opts: { exceptToken?: string } = {}): Promise<number> {
     return revokeTrustedDevices(this.#ctx, user, opts);
   }
 
@@ -197,52 +197,52 @@ export class Policy implements Authenticator, RevocationCheck {
   }
 
   /** A trusted device of the user, trusted within [portal] trusted_device_days. */
-  isTrustedComputer(user: string, token: string): boolean {
+  isTrustedComputer(user: string, token: string): Promise<boolean> {
     return isTrustedComputer(this.#ctx, user, token);
   }
 
-  revokeThisDevice(user: string, token: string): boolean {
+  revokeThisDevice(user: string, token: string): Promise<boolean> {
     return revokeThisDevice(this.#ctx, user, token);
   }
 
-  accountOverview(user: string): AccountOverview {
+  accountOverview(user: string): Promise<AccountOverview> {
     return accountOverview(this.#ctx, user);
   }
 
   /** Turn two-step off at the user's request (refused while the admin requires it). */
-  userDisable(user: string): void {
-    userDisable(this.#ctx, user);
+  userDisable(user: string): Promise<void> {
+    return userDisable(this.#ctx, user);
   }
 
-  totpPendingKey(user: string): TotpEnrollment | null {
+  totpPendingKey(user: string): Promise<TotpEnrollment | null> {
     return totpPendingKey(this.#ctx, user);
   }
 
-  createWebSession(kind: WebSessionKind, subject: string, stage: WebSessionStage): { token: string; session: WebSessionView } {
+  createWebSession(kind: WebSessionKind, subject: string, stage: WebSessionStage): Promise<{ token: string; session: WebSessionView }> {
     return createWebSession(this.#ctx, kind, subject, stage);
   }
 
-  readWebSession(token: string, kind: WebSessionKind): WebSessionView | null {
+  readWebSession(token: string, kind: WebSessionKind): Promise<WebSessionView | null> {
     return readWebSession(this.#ctx, token, kind);
   }
 
-  rotateWebSession(token: string, kind: WebSessionKind, stage: WebSessionStage): { token: string; session: WebSessionView } | null {
+  rotateWebSession(token: string, kind: WebSessionKind, stage: WebSessionStage): Promise<{ token: string; session: WebSessionView } | null> {
     return rotateWebSession(this.#ctx, token, kind, stage);
   }
 
-  markWebSessionReauth(token: string): void {
-    markWebSessionReauth(this.#ctx, token);
+  markWebSessionReauth(token: string): Promise<void> {
+    return markWebSessionReauth(this.#ctx, token);
   }
 
-  endWebSession(token: string): void {
-    endWebSession(this.#ctx, token);
+  endWebSession(token: string): Promise<void> {
+    return endWebSession(this.#ctx, token);
   }
 
-  endAllWebSessions(kind: WebSessionKind, subject: string, ip: string | null): number {
+  endAllWebSessions(kind: WebSessionKind, subject: string, ip: string | null): Promise<number> {
     return endAllWebSessions(this.#ctx, kind, subject, ip);
   }
 
-  sweepWebSessions(): number {
+  sweepWebSessions(): Promise<number> {
     return sweepWebSessions(this.#ctx);
   }
 
@@ -256,15 +256,15 @@ export class Policy implements Authenticator, RevocationCheck {
     return adminSetPassword(this.#ctx, name, password);
   }
 
-  adminResetTotp(name: string): TotpEnrollment {
+  adminResetTotp(name: string): Promise<TotpEnrollment> {
     return adminResetTotp(this.#ctx, name);
   }
 
-  adminRemove(name: string): void {
-    adminRemove(this.#ctx, name);
+  adminRemove(name: string): Promise<void> {
+    return adminRemove(this.#ctx, name);
   }
 
-  adminList(): AdminInfo[] {
+  adminList(): Promise<AdminInfo[]> {
     return adminList(this.#ctx);
   }
 
@@ -272,23 +272,23 @@ export class Policy implements Authenticator, RevocationCheck {
     return adminSignIn(this.#ctx, req);
   }
 
-  listUsers(): UserSummary[] {
+  listUsers(): Promise<UserSummary[]> {
     return listUsers(this.#ctx);
   }
 
-  consoleSetPolicy(actor: AdminActor, user: string, policy: AdminPolicy): void {
-    consoleSetPolicy(this.#ctx, actor, user, policy);
+  consoleSetPolicy(actor: AdminActor, user: string, policy: AdminPolicy): Promise<void> {
+    return consoleSetPolicy(this.#ctx, actor, user, policy);
   }
 
-  resetUser(actor: AdminActor, user: string, opts: { revokeAppCodes: boolean }): void {
-    resetUser(this.#ctx, actor, user, opts);
+  resetUser(actor: AdminActor, user: string, opts: { revokeAppCodes: boolean }): Promise<void> {
+    return resetUser(this.#ctx, actor, user, opts);
   }
 
   recordAdminAction(actor: AdminActor, action: string, user: string | null, detail?: Record<string, unknown>): void {
     recordAdminAction(this.#ctx, actor, action, user, detail);
   }
 
-  auditSearch(filter: AuditFilter): AuditEntry[] {
+  auditSearch(filter: AuditFilter): Promise<AuditEntry[]> {
     return auditSearch(this.#ctx, filter);
   }
 }

@@ -22,37 +22,37 @@ export interface AccountOverview {
   appCodes: AppCodeInfo[];
 }
 
-export function accountOverview(ctx: PolicyContext, user: string): AccountOverview {
+export async function accountOverview(ctx: PolicyContext, user: string): Promise<AccountOverview> {
   const username = ctx.adminUsername(user);
-  const a = ctx.readAccount(username);
+  const a = await ctx.readAccount(username);
   if (!a) {
     return { username, adminPolicy: null, twofaState: 'off', maySetUp: false, mayDisable: false, oneTimeCodesUnused: 0, trustedDevices: 0, appCodes: [] };
   }
   const on = a.twofaState === 'on';
-  return ctx.wrapStore(() => ({
+  return ctx.wrapStore(async () => ({
     username: a.username,
     adminPolicy: a.adminPolicy,
     twofaState: a.twofaState,
     maySetUp: !on && a.adminPolicy !== 'disallowed',
     mayDisable: on && a.adminPolicy !== 'required',
-    oneTimeCodesUnused: on ? ctx.store.oneTimeCodes.countUnused(a.id) : 0,
-    trustedDevices: on ? ctx.store.trustedDevices.countActive(a.id) : 0,
-    appCodes: on ? appCodeList(ctx, a.username) : [],
+    oneTimeCodesUnused: on ? await ctx.store.oneTimeCodes.countUnused(a.id) : 0,
+    trustedDevices: on ? await ctx.store.trustedDevices.countActive(a.id) : 0,
+    appCodes: on ? await appCodeList(ctx, a.username) : [],
   }));
 }
 
 /** The user turns two-step off (guide §10): not while the admin requires it. Same effect as `twostep disable`. */
-export function userDisable(ctx: PolicyContext, user: string): void {
-  const a = ctx.requireOn(user);
+export async function userDisable(ctx: PolicyContext, user: string): Promise<void> {
+  const a = await ctx.requireOn(user);
   if (a.adminPolicy === 'required') {
     throw new TwostepError('USER_NOT_ALLOWED', 'your administrator requires two-step authentication for this account');
   }
-  disable(ctx, a.username);
+  await disable(ctx, a.username);
 }
 
 /** The key of an enrolment in progress (to show it again on "Previous"), or null. */
-export function totpPendingKey(ctx: PolicyContext, user: string): TotpEnrollment | null {
-  const a = ctx.requireAccount(user);
+export async function totpPendingKey(ctx: PolicyContext, user: string): Promise<TotpEnrollment | null> {
+  const a = await ctx.requireAccount(user);
   if (a.twofaState !== 'pending' || !a.totpSecretEnc) return null;
   const key = decryptSecret(ctx.encKey, a.totpSecretEnc, totpContext(a.id));
   return { key, uri: totpUri(ctx.config.totp.issuer, a.username, key) };

@@ -1,8 +1,9 @@
+import { isTwostepError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { Secret } from '../core/secret.js';
 import type { PasswordChecker, PasswordVerdict } from './password-checker.js';
 import type { PolicyContext } from './policy-context.js';
-import { hashToken } from './trusted-devices.js';
+import { hashToken, seenDevice } from './trusted-devices.js';
 import { verifySecondFactor } from './totp-enrolment.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 
@@ -21,7 +22,8 @@ export type PortalSignInResult =
 
 export type SecondFactorResult =
   | { ok: true }
-  | { ok: false; reason: 'invalid-code' | 'throttled'; retryAfterMs?: number };
+  /** 'unavailable': the code could not be recorded as used (database locked): try again in a moment. */
+  | { ok: false; reason: 'invalid-code' | 'throttled' | 'unavailable'; retryAfterMs?: number };
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -55,21 +57,33 @@ export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker,
     return { ok: false, reason: 'backend-unavailable' };
   }
   ctx.audit({ at: ctx.clock(), username, event: 'login.ok', protocol: 'portal', ip: req.clientIp, detail: { via: 'password' } });
-  const account = ctx.readAccount(username);
+  const account = await ctx.readAccount(username);
   if (account?.twofaState !== 'on') return { ok: true, user: username, secondFactor: 'not-needed' };
-  const trusted = req.deviceToken !== undefined && isTrustedComputer(ctx, username, req.deviceToken);
+  const trusted = req.deviceToken !== undefined && (await isTrustedComputer(ctx, username, req.deviceToken));
   // The second step skipped: the log says why.
   if (trusted) ctx.audit({ at: ctx.clock(), username, event: '2fa.ok', protocol: 'portal', ip: req.clientIp, detail: { method: 'trusted-device' } });
   return { ok: true, user: username, secondFactor: trusted ? 'trusted-device' : 'required' };
 }
 
-/** Step two: a current TOTP code or an unused one-time code (see verifySecondFactor). */
+/**
+ * Step two: a current TOTP code or an unused one-time code (see verifySecondFactor). A code counts
+ * only once its use is written (replay protection): while another process holds the database
+ * locked past limits.storeBusyMs the answer is 'unavailable', never an accept without the write.
+ */
 export async function portalSecondFactor(ctx: PolicyContext, user: string, code: string, clientIp: string): Promise<SecondFactorResult> {
   const now = ctx.clock();
   const username = usernameProblem(user) === null ? normalizeUsername(user) : null;
   const throttled = throttleVerdict(ctx, clientIp, username, now);
   if (throttled > 0) return { ok: false, reason: 'throttled', retryAfterMs: throttled };
-  if (username !== null && verifySecondFactor(ctx, username, code, { protocol: 'portal', ip: clientIp })) return { ok: true };
+  let ok = false;
+  try {
+    ok = username !== null && (await verifySecondFactor(ctx, username, code, { protocol: 'portal', ip: clientIp }));
+  } catch (err) {
+    if (!isTwostepError(err, 'STORE_BUSY')) throw err;
+    ctx.audit({ at: now, username, event: '2fa.error', protocol: 'portal', ip: clientIp, detail: { reason: 'store-busy' } });
+    return { ok: false, reason: 'unavailable' };
+  }
+  if (ok) return { ok: true };
   // verifySecondFactor counted the user's failure; the IP's is counted here.
   ctx.ipThrottle.record(clientIp, now);
   await delay(ctx);
@@ -77,23 +91,25 @@ export async function portalSecondFactor(ctx: PolicyContext, user: string, code:
 }
 
 /** True when `token` is an active trusted device of the user, trusted less than [portal] trusted_device_days ago. */
-export function isTrustedComputer(ctx: PolicyContext, user: string, token: string): boolean {
+export async function isTrustedComputer(ctx: PolicyContext, user: string, token: string): Promise<boolean> {
   if (usernameProblem(user) !== null || token.length === 0 || token.length > 256) return false;
-  const a = ctx.readAccount(normalizeUsername(user));
+  const a = await ctx.readAccount(normalizeUsername(user));
   if (!a || a.twofaState !== 'on') return false;
   const days = ctx.config.portal?.trusted_device_days ?? 30;
-  const d = ctx.wrapStore(() => ctx.store.trustedDevices.findActive(a.id, hashToken(token)));
+  const d = await ctx.wrapStore(() => ctx.store.trustedDevices.findActive(a.id, hashToken(token)));
   if (!d || d.createdAt <= ctx.clock() - days * DAY_MS) return false;
-  return ctx.wrapStore(() => ctx.store.trustedDevices.touch(d.id, ctx.clock()));
+  seenDevice(ctx, d.id);
+  return true;
 }
 
 /** "revoke this device": only the device holding `token` (the web browser asking). */
-export function revokeThisDevice(ctx: PolicyContext, user: string, token: string): boolean {
-  const a = ctx.requireAccount(user);
+export async function revokeThisDevice(ctx: PolicyContext, user: string, token: string): Promise<boolean> {
+  const a = await ctx.requireAccount(user);
   const now = ctx.clock();
-  const revoked = ctx.tx(() => {
-    const d = ctx.store.trustedDevices.findActive(a.id, hashToken(token));
-    return d ? ctx.store.trustedDevices.revoke(d.id, now) : false;
+  const tokenHash = hashToken(token);
+  const revoked = await ctx.tx(async (tx) => {
+    const d = await tx.trustedDevices.findActive(a.id, tokenHash);
+    return d ? tx.trustedDevices.revoke(d.id, now) : false;
   });
   ctx.audit({ at: now, username: a.username, event: 'device.revoke', detail: { count: revoked ? 1 : 0, thisDevice: true } });
   return revoked;

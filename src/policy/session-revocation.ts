@@ -2,10 +2,10 @@ import type { PolicyContext } from './policy-context.js';
 import type { RevokedSession } from './types.js';
 
 /** See Policy.revokedCodeIds: the ids among `codeIds` that the store no longer holds as valid. */
-export function revokedCodeIds(ctx: PolicyContext, codeIds: readonly number[]): number[] {
+export async function revokedCodeIds(ctx: PolicyContext, codeIds: readonly number[]): Promise<number[]> {
   const unique = [...new Set(codeIds)];
   if (unique.length === 0) return [];
-  const valid = new Set(ctx.wrapStore(() => ctx.store.appCodes.stillValidAmong(unique)));
+  const valid = new Set(await ctx.wrapStore(() => ctx.store.appCodes.stillValidAmong(unique)));
   return unique.filter((id) => !valid.has(id));
 }
 

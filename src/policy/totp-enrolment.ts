@@ -7,27 +7,27 @@ import type { TotpEnrollment } from './policy-results.js';
 import type { Protocol } from './types.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 
-export function totpEnroll(ctx: PolicyContext, user: string): TotpEnrollment {
+export async function totpEnroll(ctx: PolicyContext, user: string): Promise<TotpEnrollment> {
   const username = ctx.adminUsername(user);
   const now = ctx.clock();
   const key = generateTotpKey();
-  const account = ctx.tx(() => {
-    const a = ctx.store.accounts.findByUsername(username);
+  const account = await ctx.tx(async (tx) => {
+    const a = await tx.accounts.findByUsername(username);
     if (!a || a.adminPolicy === 'disallowed') {
       throw new TwostepError('USER_NOT_ALLOWED', `two-step authentication is not allowed for ${username}`);
     }
     if (a.twofaState === 'on') {
       throw new TwostepError('BAD_STATE', `two-step authentication is already on for ${username}; disable it first`);
     }
-    ctx.store.accounts.setTotpPending(a.id, encryptSecret(ctx.encKey, key, totpContext(a.id)), now);
+    await tx.accounts.setTotpPending(a.id, encryptSecret(ctx.encKey, key, totpContext(a.id)), now);
     return a;
   });
   ctx.audit({ at: now, username: account.username, event: 'totp.enroll' });
   return { key, uri: totpUri(ctx.config.totp.issuer, account.username, key) };
 }
 
-export function totpConfirm(ctx: PolicyContext, user: string, code: string): { oneTimeCodes: string[] } {
-  const a = ctx.requireAccount(user);
+export async function totpConfirm(ctx: PolicyContext, user: string, code: string): Promise<{ oneTimeCodes: string[] }> {
+  const a = await ctx.requireAccount(user);
   const now = ctx.clock();
   if (a.twofaState !== 'pending' || !a.totpSecretEnc) {
     throw new TwostepError('BAD_STATE', `no enrolment is pending for ${a.username}; run enroll first`);
@@ -42,14 +42,14 @@ export function totpConfirm(ctx: PolicyContext, user: string, code: string): { o
   }
   const prepared = prepareOneTimeCodes(ctx, a.id);
   const pendingBlob = a.totpSecretEnc;
-  ctx.tx(() => {
-    const cur = ctx.store.accounts.findByUsername(a.username);
+  await ctx.tx(async (tx) => {
+    const cur = await tx.accounts.findByUsername(a.username);
     // Re-check under the write lock: a concurrent re-enroll, disable or disallow wins.
     if (!cur || cur.id !== a.id || cur.twofaState !== 'pending' || !cur.totpSecretEnc?.equals(pendingBlob)) {
       throw new TwostepError('BAD_STATE', `enrolment for ${a.username} changed meanwhile; start again`);
     }
-    ctx.store.accounts.setTwofaOn(a.id, step, now);
-    replaceOneTimeCodes(ctx, a.id, prepared, now);
+    await tx.accounts.setTwofaOn(a.id, step, now);
+    await replaceOneTimeCodes(tx, a.id, prepared, now);
   });
   ctx.audit({ at: now, username: a.username, event: 'totp.confirm' });
   return { oneTimeCodes: prepared.map((p) => p.code) };
@@ -59,11 +59,16 @@ export function totpConfirm(ctx: PolicyContext, user: string, code: string): { o
  * A current TOTP code (each step accepted once) or an unused one-time code (consumed). `origin`
  * (front end and client address) goes into the audit events, so the log can be filtered by them.
  */
-export function verifySecondFactor(ctx: PolicyContext, user: string, code: string, origin?: { protocol: Protocol; ip: string }): boolean {
+export async function verifySecondFactor(
+  ctx: PolicyContext,
+  user: string,
+  code: string,
+  origin?: { protocol: Protocol; ip: string },
+): Promise<boolean> {
   const now = ctx.clock();
   const from = origin === undefined ? {} : { protocol: origin.protocol, ip: origin.ip };
   if (usernameProblem(user) !== null || code.length > 64) return false;
-  const a = ctx.readAccount(normalizeUsername(user));
+  const a = await ctx.readAccount(normalizeUsername(user));
   if (!a || a.twofaState !== 'on' || !a.totpSecretEnc) return false;
   if (ctx.userThrottle.check(a.username, now).retryAfterMs > 0) {
     ctx.audit({ at: now, username: a.username, event: '2fa.fail', ...from, detail: { reason: 'throttled' } });
@@ -73,9 +78,10 @@ export function verifySecondFactor(ctx: PolicyContext, user: string, code: strin
   if (/^[0-9]{6}$/.test(code.replace(/[\s-]/g, ''))) {
     const key = decryptSecret(ctx.encKey, a.totpSecretEnc, totpContext(a.id));
     const step = matchTotp(key, code, now);
-    // advanceTotpStep is atomic: a replayed or older step is refused even across processes.
-    if (step !== null && ctx.wrapStore(() => ctx.store.accounts.advanceTotpStep(a.id, step, now))) method = 'totp';
-  } else if (consumeOneTimeCode(ctx, a, code, now)) {
+    // advanceTotpStep is atomic: a replayed or older step is refused even across processes. It
+    // must be written before the code counts (a locked database: STORE_BUSY, never an accept).
+    if (step !== null && (await ctx.wrapStore(() => ctx.store.accounts.advanceTotpStep(a.id, step, now)))) method = 'totp';
+  } else if (await consumeOneTimeCode(ctx, a, code, now)) {
     method = 'one-time-code';
   }
   if (method === null) {

@@ -7,32 +7,40 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-export function trustDevice(ctx: PolicyContext, user: string, label: string): string {
-  const a = ctx.requireOn(user);
+export async function trustDevice(ctx: PolicyContext, user: string, label: string): Promise<string> {
+  const a = await ctx.requireOn(user);
   const cleanLabel = label.trim().slice(0, 128) || 'device';
   const token = randomBytes(32).toString('base64url');
   const now = ctx.clock();
-  const id = ctx.wrapStore(() =>
+  const id = await ctx.wrapStore(() =>
     ctx.store.trustedDevices.insert({ accountId: a.id, tokenHash: hashToken(token), label: cleanLabel, createdAt: now }),
   );
   ctx.audit({ at: now, username: a.username, event: 'device.trust', detail: { deviceId: id, label: cleanLabel } });
   return token;
 }
 
-export function isTrustedDevice(ctx: PolicyContext, user: string, token: string): boolean {
+export async function isTrustedDevice(ctx: PolicyContext, user: string, token: string): Promise<boolean> {
   if (usernameProblem(user) !== null || token.length > 256) return false;
-  const a = ctx.readAccount(normalizeUsername(user));
+  const a = await ctx.readAccount(normalizeUsername(user));
   if (!a || a.twofaState !== 'on') return false;
-  const d = ctx.wrapStore(() => ctx.store.trustedDevices.findActive(a.id, hashToken(token)));
-  return !!d && ctx.wrapStore(() => ctx.store.trustedDevices.touch(d.id, ctx.clock()));
+  const d = await ctx.wrapStore(() => ctx.store.trustedDevices.findActive(a.id, hashToken(token)));
+  if (!d) return false;
+  seenDevice(ctx, d.id);
+  return true;
 }
 
-export function revokeTrustedDevices(ctx: PolicyContext, user: string, opts: { exceptToken?: string }): number {
-  const a = ctx.requireAccount(user);
+/** Last seen of a trusted device: queued, nobody waits for it. */
+export function seenDevice(ctx: PolicyContext, deviceId: number): void {
+  ctx.store.later({ kind: 'device-seen', deviceId, at: ctx.clock() });
+}
+
+export async function revokeTrustedDevices(ctx: PolicyContext, user: string, opts: { exceptToken?: string }): Promise<number> {
+  const a = await ctx.requireAccount(user);
   const now = ctx.clock();
-  const n = ctx.tx(() => {
-    const keep = opts.exceptToken === undefined ? undefined : ctx.store.trustedDevices.findActive(a.id, hashToken(opts.exceptToken));
-    return ctx.store.trustedDevices.revokeAllForAccount(a.id, now, keep?.id);
+  const keepHash = opts.exceptToken === undefined ? undefined : hashToken(opts.exceptToken);
+  const n = await ctx.tx(async (tx) => {
+    const keep = keepHash === undefined ? undefined : await tx.trustedDevices.findActive(a.id, keepHash);
+    return tx.trustedDevices.revokeAllForAccount(a.id, now, keep?.id);
   });
   ctx.audit({ at: now, username: a.username, event: 'device.revoke', detail: { count: n, keptCurrent: opts.exceptToken !== undefined } });
   return n;

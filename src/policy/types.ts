@@ -83,7 +83,7 @@ export interface RevocationCheck {
    * Which of these application code ids no longer sign in: revoked, deleted, or their account's
    * two-step authentication is off. Reads the store (another process may have revoked).
    */
-  revokedCodeIds(codeIds: readonly number[]): number[];
+  revokedCodeIds(codeIds: readonly number[]): Promise<number[]>;
   /** Audits a session closed because its code was revoked (never the code itself). */
   recordSessionRevoked(s: RevokedSession): void;
 }

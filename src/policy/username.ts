@@ -14,3 +14,14 @@ export function usernameProblem(user: string): string | null {
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(user)) return 'control character';
   return null;
 }
+
+/**
+ * True when a client's user name would reach Dovecot's master login: it holds the master user
+ * separator ("alice*proxymaster") or is the master user itself. Such names are refused before
+ * any backend contact (and before a throttle key is made of them).
+ */
+export function isMasterSpelling(user: string, backend: { master_user: string; master_separator: string }): boolean {
+  const u = normalizeUsername(user);
+  if (backend.master_separator !== '' && u.includes(backend.master_separator.toLowerCase())) return true;
+  return u === normalizeUsername(backend.master_user);
+}

@@ -32,7 +32,12 @@ const view = (s: WebSession, now: number): WebSessionView => ({
 });
 
 /** A new session with a fresh 256-bit token (for the cookie; only its hash is stored). */
-export function createWebSession(ctx: PolicyContext, kind: WebSessionKind, subject: string, stage: WebSessionStage): { token: string; session: WebSessionView } {
+export async function createWebSession(
+  ctx: PolicyContext,
+  kind: WebSessionKind,
+  subject: string,
+  stage: WebSessionStage,
+): Promise<{ token: string; session: WebSessionView }> {
   const token = randomBytes(32).toString('base64url');
   const now = ctx.clock();
   const row = {
@@ -45,22 +50,24 @@ export function createWebSession(ctx: PolicyContext, kind: WebSessionKind, subje
     // Half signed in (password only): a short life; signed in: [portal] session_max_hours.
     expiresAt: now + (stage === 'second-factor' ? limits.portalSecondFactorMs : lifetimes(ctx).maxMs),
   };
-  ctx.wrapStore(() => ctx.store.webSessions.insert(row));
+  await ctx.wrapStore(() => ctx.store.webSessions.insert(row));
   return { token, session: view({ ...row, id: 0, reauthAt: null, lastSeenAt: now }, now) };
 }
 
 /** The live session of this kind for the token, or null (unknown, expired or idle too long: then deleted). */
-export function readWebSession(ctx: PolicyContext, token: string, kind: WebSessionKind): WebSessionView | null {
+export async function readWebSession(ctx: PolicyContext, token: string, kind: WebSessionKind): Promise<WebSessionView | null> {
   if (token.length === 0 || token.length > 128) return null;
   const now = ctx.clock();
   const hash = hashToken(token);
-  const s = ctx.wrapStore(() => ctx.store.webSessions.findByTokenHash(hash));
+  const s = await ctx.wrapStore(() => ctx.store.webSessions.findByTokenHash(hash));
   if (!s || s.kind !== kind) return null;
   if (s.expiresAt <= now || s.lastSeenAt + lifetimes(ctx).idleMs <= now) {
-    ctx.wrapStore(() => ctx.store.webSessions.deleteByTokenHash(hash));
+    // Refused either way: nobody waits for the delete (a locked database leaves it to the sweep).
+    void ctx.store.webSessions.deleteByTokenHash(hash).catch(() => {});
     return null;
   }
-  if (now - s.lastSeenAt >= TOUCH_EVERY_MS) ctx.wrapStore(() => ctx.store.webSessions.touch(s.id, now));
+  // Last seen is queued (a page view never waits for a write); the store's own reads see it at once.
+  if (now - s.lastSeenAt >= TOUCH_EVERY_MS) ctx.store.later({ kind: 'web-session-seen', sessionId: s.id, at: now });
   return view(s, now);
 }
 
@@ -69,31 +76,36 @@ export function readWebSession(ctx: PolicyContext, token: string, kind: WebSessi
  * Called whenever the session gains privilege (password → code → signed in), so a token planted
  * before sign-in is worthless after it.
  */
-export function rotateWebSession(ctx: PolicyContext, token: string, kind: WebSessionKind, stage: WebSessionStage): { token: string; session: WebSessionView } | null {
-  const s = readWebSession(ctx, token, kind);
+export async function rotateWebSession(
+  ctx: PolicyContext,
+  token: string,
+  kind: WebSessionKind,
+  stage: WebSessionStage,
+): Promise<{ token: string; session: WebSessionView } | null> {
+  const s = await readWebSession(ctx, token, kind);
   if (!s) return null;
-  endWebSession(ctx, token);
+  await endWebSession(ctx, token);
   return createWebSession(ctx, kind, s.subject, stage);
 }
 
 /** Records that the password was confirmed just now (the setup wizard's "Confirm Password"). */
-export function markWebSessionReauth(ctx: PolicyContext, token: string): void {
-  const s = ctx.wrapStore(() => ctx.store.webSessions.findByTokenHash(hashToken(token)));
-  if (s) ctx.wrapStore(() => ctx.store.webSessions.setReauth(s.id, ctx.clock()));
+export async function markWebSessionReauth(ctx: PolicyContext, token: string): Promise<void> {
+  const s = await ctx.wrapStore(() => ctx.store.webSessions.findByTokenHash(hashToken(token)));
+  if (s) await ctx.wrapStore(() => ctx.store.webSessions.setReauth(s.id, ctx.clock()));
 }
 
-export function endWebSession(ctx: PolicyContext, token: string): void {
-  ctx.wrapStore(() => ctx.store.webSessions.deleteByTokenHash(hashToken(token)));
+export async function endWebSession(ctx: PolicyContext, token: string): Promise<void> {
+  await ctx.wrapStore(() => ctx.store.webSessions.deleteByTokenHash(hashToken(token)));
 }
 
 /** Sign out everywhere: every portal session of this user (or admin). Audited. */
-export function endAllWebSessions(ctx: PolicyContext, kind: WebSessionKind, subject: string, ip: string | null): number {
-  const n = ctx.wrapStore(() => ctx.store.webSessions.deleteForSubject(kind, subject));
+export async function endAllWebSessions(ctx: PolicyContext, kind: WebSessionKind, subject: string, ip: string | null): Promise<number> {
+  const n = await ctx.wrapStore(() => ctx.store.webSessions.deleteForSubject(kind, subject));
   ctx.audit({ at: ctx.clock(), username: kind === 'user' ? subject : null, event: 'portal.sign-out-all', protocol: 'portal', ip, detail: kind === 'admin' ? { admin: subject, count: n } : { count: n } });
   return n;
 }
 
-export function sweepWebSessions(ctx: PolicyContext): number {
+export function sweepWebSessions(ctx: PolicyContext): Promise<number> {
   const now = ctx.clock();
   return ctx.wrapStore(() => ctx.store.webSessions.deleteExpired(now, now - lifetimes(ctx).idleMs));
 }

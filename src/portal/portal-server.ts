@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { parseHostPort } from '../core/host-port.js';
 import { limits } from '../core/limits.js';
+import type { serverTlsOptions } from '../core/server-tls.js';
 import type { Logger } from '../core/logger.js';
 import type { PasswordChecker, Policy } from '../policy/index.js';
 import type { PortalDeps, PortalEnv } from './portal-context.js';
@@ -20,12 +21,15 @@ import { sessionMiddleware } from './security/session.js';
 import { PORTAL_CSS, PORTAL_JS } from './static/portal-assets.js';
 import { html } from './views/html.js';
 import { page } from './views/layout.js';
+import { isTwostepError } from '../core/errors.js';
 import { logSafeError } from '../core/log-safe-error.js';
+import { BUSY_TEXT } from './routes/route-helpers.js';
 
 export interface PortalSettings {
   listen: string;
   /** HTTPS with this certificate and key (PEM), else plain HTTP (behind a reverse proxy). */
-  tls?: { cert: Buffer; key: Buffer };
+  /** HTTPS: the certificate, key and the TLS settings of every twostep listener (core/server-tls.ts). */
+  tls?: { cert: Buffer; key: Buffer } & ReturnType<typeof serverTlsOptions>;
   secureCookies: boolean;
   trustProxy: boolean;
   trustedDeviceDays: number;
@@ -50,6 +54,12 @@ export function buildPortalApp(deps: PortalDeps, s: PortalSettings): Hono<Portal
   adminRoutes(app, deps);
   app.notFound((c) => c.html(page({ title: 'Not found', csrf: c.get('csrf') ?? '' }, html`<h1>Not found</h1><p><a href="/">Start page</a></p>`), 404));
   app.onError((err, c) => {
+    if (isTwostepError(err, 'STORE_BUSY')) {
+      // The database stayed locked past limits.storeBusyMs: nothing was written, the person may retry.
+      deps.logger.warn({ event: 'portal.store-busy', path: c.req.path }, 'database locked: request refused for now');
+      c.header('Retry-After', '5');
+      return c.html(page({ title: 'Busy', csrf: '' }, html`<h1>Busy</h1><p>${BUSY_TEXT} <a href="/">Start page</a></p>`), 503);
+    }
     // Never the request body or a secret: logSafeError keeps only wording known to be safe.
     deps.logger.error({ event: 'portal.error', path: c.req.path, ...logSafeError(err) }, 'portal request failed');
     return c.html(page({ title: 'Error', csrf: '' }, html`<h1>Something went wrong</h1><p>Please try again. <a href="/">Start page</a></p>`), 500);
@@ -69,7 +79,7 @@ export async function startPortal(o: { policy: Policy; checker: PasswordChecker;
   };
   const app = buildPortalApp(deps, s);
   const listener = getRequestListener(app.fetch);
-  const server: Server = s.tls ? createHttpsServer({ cert: s.tls.cert, key: s.tls.key }, listener) : createHttpServer(listener);
+  const server: Server = s.tls ? createHttpsServer(s.tls, listener) : createHttpServer(listener);
   server.requestTimeout = limits.portalRequestMs;
   server.headersTimeout = limits.portalHeadersMs;
   server.keepAliveTimeout = limits.portalKeepAliveMs;
@@ -82,11 +92,9 @@ export async function startPortal(o: { policy: Policy; checker: PasswordChecker;
     });
   });
   const sweep = setInterval(() => {
-    try {
-      o.policy.sweepWebSessions();
-    } catch (err) {
+    o.policy.sweepWebSessions().catch((err: unknown) => {
       o.logger.error({ event: 'portal.session-sweep-failed', err: err instanceof Error ? err.message : String(err) });
-    }
+    });
   }, limits.portalSessionSweepMs);
   sweep.unref();
   const bound = (server.address() as AddressInfo).port;

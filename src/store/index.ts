@@ -1,16 +1,34 @@
-export { openStore, type Store } from './open-store.js';
-export { migrate, MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations.js';
-export { AccountsRepo } from './accounts-repo.js';
-export { AppCodesRepo, type NewAppCode, type AppCodeUse } from './app-codes-repo.js';
-export { OneTimeCodesRepo, type NewOneTimeCode } from './one-time-codes-repo.js';
-export { TrustedDevicesRepo, type NewTrustedDevice } from './trusted-devices-repo.js';
-export { AuditRepo, type NewAuditEvent } from './audit-repo.js';
-export { WebSessionsRepo, type NewWebSession } from './web-sessions-repo.js';
-export { AdminsRepo } from './admins-repo.js';
+export { openStore, type OpenStoreOptions } from './open-store.js';
 export type {
+  Store,
+  StoreRepos,
+  DeferredWrite,
+  WriteBehindStats,
+  AccountsRepo,
+  AppCodesRepo,
+  OneTimeCodesRepo,
+  TrustedDevicesRepo,
+  AuditRepo,
+  WebSessionsRepo,
+  AdminsRepo,
+} from './store.js';
+export { SCHEMA_VERSION, SCHEMA_VERSIONS, type Migration } from './migrations.js';
+export type {
+  Account,
+  AdminPolicy,
+  TwofaState,
+  AppCode,
+  AppCodeUse,
+  OneTimeCode,
+  TrustedDevice,
+  AuditEvent,
   WebSession,
   WebSessionKind,
   WebSessionStage,
   AdminAccount,
+  NewAppCode,
+  NewOneTimeCode,
+  NewTrustedDevice,
+  NewAuditEvent,
+  NewWebSession,
 } from './types.js';
-export type { Account, AdminPolicy, TwofaState, AppCode, OneTimeCode, TrustedDevice, AuditEvent } from './types.js';

@@ -1,153 +1,39 @@
-import type { Database } from 'better-sqlite3';
 import { TwostepError } from '../core/errors.js';
 
+/** One step of a dialect's schema history: the SQL that brings version - 1 to `version`. */
 export interface Migration {
   version: number;
   sql: string;
 }
 
 /**
- * Forward-only schema history. Never edit an entry once released; append a new one.
- * The applied version is PRAGMA user_version. Times are unix milliseconds (INTEGER).
+ * The schema versions, shared by every dialect (SQLite in sqlite/migrations.ts; a PostgreSQL
+ * list would sit beside it in postgres/migrations.ts): each dialect has exactly one migration per
+ * version, in this order, giving the same tables, columns and constraints in its own SQL. A
+ * store of version N means the same thing whichever database holds it. Append only.
+ *
+ * 1: accounts, app_codes, one_time_codes, trusted_devices, audit_events
+ * 2: web_sessions, admins
  */
-export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    sql: `
-CREATE TABLE accounts (
-  id              INTEGER PRIMARY KEY,
-  username        TEXT    NOT NULL UNIQUE CHECK (username = lower(username) AND length(username) > 0),
-  admin_policy    TEXT    NOT NULL CHECK (admin_policy IN ('allowed', 'required', 'disallowed')),
-  twofa_state     TEXT    NOT NULL DEFAULT 'off' CHECK (twofa_state IN ('off', 'pending', 'on')),
-  totp_secret_enc BLOB,
-  totp_last_step  INTEGER,
-  created_at      INTEGER NOT NULL,
-  updated_at      INTEGER NOT NULL
-);
+export const SCHEMA_VERSIONS: readonly number[] = [1, 2];
 
-CREATE TABLE app_codes (
-  id                 INTEGER PRIMARY KEY,
-  account_id         INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-  name               TEXT    NOT NULL,
-  lookup             TEXT    NOT NULL UNIQUE,
-  hash               TEXT    NOT NULL,
-  created_at         INTEGER NOT NULL,
-  last_used_at       INTEGER,
-  last_used_ip       TEXT,
-  last_used_protocol TEXT,
-  last_used_client   TEXT,
-  revoked_at         INTEGER
-);
--- A name is unique among a user's active codes; a revoked name may be reused.
-CREATE UNIQUE INDEX app_codes_active_name ON app_codes(account_id, name) WHERE revoked_at IS NULL;
-CREATE INDEX app_codes_account ON app_codes(account_id);
+export const SCHEMA_VERSION = SCHEMA_VERSIONS[SCHEMA_VERSIONS.length - 1] ?? 0;
 
--- lookup = HMAC-SHA256(key derived from the master key, code) is the verifier. No argon2 hash:
--- an 8-digit code hashed with argon2 could be brute-forced offline from a stolen database
--- (10^8 guesses), while the keyed HMAC cannot without the key; and whoever has the key can
--- decrypt secret_enc (kept so the user can view unused codes) anyway.
--- lookup is unique per account, not globally: 8-digit codes would collide across many users.
-CREATE TABLE one_time_codes (
-  id         INTEGER PRIMARY KEY,
-  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-  lookup     TEXT    NOT NULL,
-  secret_enc BLOB    NOT NULL,
-  created_at INTEGER NOT NULL,
-  used_at    INTEGER,
-  UNIQUE (account_id, lookup)
-);
-
-CREATE TABLE trusted_devices (
-  id           INTEGER PRIMARY KEY,
-  account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-  token_hash   TEXT    NOT NULL UNIQUE,
-  label        TEXT    NOT NULL,
-  created_at   INTEGER NOT NULL,
-  last_seen_at INTEGER,
-  revoked_at   INTEGER
-);
-CREATE INDEX trusted_devices_account ON trusted_devices(account_id);
-
-CREATE TABLE audit_events (
-  id       INTEGER PRIMARY KEY,
-  at       INTEGER NOT NULL,
-  username TEXT,
-  event    TEXT    NOT NULL,
-  protocol TEXT,
-  ip       TEXT,
-  detail   TEXT    NOT NULL DEFAULT '{}'
-);
-CREATE INDEX audit_events_at ON audit_events(at);
-CREATE INDEX audit_events_username ON audit_events(username, at);
-`,
-  },
-  {
-    version: 2,
-    sql: `
--- Web portal sign-ins. Only the SHA-256 of the cookie's token is stored: a copy of the database
--- does not give live sessions. kind 'user' = a mail user (subject = user name), 'admin' = an
--- admin account (subject = admin name). stage 'second-factor' = password checked, code still due.
-CREATE TABLE web_sessions (
-  id             INTEGER PRIMARY KEY,
-  token_hash     TEXT    NOT NULL UNIQUE,
-  kind           TEXT    NOT NULL CHECK (kind IN ('user', 'admin')),
-  subject        TEXT    NOT NULL,
-  stage          TEXT    NOT NULL CHECK (stage IN ('second-factor', 'signed-in')),
-  csrf_secret    TEXT    NOT NULL,
-  reauth_at      INTEGER,
-  created_at     INTEGER NOT NULL,
-  last_seen_at   INTEGER NOT NULL,
-  expires_at     INTEGER NOT NULL
-);
-CREATE INDEX web_sessions_subject ON web_sessions(kind, subject);
-CREATE INDEX web_sessions_expires ON web_sessions(expires_at);
-
--- Admin console accounts, separate from mail users. password_hash is argon2id; the TOTP key is
--- encrypted like the users' (context "admin-totp:<id>").
-CREATE TABLE admins (
-  id              INTEGER PRIMARY KEY,
-  name            TEXT    NOT NULL UNIQUE CHECK (name = lower(name) AND length(name) > 0),
-  password_hash   TEXT    NOT NULL,
-  totp_secret_enc BLOB    NOT NULL,
-  totp_last_step  INTEGER,
-  created_at      INTEGER NOT NULL,
-  updated_at      INTEGER NOT NULL
-);
-`,
-  },
-];
-
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
-
-function currentVersion(db: Database): number {
-  return db.pragma('user_version', { simple: true }) as number;
+/** A dialect's list, checked at load against SCHEMA_VERSIONS (a missing or extra step is a bug). */
+export function checkedMigrations(dialect: string, list: readonly Migration[]): readonly Migration[] {
+  const versions = list.map((m) => m.version).join(',');
+  if (versions !== SCHEMA_VERSIONS.join(',')) {
+    throw new Error(`${dialect} migrations are versions [${versions}], expected [${SCHEMA_VERSIONS.join(',')}]`);
+  }
+  return list;
 }
 
-/**
- * Bring the database to SCHEMA_VERSION. Each migration runs in its own IMMEDIATE transaction
- * together with the version bump, so a crash or a concurrent opener never sees half a step.
- * Refuses a database written by a newer twostep.
- */
-export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
-  const latest = migrations[migrations.length - 1]?.version ?? 0;
-  const check = (v: number) => {
-    if (v > latest) {
-      throw new TwostepError(
-        'STORE_FAILED',
-        `database schema version ${v} is newer than this twostep understands (${latest}); upgrade twostep`,
-      );
-    }
-  };
-  check(currentVersion(db));
-  for (const m of migrations) {
-    const step = db.transaction(() => {
-      const v = currentVersion(db); // re-read under the write lock: another process may have migrated
-      check(v);
-      if (v >= m.version) return;
-      db.exec(m.sql);
-      db.pragma(`user_version = ${Math.trunc(m.version)}`);
-    });
-    step.immediate();
+/** Refuses a database written by a newer twostep (its schema version is past what we know). */
+export function checkSchemaVersion(found: number, latest: number): void {
+  if (found > latest) {
+    throw new TwostepError(
+      'STORE_FAILED',
+      `database schema version ${found} is newer than this twostep understands (${latest}); upgrade twostep`,
+    );
   }
-  return currentVersion(db);
 }

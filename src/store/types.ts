@@ -83,3 +83,54 @@ export interface AdminAccount {
   createdAt: number;
   updatedAt: number;
 }
+
+/** What a caller hands to the store to create or update rows (ids and defaults are the store's). */
+
+export interface NewAppCode {
+  accountId: number;
+  name: string;
+  lookup: string;
+  hash: string;
+  createdAt: number;
+}
+
+export interface AppCodeUse {
+  at: number;
+  ip: string;
+  protocol: string;
+  client: string | null;
+}
+
+export interface NewOneTimeCode {
+  accountId: number;
+  lookup: string;
+  secretEnc: Buffer;
+  createdAt: number;
+}
+
+export interface NewTrustedDevice {
+  accountId: number;
+  tokenHash: string;
+  label: string;
+  createdAt: number;
+}
+
+export interface NewAuditEvent {
+  at: number;
+  username?: string | null;
+  event: string;
+  protocol?: string | null;
+  ip?: string | null;
+  /** Must never hold a secret; callers pass reasons, names and ids only. */
+  detail?: Record<string, unknown>;
+}
+
+export interface NewWebSession {
+  tokenHash: string;
+  kind: WebSessionKind;
+  subject: string;
+  stage: WebSessionStage;
+  csrfSecret: string;
+  createdAt: number;
+  expiresAt: number;
+}

@@ -24,7 +24,7 @@ const fitsWidth = (p: Page) => p.evaluate('document.documentElement.scrollWidth 
 describe('the portal on a phone', { timeout: 60_000 }, () => {
   it('shows the sign-in code step, Accounts with a long application name and its Revoke button, and one-time codes without sideways scrolling', async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     const ctx = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
     const p = await ctx.newPage();
     await p.goto(`${h.url}/sign-in`);

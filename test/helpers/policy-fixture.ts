@@ -21,8 +21,8 @@ export function trackStore(s: Store): Store {
 }
 
 /** Closes every store opened by setup(); call from afterEach. */
-export function closeOpenedStores(): void {
-  for (const s of opened.splice(0)) if (s.db.open) s.close();
+export async function closeOpenedStores(): Promise<void> {
+  for (const s of opened.splice(0)) await s.close();
 }
 
 export interface Counting extends Hasher {
@@ -64,10 +64,10 @@ export function makeConfig(
   });
 }
 
-export function setup(over: Parameters<typeof makeConfig>[0] = {}, path?: string) {
+export async function setup(over: Parameters<typeof makeConfig>[0] = {}, path?: string) {
   const sleeps: number[] = [];
   const dbPath = path ?? join(mkdtempSync(join(tmpdir(), 'twostep-policy-')), 'twostep.db');
-  const store = openStore(dbPath);
+  const store = await openStore(dbPath);
   opened.push(store);
   const clock = { now: T0 };
   const hasher = countingHasher();
@@ -102,10 +102,10 @@ export function req(user: string, secret: string, over: Partial<AuthRequest> = {
 }
 
 /** alice: allowed, TOTP confirmed (2FA on). Returns the TOTP key and the one-time codes. */
-export function enable2fa(policy: Policy, clock: { now: number }, user = 'alice') {
-  policy.setAdminPolicy(user, 'allowed');
-  const { key } = policy.totpEnroll(user);
-  const { oneTimeCodes } = policy.totpConfirm(user, totpCode(key, clock.now));
+export async function enable2fa(policy: Policy, clock: { now: number }, user = 'alice') {
+  await policy.setAdminPolicy(user, 'allowed');
+  const { key } = await policy.totpEnroll(user);
+  const { oneTimeCodes } = await policy.totpConfirm(user, totpCode(key, clock.now));
   return { key, oneTimeCodes };
 }
 

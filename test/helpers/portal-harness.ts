@@ -34,7 +34,7 @@ const running: Harness[] = [];
 export async function stopPortals(): Promise<void> {
   for (const h of running.splice(0)) {
     await h.portal.close();
-    h.store.close();
+    await h.store.close();
   }
 }
 
@@ -47,7 +47,7 @@ export async function startPortalHarness(opts: { tls?: boolean; userFailures?: n
   });
   let logText = '';
   const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => ((logText += String(c)), cb()) }) });
-  const store = openStore(join(dir, 'db.sqlite'));
+  const store = await openStore(join(dir, 'db.sqlite'));
   const clock = { now: Date.now() };
   const policy = new Policy({ store, masterKey: Buffer.alloc(32, 7), config, logger, clock: () => clock.now });
   const h = { checks: 0 } as Harness;
@@ -115,10 +115,10 @@ export function browserFor(h: Harness) {
 }
 
 /** Two-step on for `user` through the policy; returns the TOTP key. */
-export function enrol(h: Harness, user: string): string {
-  h.policy.setAdminPolicy(user, 'allowed');
-  const { key } = h.policy.totpEnroll(user);
-  h.policy.totpConfirm(user, totpCode(key, h.clock.now));
+export async function enrol(h: Harness, user: string): Promise<string> {
+  await h.policy.setAdminPolicy(user, 'allowed');
+  const { key } = await h.policy.totpEnroll(user);
+  await h.policy.totpConfirm(user, totpCode(key, h.clock.now));
   return key;
 }
 

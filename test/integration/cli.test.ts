@@ -100,4 +100,18 @@ describe('twostep CLI', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/missing required argument/);
   });
+
+  it('says a usage error in one line with the twostep: prefix, a suggestion included', async () => {
+    for (const [args, line] of [
+      [['usr'], "twostep: unknown command 'usr' (did you mean user?)"],
+      [['user', 'alow', 'alice'], "twostep: unknown command 'alow' (did you mean allow?)"],
+      [['user', 'allow'], "twostep: missing required argument 'user'"],
+      [['--bogus', 'user', 'show', 'x'], "twostep: unknown option '--bogus'"],
+    ] as const) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toBe(`${line}\n`);
+      expect(r.stdout).toBe('');
+    }
+  });
 });

@@ -346,8 +346,14 @@ describe('config/dovecot snippets for an existing Dovecot', () => {
   it('parse with doveconf on a minimal existing configuration', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twostep-snippets-'));
     try {
+      // master-users made with the README's one-line recipe (password on stdin, never in argv).
       const master = path.join(dir, 'master-users');
-      fs.copyFileSync(path.join(snippetDir, 'master-users.example'), master);
+      const passwordFile = path.join(dir, 'master-password');
+      fs.writeFileSync(passwordFile, 'a-master-password\n', { mode: 0o600 });
+      const readme = fs.readFileSync(path.join(snippetDir, 'README.md'), 'utf8');
+      const recipe = /^\{ printf 'proxymaster:\{SHA512-CRYPT\}'; openssl passwd -6 -stdin < \/etc\/twostep\/master-password; \} > master-users$/m.exec(readme)?.[0];
+      expect(recipe).toBeDefined();
+      spawnSync('sh', ['-c', (recipe as string).replace('/etc/twostep/master-password', passwordFile)], { cwd: dir });
       const users = path.join(dir, 'users');
       fs.writeFileSync(users, 'alice:{PLAIN}alicepw::::::\n');
       const conf = path.join(dir, 'dovecot.conf');

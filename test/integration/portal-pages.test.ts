@@ -59,14 +59,14 @@ describe('portal pages (accessibility)', () => {
     const b = browserFor(h);
     expectAccessible('/sign-in', (await b.get('/sign-in')).body);
     await b.signIn('alice');
-    h.policy.setAdminPolicy('alice', 'allowed');
+    await h.policy.setAdminPolicy('alice', 'allowed');
     const paths = ['/preferences/accounts', '/setup', '/setup/password', '/apps/new', '/no-such-page'];
     for (const p of paths) expectAccessible(p, (await b.get(p)).body);
     await b.post('/setup/password', { password: 'alice-pw' });
     for (const p of ['/setup/app']) expectAccessible(p, (await b.get(p)).body);
     await b.post('/setup/app', {});
     for (const p of ['/setup/key', '/setup/confirm']) expectAccessible(p, (await b.get(p)).body);
-    const key = h.policy.totpPendingKey('alice')?.key as string;
+    const key = (await h.policy.totpPendingKey('alice'))?.key as string;
     const success = await b.post('/setup/confirm', { code: totpCode(key, h.clock.now) });
     expectAccessible('success', success.body);
     for (const p of ['/preferences/accounts', '/codes', '/codes/print', '/disable', '/devices/revoke-this', '/devices/revoke-others']) {
@@ -84,7 +84,7 @@ describe('portal pages (accessibility)', () => {
 
   it('ties each error message to the fields it is about', async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     const b = browserFor(h);
     expectErrorTied((await b.signIn('bob', 'wrong')).body, ['email', 'password']);
     await b.signIn('bob');
@@ -95,7 +95,7 @@ describe('portal pages (accessibility)', () => {
     await b.get('/apps/new');
     expectErrorTied((await b.post('/apps', { name: ' ' })).body, ['app-name']);
 
-    h.policy.setAdminPolicy('alice', 'allowed');
+    await h.policy.setAdminPolicy('alice', 'allowed');
     const c = browserFor(h);
     await c.signIn('alice');
     await c.get('/setup/password');
@@ -103,7 +103,7 @@ describe('portal pages (accessibility)', () => {
     await c.post('/setup/password', { password: 'alice-pw' });
     await c.post('/setup/app', {});
     await c.get('/setup/confirm');
-    const aliceKey = h.policy.totpPendingKey('alice')?.key as string;
+    const aliceKey = (await h.policy.totpPendingKey('alice'))?.key as string;
     expectErrorTied((await c.post('/setup/confirm', { code: wrongCode(aliceKey, h.clock.now) })).body, ['code']);
 
     await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
@@ -118,7 +118,7 @@ describe('portal pages (accessibility)', () => {
 describe('portal flows say what happened', () => {
   it('"revoke this device" on a browser that was not trusted says so', async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     const b = browserFor(h);
     await b.signInWithCode('bob', key);
     await b.get('/devices/revoke-this');
@@ -129,7 +129,7 @@ describe('portal flows say what happened', () => {
 
   it('a form sent after the session ended leads to the sign-in page with a note, not a bare 403', async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     const b = browserFor(h);
     await b.signInWithCode('bob', key);
     await b.get('/codes');
@@ -151,14 +151,14 @@ describe('portal flows say what happened', () => {
 describe('the setup wizard after setup', () => {
   it('sends a reloaded Success page or a step revisited after Finish back to Accounts, not to a "run enroll first" error', async () => {
     const h = await startPortalHarness();
-    h.policy.setAdminPolicy('alice', 'allowed');
+    await h.policy.setAdminPolicy('alice', 'allowed');
     const b = browserFor(h);
     await b.signIn('alice');
     await b.get('/setup/password');
     await b.post('/setup/password', { password: 'alice-pw' });
     await b.post('/setup/app', {});
     await b.get('/setup/confirm');
-    const key = h.policy.totpPendingKey('alice')?.key as string;
+    const key = (await h.policy.totpPendingKey('alice'))?.key as string;
     const code = totpCode(key, h.clock.now);
     expect((await b.post('/setup/confirm', { code })).body).toContain('Success!');
     // The browser sends the same form again (reload of the Success page).
@@ -168,6 +168,6 @@ describe('the setup wizard after setup', () => {
       expect((await b.get(p)).location, p).toBe('/preferences/accounts');
     }
     expect((await b.post('/setup/app', {})).location).toBe('/preferences/accounts');
-    expect(h.policy.accountOverview('alice').twofaState).toBe('on');
+    expect((await h.policy.accountOverview('alice')).twofaState).toBe('on');
   });
 });

@@ -3,6 +3,7 @@ import { Secret } from '../../src/core/secret.js';
 import { totpCode } from '../../src/crypto/index.js';
 import { send } from '../helpers/http-client.js';
 import { browserFor, csrfOf, enrol, startPortalHarness, stopPortals, wrongCode } from '../helpers/portal-harness.js';
+import { testOnlyRawDatabase } from '../../src/store/sqlite/index.js';
 
 /**
  * The portal's web security, over real HTTP(S) to an in-process portal with a real policy and
@@ -80,7 +81,7 @@ describe('portal web security', () => {
 
   it('rotates the session id at each sign-in step; the old one is dead', async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     const b = browserFor(h);
     await b.get('/sign-in');
     await b.post('/sign-in', { email: 'bob', password: 'bob-pw' });
@@ -98,7 +99,7 @@ describe('portal web security', () => {
     expect(stale.location).toBe('/sign-in');
     expect((await b.get('/preferences/accounts')).status).toBe(200);
     // Only hashes are stored.
-    const rows = h.store.db.prepare<[], { token_hash: string }>('SELECT token_hash FROM web_sessions').all();
+    const rows = testOnlyRawDatabase(h.store).prepare<[], { token_hash: string }>('SELECT token_hash FROM web_sessions').all();
     expect(rows.map((r) => r.token_hash)).not.toContain(full);
   });
 
@@ -120,7 +121,7 @@ describe('portal web security', () => {
 
   it('trusts a computer for trusted_device_days, then asks for the code again', async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     const b = browserFor(h);
     await b.signIn('bob');
     await b.get('/sign-in/code');
@@ -136,7 +137,7 @@ describe('portal web security', () => {
     h.clock.now += 31 * 24 * 3_600_000;
     expect((await b.signIn('bob')).location).toBe('/sign-in/code');
     // The sign-in that skipped the code step says why in the audit log.
-    const methods = h.policy.auditSearch({ user: 'bob', event: '2fa.ok', protocol: 'portal' }).map((e) => [e.detail.method, e.ip]);
+    const methods = (await h.policy.auditSearch({ user: 'bob', event: '2fa.ok', protocol: 'portal' })).map((e) => [e.detail.method, e.ip]);
     expect(methods).toEqual([
       ['trusted-device', '127.0.0.1'],
       ['totp', '127.0.0.1'],
@@ -151,7 +152,7 @@ describe('portal web security', () => {
     expect(refused.status).toBe(429);
     expect(refused.body).toContain('Too many failed attempts');
     expect(h.checks).toBe(3); // the throttled attempt never reached the mail server
-    const events = h.policy.auditSearch({ user: 'alice', protocol: 'portal' }).map((e) => e.event);
+    const events = (await h.policy.auditSearch({ user: 'alice', protocol: 'portal' })).map((e) => e.event);
     expect(events.filter((e) => e === 'login.fail')).toHaveLength(3);
     expect(events).toContain('login.throttled');
     expect(h.log()).not.toMatch(/secretish|alice-pw/);
@@ -182,7 +183,7 @@ describe('portal web security (review)', () => {
       browsers.map((b, i) => b.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: String(100000 + i) })),
     );
     expect(replies.filter((r) => r.status === 401).length).toBeLessThanOrEqual(3);
-    const fails = h.policy.auditSearch({ event: 'admin.sign-in.fail' });
+    const fails = await h.policy.auditSearch({ event: 'admin.sign-in.fail' });
     expect(fails.length).toBeLessThanOrEqual(3);
     // Now throttled: even the right code is refused until the window passes.
     const b = browserFor(h);
@@ -192,7 +193,7 @@ describe('portal web security (review)', () => {
 
   it('bounds 6-digit code guesses per user, whatever the session or address', async () => {
     const h = await startPortalHarness({ userFailures: 3 });
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     for (let i = 0; i < 3; i++) {
       const b = browserFor(h);
       await b.signIn('bob');
@@ -208,14 +209,14 @@ describe('portal web security (review)', () => {
 
   it('audits the code step as portal with the client address, so the admin can filter code guesses', async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     const b = browserFor(h);
     await b.signIn('bob');
     await b.get('/sign-in/code');
     await b.post('/sign-in/code', { code: wrongCode(key, h.clock.now) });
     h.clock.now += 30_000;
     await b.post('/sign-in/code', { code: totpCode(key, h.clock.now) });
-    const codeEvents = h.policy.auditSearch({ user: 'bob', event: '2fa', protocol: 'portal' });
+    const codeEvents = await h.policy.auditSearch({ user: 'bob', event: '2fa', protocol: 'portal' });
     expect(codeEvents.map((e) => [e.event, e.ip])).toEqual([
       ['2fa.ok', '127.0.0.1'],
       ['2fa.fail', '127.0.0.1'],
@@ -224,7 +225,7 @@ describe('portal web security (review)', () => {
 
   it("audits the user's own portal actions as portal with the client address; the same actions from the CLI stay without", async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     const b = browserFor(h);
     await b.signInWithCode('bob', key);
     await b.get('/apps/new');
@@ -234,13 +235,13 @@ describe('portal web security (review)', () => {
     await b.get('/preferences/accounts');
     await b.post('/devices/revoke-others', {});
     await b.post('/apps/revoke', { name: 'Phone' });
-    const portal = h.policy.auditSearch({ user: 'bob', protocol: 'portal' });
+    const portal = await h.policy.auditSearch({ user: 'bob', protocol: 'portal' });
     for (const event of ['appcode.add', 'otc.regenerate', 'device.revoke', 'appcode.revoke']) {
       expect(portal.find((e) => e.event === event)?.ip, event).toBe('127.0.0.1');
     }
     // Outside a portal request (the CLI), nothing is made up.
     await h.policy.appCodeAdd('bob', 'Laptop');
-    const cli = h.policy.auditSearch({ user: 'bob', event: 'appcode.add' })[0];
+    const cli = (await h.policy.auditSearch({ user: 'bob', event: 'appcode.add' }))[0];
     expect([cli?.detail.codeName, cli?.protocol, cli?.ip]).toEqual(['Laptop', null, null]);
   });
 
@@ -258,7 +259,7 @@ describe('portal web security (review)', () => {
 
   it('accepts a 6-digit code once: the same code in a second sign-in is refused', async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     h.clock.now += 30_000;
     const code = totpCode(key, h.clock.now);
     const one = browserFor(h);
@@ -298,14 +299,14 @@ describe('portal web security (review)', () => {
 
   it('changes no state on GET, and sign-out needs the form token', async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     const b = browserFor(h);
     expect((await b.signInWithCode('bob', key)).status).toBe(200);
     for (const path of ['/sign-out', '/sign-out-all', '/disable', '/devices/revoke-this', '/devices/revoke-others', '/codes/regenerate', '/apps', '/apps/revoke', '/setup/app', '/admin/sign-out']) {
       await b.get(path);
     }
     expect((await b.get('/preferences/accounts')).status).toBe(200);
-    expect(h.policy.accountOverview('bob').twofaState).toBe('on');
+    expect((await h.policy.accountOverview('bob')).twofaState).toBe('on');
     // A cross-site "sign out" (no token) is refused and the session lives on.
     expect((await b.post('/sign-out', {}, null)).status).toBe(403);
     expect((await b.post('/sign-out-all', {}, 'forged')).status).toBe(403);
@@ -317,7 +318,7 @@ describe('portal web security (review)', () => {
     for (const path of ['/admin/users/policy', '/admin/reset', '/admin/sign-out-all']) {
       expect((await a.post(path, { user: 'bob', policy: 'disallowed' }, 'forged')).status).toBe(403);
     }
-    expect(h.policy.accountOverview('bob').twofaState).toBe('on');
+    expect((await h.policy.accountOverview('bob')).twofaState).toBe('on');
   });
 
   it('has no open redirect: a return URL in the query is ignored', async () => {
@@ -335,7 +336,7 @@ describe('portal web security (review)', () => {
 
   it('escapes hostile application names, user names and audit fields', async () => {
     const h = await startPortalHarness();
-    const key = enrol(h, 'bob');
+    const key = await enrol(h, 'bob');
     const b = browserFor(h);
     expect((await b.signInWithCode('bob', key)).status).toBe(200);
     await b.get('/apps/new');

@@ -5,8 +5,8 @@ import { VerifiedCredentialCache } from '../../src/policy/verified-credential-ca
 afterEach(closeOpenedStores);
 
 async function aliceWithCode(over: Parameters<typeof setup>[0] = {}) {
-  const s = setup(over);
-  enable2fa(s.policy, s.clock);
+  const s = await setup(over);
+  await enable2fa(s.policy, s.clock);
   const { code } = await s.policy.appCodeAdd('alice', 'Phone');
   s.hasher.reset();
   return { ...s, code };
@@ -45,7 +45,7 @@ describe('verified-credential cache: repeated logins skip argon2', () => {
 
   it("a code cached for alice does not sign in bob (the key binds the user)", async () => {
     const { policy, clock, code } = await aliceWithCode();
-    enable2fa(policy, clock, 'bob');
+    await enable2fa(policy, clock, 'bob');
     await policy.appCodeAdd('bob', 'Phone');
     await policy.authenticate(req('alice', code));
     expect(await policy.authenticate(req('bob', code))).toEqual({ ok: false, reason: 'app-code-required' });
@@ -55,9 +55,9 @@ describe('verified-credential cache: repeated logins skip argon2', () => {
     for (const end of ['revoke', 'disable', 'disallow'] as const) {
       const { policy, hasher, code } = await aliceWithCode();
       expect(await policy.authenticate(req('alice', code))).toMatchObject({ ok: true });
-      if (end === 'revoke') policy.appCodeRevoke('alice', 'Phone');
-      if (end === 'disable') policy.disable('alice');
-      if (end === 'disallow') policy.setAdminPolicy('alice', 'disallowed');
+      if (end === 'revoke') await policy.appCodeRevoke('alice', 'Phone');
+      if (end === 'disable') await policy.disable('alice');
+      if (end === 'disallow') await policy.setAdminPolicy('alice', 'disallowed');
       const d = await policy.authenticate(req('alice', code));
       // After disable / disallow the account has no two-step: the code is just a password for
       // the backend to judge (passthrough), never an accepted application code.
@@ -68,17 +68,17 @@ describe('verified-credential cache: repeated logins skip argon2', () => {
 
   it('a revoke or disable by another process (the CLI) ends a cached code at the next login', async () => {
     const server = await aliceWithCode();
-    const cli = setup({}, server.dbPath);
+    const cli = await setup({}, server.dbPath);
     expect(await server.policy.authenticate(req('alice', server.code))).toMatchObject({ ok: true });
     expect(await server.policy.authenticate(req('alice', server.code))).toMatchObject({ ok: true });
     expect(server.hasher.verifies).toBe(1); // the second login came from memory
-    cli.policy.appCodeRevoke('alice', 'Phone');
+    await cli.policy.appCodeRevoke('alice', 'Phone');
     expect(await server.policy.authenticate(req('alice', server.code))).toEqual({ ok: false, reason: 'app-code-required' });
-    expect(server.policy.audit({ user: 'alice', limit: 1 })[0]).toMatchObject({ event: 'login.fail', detail: { why: 'revoked' } });
+    expect((await server.policy.audit({ user: 'alice', limit: 1 }))[0]).toMatchObject({ event: 'login.fail', detail: { why: 'revoked' } });
 
     const { code: second } = await cli.policy.appCodeAdd('alice', 'Tablet');
     expect(await server.policy.authenticate(req('alice', second))).toMatchObject({ ok: true });
-    cli.policy.disable('alice');
+    await cli.policy.disable('alice');
     const d = await server.policy.authenticate(req('alice', second));
     expect(d.ok && d.via === 'app-code').toBe(false);
   });
@@ -103,9 +103,9 @@ describe('verified-credential cache: repeated logins skip argon2', () => {
 
   it('a revoke by another process while the shared verification runs fails every waiting login', async () => {
     const server = await aliceWithCode();
-    const cli = setup({}, server.dbPath);
+    const cli = await setup({}, server.dbPath);
     const pending = Array.from({ length: 3 }, () => server.policy.authenticate(req('alice', server.code)));
-    cli.policy.appCodeRevoke('alice', 'Phone'); // argon2 is running on the thread pool meanwhile
+    await cli.policy.appCodeRevoke('alice', 'Phone'); // argon2 is running on the thread pool meanwhile
     const all = await Promise.all(pending);
     expect(all).toEqual(Array.from({ length: 3 }, () => ({ ok: false, reason: 'app-code-required' })));
     expect(server.hasher.verifies).toBe(1);

@@ -8,18 +8,9 @@ import { totpCode } from '../../src/crypto/index.js';
 import { Policy } from '../../src/policy/index.js';
 import { openStore } from '../../src/store/index.js';
 import { closeOpenedStores, enable2fa, MASTER_KEY, makeConfig, req, settle, setup, T0, trackStore } from '../helpers/policy-fixture.js';
+import { testOnlyRawDatabase } from '../../src/store/sqlite/index.js';
 
 afterEach(closeOpenedStores);
-
-function expectCode(f: () => unknown, code: ErrorCode): void {
-  try {
-    f();
-  } catch (e) {
-    expect(isTwostepError(e) ? e.code : e).toBe(code);
-    return;
-  }
-  expect.unreachable(`expected TwostepError ${code}`);
-}
 
 async function expectCodeAsync(p: Promise<unknown>, code: ErrorCode): Promise<void> {
   try {
@@ -33,7 +24,7 @@ async function expectCodeAsync(p: Promise<unknown>, code: ErrorCode): Promise<vo
 
 describe('authenticate: who goes through', () => {
   it('passes an unknown user through with the name as typed (trimmed)', async () => {
-    const { policy } = setup();
+    const { policy } = await setup();
     expect(await policy.authenticate(req('  Bob@Example.org ', 'pw'))).toEqual({
       ok: true,
       via: 'passthrough',
@@ -43,17 +34,17 @@ describe('authenticate: who goes through', () => {
   });
 
   it('passes through accounts whose 2FA is off or pending, even when required', async () => {
-    const { policy } = setup();
-    policy.setAdminPolicy('carol', 'required');
+    const { policy } = await setup();
+    await policy.setAdminPolicy('carol', 'required');
     expect(await policy.authenticate(req('carol', 'pw'))).toMatchObject({ ok: true, via: 'passthrough' });
-    policy.totpEnroll('carol');
-    expect(policy.showUser('carol').twofaState).toBe('pending');
+    await policy.totpEnroll('carol');
+    expect((await policy.showUser('carol')).twofaState).toBe('pending');
     expect(await policy.authenticate(req('Carol', 'pw'))).toMatchObject({ ok: true, via: 'passthrough', user: 'Carol' });
   });
 
   it('refuses the main password of a 2FA account without hashing anything', async () => {
-    const { policy, clock, hasher } = setup();
-    enable2fa(policy, clock);
+    const { policy, clock, hasher } = await setup();
+    await enable2fa(policy, clock);
     await policy.appCodeAdd('alice', 'Phone');
     hasher.reset();
     expect(await policy.authenticate(req('alice', 'correct horse battery staple'))).toEqual({
@@ -65,15 +56,15 @@ describe('authenticate: who goes through', () => {
   });
 
   it('accepts an application code (any case, spaces, dashes) and records Last Used', async () => {
-    const { policy, clock } = setup();
-    enable2fa(policy, clock);
+    const { policy, clock } = await setup();
+    await enable2fa(policy, clock);
     const { code } = await policy.appCodeAdd('alice', 'Outlook without connector');
     clock.now += 5_000;
     const typed = `${code.slice(0, 4).toLowerCase()} ${code.slice(4, 8)}-${code.slice(8, 12)} ${code.slice(12).toLowerCase()}`;
     const d = await policy.authenticate(req('Alice', typed, { protocol: 'smtp', clientIp: '198.51.100.7', clientName: 'Outlook 16' }));
     expect(d).toMatchObject({ ok: true, via: 'app-code', user: 'alice', codeName: 'Outlook without connector' });
     expect(d.ok && d.via === 'app-code' && typeof d.codeId === 'number').toBe(true);
-    const [info] = policy.appCodeList('alice');
+    const [info] = await policy.appCodeList('alice');
     expect(info).toEqual({
       name: 'Outlook without connector',
       createdAt: new Date(T0).toISOString(),
@@ -82,7 +73,7 @@ describe('authenticate: who goes through', () => {
       lastUsedProtocol: 'smtp',
       lastUsedClient: 'Outlook 16',
     });
-    expect(policy.audit({ user: 'alice', limit: 1 })[0]).toMatchObject({
+    expect((await policy.audit({ user: 'alice', limit: 1 }))[0]).toMatchObject({
       event: 'login.ok',
       protocol: 'smtp',
       ip: '198.51.100.7',
@@ -91,8 +82,8 @@ describe('authenticate: who goes through', () => {
   });
 
   it('costs exactly one argon2 verification among 25 codes, matching or not', async () => {
-    const { policy, clock, hasher } = setup();
-    enable2fa(policy, clock);
+    const { policy, clock, hasher } = await setup();
+    await enable2fa(policy, clock);
     const codes: string[] = [];
     for (let i = 0; i < 25; i++) codes.push((await policy.appCodeAdd('alice', `app ${i}`)).code);
     hasher.reset();
@@ -104,19 +95,19 @@ describe('authenticate: who goes through', () => {
   });
 
   it("refuses a revoked code and another user's code", async () => {
-    const { policy, clock } = setup();
-    enable2fa(policy, clock);
-    enable2fa(policy, clock, 'bob');
+    const { policy, clock } = await setup();
+    await enable2fa(policy, clock);
+    await enable2fa(policy, clock, 'bob');
     const { code } = await policy.appCodeAdd('alice', 'Phone');
     const bob = await policy.appCodeAdd('bob', 'Phone');
     expect(await policy.authenticate(req('alice', bob.code))).toMatchObject({ ok: false, reason: 'app-code-required' });
-    policy.appCodeRevoke('alice', 'Phone');
+    await policy.appCodeRevoke('alice', 'Phone');
     expect(await policy.authenticate(req('alice', code))).toEqual({ ok: false, reason: 'app-code-required' });
   });
 
   it('refuses an authorization identity other than the user (no impersonation)', async () => {
-    const { policy, clock } = setup();
-    enable2fa(policy, clock);
+    const { policy, clock } = await setup();
+    await enable2fa(policy, clock);
     const { code } = await policy.appCodeAdd('alice', 'Phone');
     expect(await policy.authenticate(req('alice', code, { mechanism: 'PLAIN', authzid: 'bob' }))).toEqual({
       ok: false,
@@ -130,7 +121,7 @@ describe('authenticate: who goes through', () => {
   });
 
   it('rejects malformed input', async () => {
-    const { policy } = setup({ auth: { ip_failures: 100 } });
+    const { policy } = await setup({ auth: { ip_failures: 100 } });
     for (const [user, secret] of [
       ['', 'pw'],
       ['   ', 'pw'],
@@ -144,17 +135,17 @@ describe('authenticate: who goes through', () => {
   });
 
   it('requires TLS unless plaintext is allowed', async () => {
-    const strict = setup();
+    const strict = await setup();
     expect(await strict.policy.authenticate(req('bob', 'pw', { tls: false }))).toEqual({ ok: false, reason: 'tls-required' });
-    const lax = setup({ auth: { allow_plaintext: true } });
+    const lax = await setup({ auth: { allow_plaintext: true } });
     expect(await lax.policy.authenticate(req('bob', 'pw', { tls: false }))).toMatchObject({ ok: true });
   });
 });
 
 describe('authenticate: failure delay (like Dovecot auth_failure_delay)', () => {
   it('pauses before answering a refusal, not a success, a TLS demand or a passthrough', async () => {
-    const { policy, clock, sleeps } = setup({ auth: { failure_delay_ms: 2000, ip_failures: 10, user_failures: 10 } });
-    enable2fa(policy, clock);
+    const { policy, clock, sleeps } = await setup({ auth: { failure_delay_ms: 2000, ip_failures: 10, user_failures: 10 } });
+    await enable2fa(policy, clock);
     const { code } = await policy.appCodeAdd('alice', 'Phone');
     expect(await policy.authenticate(req('alice', code))).toMatchObject({ ok: true });
     expect(await policy.authenticate(req('nobody', 'pw'))).toMatchObject({ ok: true, via: 'passthrough' });
@@ -168,10 +159,10 @@ describe('authenticate: failure delay (like Dovecot auth_failure_delay)', () => 
 
   it('waits for real with the default sleep', async () => {
     const dbPath = join(mkdtempSync(join(tmpdir(), 'twostep-policy-')), 'twostep.db');
-    const store = openStore(dbPath);
+    const store = await openStore(dbPath);
     trackStore(store);
     const policy = new Policy({ store, masterKey: MASTER_KEY, config: makeConfig({ auth: { failure_delay_ms: 150 } }), logger: silentLogger() });
-    enable2fa(policy, { now: Date.now() });
+    await enable2fa(policy, { now: Date.now() });
     const started = performance.now();
     expect(await policy.authenticate(req('alice', 'main password'))).toMatchObject({ reason: 'app-code-required' });
     expect(performance.now() - started).toBeGreaterThanOrEqual(140);
@@ -180,8 +171,8 @@ describe('authenticate: failure delay (like Dovecot auth_failure_delay)', () => 
 
 describe('authenticate: throttling', () => {
   it('per IP, with retryAfterMs, sliding', async () => {
-    const { policy, clock, store } = setup(); // 3 per IP in 60 s
-    enable2fa(policy, clock);
+    const { policy, clock, store } = await setup(); // 3 per IP in 60 s
+    await enable2fa(policy, clock);
     for (let i = 0; i < 3; i++) {
       expect(await policy.authenticate(req(`u${i}`, 'pw', { tls: false }))).toMatchObject({ reason: 'tls-required' });
       clock.now += 1_000;
@@ -191,12 +182,13 @@ describe('authenticate: throttling', () => {
     expect(await policy.authenticate(req('nobody', 'pw', { clientIp: '192.0.2.99' }))).toMatchObject({ ok: true });
     clock.now += 57_000; // the first failure leaves the window
     expect(await policy.authenticate(req('nobody', 'pw'))).toMatchObject({ ok: true });
-    const throttledRows = store.audit.list({ limit: 100 }).filter((e) => e.event === 'login.throttled');
+    await store.flush(); // audit events are queued (write-behind)
+    const throttledRows = (await store.audit.list({ limit: 100 })).filter((e) => e.event === 'login.throttled');
     expect(throttledRows).toHaveLength(1);
   });
 
   it('per user across IPs, and passthrough rejections count', async () => {
-    const { policy, clock } = setup(); // 5 per user in 60 s
+    const { policy, clock } = await setup(); // 5 per user in 60 s
     for (let i = 0; i < 5; i++) {
       const r = req('Dave', 'wrong', { clientIp: `203.0.113.${i}` });
       const d = await policy.authenticate(r);
@@ -209,11 +201,11 @@ describe('authenticate: throttling', () => {
     expect(d.ok === false && d.reason).toBe('throttled');
     expect(d.ok === false && d.retryAfterMs).toBe(60_000 - 500);
     expect(await policy.authenticate(req('erin', 'pw', { clientIp: '203.0.113.200' }))).toMatchObject({ ok: true });
-    expect(policy.audit({ user: 'dave' }).filter((e) => e.event === 'login.fail')).toHaveLength(5);
+    expect((await policy.audit({ user: 'dave' })).filter((e) => e.event === 'login.fail')).toHaveLength(5);
   });
 
   it('parallel logins of one user: at most 32 in flight; after a failure, failures + in flight stay within user_failures', async () => {
-    const { policy } = setup({ auth: { ip_failures: 1000 } }); // 5 per user in 60 s
+    const { policy } = await setup({ auth: { ip_failures: 1000 } }); // 5 per user in 60 s
     // A mail app and a few devices log in together: no failure yet, so only the in-flight cap holds.
     const devices = Array.from({ length: 40 }, (_, i) => req('frank', `pw`, { clientIp: `198.51.100.${i}` }));
     const first = await Promise.all(devices.map((r) => policy.authenticate(r)));
@@ -243,77 +235,77 @@ describe('authenticate: throttling', () => {
 });
 
 describe('TOTP enrolment and second factor', () => {
-  it('enroll needs an allowing admin policy', () => {
-    const { policy } = setup();
-    expectCode(() => policy.totpEnroll('nobody'), 'USER_NOT_ALLOWED');
-    policy.setAdminPolicy('eve', 'disallowed');
-    expectCode(() => policy.totpEnroll('eve'), 'USER_NOT_ALLOWED');
-    policy.setAdminPolicy('eve', 'required');
-    const { key, uri } = policy.totpEnroll('Eve');
+  it('enroll needs an allowing admin policy', async () => {
+    const { policy } = await setup();
+    await expectCodeAsync(policy.totpEnroll('nobody'), 'USER_NOT_ALLOWED');
+    await policy.setAdminPolicy('eve', 'disallowed');
+    await expectCodeAsync(policy.totpEnroll('eve'), 'USER_NOT_ALLOWED');
+    await policy.setAdminPolicy('eve', 'required');
+    const { key, uri } = await policy.totpEnroll('Eve');
     expect(key).toMatch(/^[A-Z2-7]{32}$/);
     expect(uri).toBe(
       `otpauth://totp/Example%20Mail:eve?secret=${key}&issuer=Example+Mail&algorithm=SHA1&digits=6&period=30`,
     );
   });
 
-  it('re-enrolling while pending replaces the key; a wrong code is INVALID_CODE; confirm gives 10 codes', () => {
-    const { policy, clock } = setup();
-    policy.setAdminPolicy('alice', 'allowed');
-    const first = policy.totpEnroll('alice');
-    const second = policy.totpEnroll('alice');
+  it('re-enrolling while pending replaces the key; a wrong code is INVALID_CODE; confirm gives 10 codes', async () => {
+    const { policy, clock } = await setup();
+    await policy.setAdminPolicy('alice', 'allowed');
+    const first = await policy.totpEnroll('alice');
+    const second = await policy.totpEnroll('alice');
     expect(second.key).not.toBe(first.key);
-    expectCode(() => policy.totpConfirm('alice', totpCode(first.key, clock.now)), 'INVALID_CODE');
-    expectCode(() => policy.totpConfirm('alice', '000000x'), 'INVALID_CODE');
-    const { oneTimeCodes } = policy.totpConfirm('alice', totpCode(second.key, clock.now));
+    await expectCodeAsync(policy.totpConfirm('alice', totpCode(first.key, clock.now)), 'INVALID_CODE');
+    await expectCodeAsync(policy.totpConfirm('alice', '000000x'), 'INVALID_CODE');
+    const { oneTimeCodes } = await policy.totpConfirm('alice', totpCode(second.key, clock.now));
     expect(oneTimeCodes).toHaveLength(10);
     expect(new Set(oneTimeCodes).size).toBe(10);
     for (const c of oneTimeCodes) expect(c).toMatch(/^[0-9]{8}$/);
-    expect(policy.showUser('alice')).toMatchObject({ twofaState: 'on', oneTimeCodesUnused: 10 });
-    expectCode(() => policy.totpEnroll('alice'), 'BAD_STATE');
-    expectCode(() => policy.totpConfirm('alice', totpCode(second.key, clock.now)), 'BAD_STATE');
+    expect(await policy.showUser('alice')).toMatchObject({ twofaState: 'on', oneTimeCodesUnused: 10 });
+    await expectCodeAsync(policy.totpEnroll('alice'), 'BAD_STATE');
+    await expectCodeAsync(policy.totpConfirm('alice', totpCode(second.key, clock.now)), 'BAD_STATE');
   });
 
-  it('accepts the current step and ±1, rejects ±2 and any replay', () => {
-    const { policy, clock } = setup();
-    const { key } = enable2fa(policy, clock); // confirmed at step(T0)
-    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now))).toBe(false); // replay of the confirm code
+  it('accepts the current step and ±1, rejects ±2 and any replay', async () => {
+    const { policy, clock } = await setup();
+    const { key } = await enable2fa(policy, clock); // confirmed at step(T0)
+    expect(await policy.verifySecondFactor('alice', totpCode(key, clock.now))).toBe(false); // replay of the confirm code
     clock.now += 30_000;
     const now1 = totpCode(key, clock.now);
-    expect(policy.verifySecondFactor('alice', now1)).toBe(true);
-    expect(policy.verifySecondFactor('alice', now1)).toBe(false); // replay
+    expect(await policy.verifySecondFactor('alice', now1)).toBe(true);
+    expect(await policy.verifySecondFactor('alice', now1)).toBe(false); // replay
     clock.now += 60_000;
-    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now - 30_000))).toBe(true); // -1 step
-    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now + 30_000))).toBe(true); // +1 step
-    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now))).toBe(false); // older than last accepted
+    expect(await policy.verifySecondFactor('alice', totpCode(key, clock.now - 30_000))).toBe(true); // -1 step
+    expect(await policy.verifySecondFactor('alice', totpCode(key, clock.now + 30_000))).toBe(true); // +1 step
+    expect(await policy.verifySecondFactor('alice', totpCode(key, clock.now))).toBe(false); // older than last accepted
     clock.now += 300_000;
-    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now - 60_000))).toBe(false); // -2
-    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now + 60_000))).toBe(false); // +2
-    expect(policy.verifySecondFactor('alice', totpCode(key, clock.now))).toBe(true);
+    expect(await policy.verifySecondFactor('alice', totpCode(key, clock.now - 60_000))).toBe(false); // -2
+    expect(await policy.verifySecondFactor('alice', totpCode(key, clock.now + 60_000))).toBe(false); // +2
+    expect(await policy.verifySecondFactor('alice', totpCode(key, clock.now))).toBe(true);
   });
 
-  it('one-time codes work once; show and regenerate', () => {
-    const { policy, clock } = setup();
-    const { oneTimeCodes } = enable2fa(policy, clock);
+  it('one-time codes work once; show and regenerate', async () => {
+    const { policy, clock } = await setup();
+    const { oneTimeCodes } = await enable2fa(policy, clock);
     const [c0, c1] = oneTimeCodes as [string, string];
-    expect(policy.oneTimeCodesShow('alice')).toEqual({ unused: oneTimeCodes, usedCount: 0 });
-    expect(policy.verifySecondFactor('alice', `${c0.slice(0, 4)} ${c0.slice(4)}`)).toBe(true);
-    expect(policy.verifySecondFactor('alice', c0)).toBe(false);
-    expect(policy.oneTimeCodesShow('alice')).toEqual({ unused: oneTimeCodes.slice(1), usedCount: 1 });
-    const fresh = policy.oneTimeCodesRegenerate('alice');
+    expect(await policy.oneTimeCodesShow('alice')).toEqual({ unused: oneTimeCodes, usedCount: 0 });
+    expect(await policy.verifySecondFactor('alice', `${c0.slice(0, 4)} ${c0.slice(4)}`)).toBe(true);
+    expect(await policy.verifySecondFactor('alice', c0)).toBe(false);
+    expect(await policy.oneTimeCodesShow('alice')).toEqual({ unused: oneTimeCodes.slice(1), usedCount: 1 });
+    const fresh = await policy.oneTimeCodesRegenerate('alice');
     expect(fresh).toHaveLength(10);
-    expect(policy.verifySecondFactor('alice', c1)).toBe(false);
-    expect(policy.oneTimeCodesShow('alice')).toEqual({ unused: fresh, usedCount: 0 });
-    expect(policy.verifySecondFactor('bob', fresh[0] as string)).toBe(false);
+    expect(await policy.verifySecondFactor('alice', c1)).toBe(false);
+    expect(await policy.oneTimeCodesShow('alice')).toEqual({ unused: fresh, usedCount: 0 });
+    expect(await policy.verifySecondFactor('bob', fresh[0] as string)).toBe(false);
   });
 });
 
 describe('application code management', () => {
   it('needs 2FA on, unique active names, a limit; revoked names may be reused', async () => {
-    const { policy, clock } = setup({ codes: { max_app_codes: 2 } });
-    policy.setAdminPolicy('alice', 'allowed');
+    const { policy, clock } = await setup({ codes: { max_app_codes: 2 } });
+    await policy.setAdminPolicy('alice', 'allowed');
     await expectCodeAsync(policy.appCodeAdd('alice', 'Phone'), 'BAD_STATE');
     await expectCodeAsync(policy.appCodeAdd('ghost', 'Phone'), 'USER_NOT_FOUND');
-    enable2fa(policy, clock);
+    await enable2fa(policy, clock);
     const a = await policy.appCodeAdd('alice', '  Phone  ');
     expect(a.name).toBe('Phone');
     expect(a.code).toMatch(/^[A-Z]{16}$/);
@@ -323,35 +315,35 @@ describe('application code management', () => {
     await expectCodeAsync(policy.appCodeAdd('alice', 'tab\there'), 'INVALID_INPUT');
     await policy.appCodeAdd('alice', 'Tablet');
     await expectCodeAsync(policy.appCodeAdd('alice', 'Laptop'), 'LIMIT_REACHED');
-    policy.appCodeRevoke('alice', 'Phone');
-    expectCode(() => policy.appCodeRevoke('alice', 'Phone'), 'NOT_FOUND');
+    await policy.appCodeRevoke('alice', 'Phone');
+    await expectCodeAsync(policy.appCodeRevoke('alice', 'Phone'), 'NOT_FOUND');
     const again = await policy.appCodeAdd('alice', 'Phone');
     expect(again.code).not.toBe(a.code);
-    expect(policy.appCodeList('alice').map((c) => c.name)).toEqual(['Tablet', 'Phone']);
-    expect(policy.appCodeList('alice')[0]).toMatchObject({ lastUsedAt: null, lastUsedIp: null });
+    expect((await policy.appCodeList('alice')).map((c) => c.name)).toEqual(['Tablet', 'Phone']);
+    expect((await policy.appCodeList('alice'))[0]).toMatchObject({ lastUsedAt: null, lastUsedIp: null });
   });
 
   it('a revoke by a second process (the CLI) is seen by the server at once', async () => {
-    const server = setup();
-    enable2fa(server.policy, server.clock);
-    const cli = setup({}, server.dbPath);
+    const server = await setup();
+    await enable2fa(server.policy, server.clock);
+    const cli = await setup({}, server.dbPath);
     const { code } = await cli.policy.appCodeAdd('alice', 'Phone');
     expect(await server.policy.authenticate(req('alice', code))).toMatchObject({ ok: true, via: 'app-code' });
-    cli.policy.appCodeRevoke('alice', 'Phone');
+    await cli.policy.appCodeRevoke('alice', 'Phone');
     expect(await server.policy.authenticate(req('alice', code))).toEqual({ ok: false, reason: 'app-code-required' });
-    cli.policy.disable('alice');
+    await cli.policy.disable('alice');
     expect(await server.policy.authenticate(req('alice', 'main-password'))).toMatchObject({ ok: true, via: 'passthrough' });
   });
 });
 
 describe('admin', () => {
   it('showUser reports counts, or USER_NOT_FOUND', async () => {
-    const { policy, clock } = setup();
-    expectCode(() => policy.showUser('ghost'), 'USER_NOT_FOUND');
-    enable2fa(policy, clock);
+    const { policy, clock } = await setup();
+    await expectCodeAsync(policy.showUser('ghost'), 'USER_NOT_FOUND');
+    await enable2fa(policy, clock);
     await policy.appCodeAdd('alice', 'Phone');
-    policy.trustDevice('alice', 'laptop');
-    expect(policy.showUser('ALICE')).toEqual({
+    await policy.trustDevice('alice', 'laptop');
+    expect(await policy.showUser('ALICE')).toEqual({
       username: 'alice',
       adminPolicy: 'allowed',
       twofaState: 'on',
@@ -363,99 +355,100 @@ describe('admin', () => {
   });
 
   it('disallowing wipes everything; the user logs in with the main password again', async () => {
-    const { policy, clock, store } = setup();
-    enable2fa(policy, clock);
+    const { policy, clock, store } = await setup();
+    await enable2fa(policy, clock);
     const { code } = await policy.appCodeAdd('alice', 'Phone');
-    const token = policy.trustDevice('alice', 'laptop');
-    policy.setAdminPolicy('alice', 'disallowed');
-    expect(policy.showUser('alice')).toMatchObject({
+    const token = await policy.trustDevice('alice', 'laptop');
+    await policy.setAdminPolicy('alice', 'disallowed');
+    expect(await policy.showUser('alice')).toMatchObject({
       adminPolicy: 'disallowed',
       twofaState: 'off',
       appCodes: 0,
       oneTimeCodesUnused: 0,
       trustedDevices: 0,
     });
-    expect(store.accounts.findByUsername('alice')).toMatchObject({ totpSecretEnc: null, totpLastStep: null });
-    expect(policy.isTrustedDevice('alice', token)).toBe(false);
+    expect(await store.accounts.findByUsername('alice')).toMatchObject({ totpSecretEnc: null, totpLastStep: null });
+    expect(await policy.isTrustedDevice('alice', token)).toBe(false);
     expect(await policy.authenticate(req('alice', code))).toMatchObject({ ok: true, via: 'passthrough' });
-    expectCode(() => policy.totpEnroll('alice'), 'USER_NOT_ALLOWED');
+    await expectCodeAsync(policy.totpEnroll('alice'), 'USER_NOT_ALLOWED');
   });
 
   it('disable turns 2FA off but keeps the admin policy', async () => {
-    const { policy, clock } = setup();
-    enable2fa(policy, clock);
+    const { policy, clock } = await setup();
+    await enable2fa(policy, clock);
     await policy.appCodeAdd('alice', 'Phone');
-    policy.disable('alice');
-    expect(policy.showUser('alice')).toMatchObject({ adminPolicy: 'allowed', twofaState: 'off', appCodes: 0, oneTimeCodesUnused: 0 });
-    expectCode(() => policy.oneTimeCodesShow('alice'), 'BAD_STATE');
-    expect(policy.totpEnroll('alice').key).toMatch(/^[A-Z2-7]+$/); // may enrol again
+    await policy.disable('alice');
+    expect(await policy.showUser('alice')).toMatchObject({ adminPolicy: 'allowed', twofaState: 'off', appCodes: 0, oneTimeCodesUnused: 0 });
+    await expectCodeAsync(policy.oneTimeCodesShow('alice'), 'BAD_STATE');
+    expect((await policy.totpEnroll('alice')).key).toMatch(/^[A-Z2-7]+$/); // may enrol again
   });
 
-  it('trusted devices: check, revoke others, revoke all', () => {
-    const { policy, clock } = setup();
-    enable2fa(policy, clock);
-    const a = policy.trustDevice('alice', 'laptop');
-    const b = policy.trustDevice('alice', 'desktop');
-    expect(policy.isTrustedDevice('alice', a)).toBe(true);
-    expect(policy.isTrustedDevice('bob', a)).toBe(false);
-    expect(policy.revokeTrustedDevices('alice', { exceptToken: a })).toBe(1);
-    expect(policy.isTrustedDevice('alice', b)).toBe(false);
-    expect(policy.isTrustedDevice('alice', a)).toBe(true);
-    expect(policy.revokeTrustedDevices('alice')).toBe(1);
-    expect(policy.isTrustedDevice('alice', a)).toBe(false);
+  it('trusted devices: check, revoke others, revoke all', async () => {
+    const { policy, clock } = await setup();
+    await enable2fa(policy, clock);
+    const a = await policy.trustDevice('alice', 'laptop');
+    const b = await policy.trustDevice('alice', 'desktop');
+    expect(await policy.isTrustedDevice('alice', a)).toBe(true);
+    expect(await policy.isTrustedDevice('bob', a)).toBe(false);
+    expect(await policy.revokeTrustedDevices('alice', { exceptToken: a })).toBe(1);
+    expect(await policy.isTrustedDevice('alice', b)).toBe(false);
+    expect(await policy.isTrustedDevice('alice', a)).toBe(true);
+    expect(await policy.revokeTrustedDevices('alice')).toBe(1);
+    expect(await policy.isTrustedDevice('alice', a)).toBe(false);
   });
 
   it('audit is newest first with ISO times', async () => {
-    const { policy, clock } = setup();
-    policy.setAdminPolicy('alice', 'allowed');
+    const { policy, clock } = await setup();
+    await policy.setAdminPolicy('alice', 'allowed');
     clock.now += 1000;
-    policy.setAdminPolicy('bob', 'required');
-    const all = policy.audit();
+    await policy.setAdminPolicy('bob', 'required');
+    const all = await policy.audit();
     expect(all.map((e) => [e.user, e.event])).toEqual([
       ['bob', 'admin.policy'],
       ['alice', 'admin.policy'],
     ]);
     expect(all[0]?.at).toBe(new Date(T0 + 1000).toISOString());
-    expect(policy.audit({ user: 'ALICE', limit: 5 })).toHaveLength(1);
+    expect(await policy.audit({ user: 'ALICE', limit: 5 })).toHaveLength(1);
   });
 
-  it('prunes audit events past the retention, in batches, keeping the recent ones', () => {
+  it('prunes audit events past the retention, in batches, keeping the recent ones', async () => {
     const DAY = 24 * 60 * 60_000;
-    const { policy, clock } = setup({ store: { audit_retention_days: 30 } });
+    const { policy, clock } = await setup({ store: { audit_retention_days: 30 } });
     for (let i = 0; i < 7; i++) {
-      policy.setAdminPolicy(`old${i}`, 'allowed');
+      await policy.setAdminPolicy(`old${i}`, 'allowed');
       clock.now += 1000;
     }
     clock.now += 20 * DAY;
-    policy.setAdminPolicy('recent', 'allowed');
+    await policy.setAdminPolicy('recent', 'allowed');
     clock.now += 15 * DAY; // the first seven are now 35 days old, 'recent' 15
-    expect(policy.pruneAudit(3)).toBe(7);
-    expect(policy.audit().map((e) => e.user)).toEqual(['recent']);
-    expect(policy.pruneAudit(3)).toBe(0);
+    expect(await policy.pruneAudit(3)).toBe(7);
+    expect((await policy.audit()).map((e) => e.user)).toEqual(['recent']);
+    expect(await policy.pruneAudit(3)).toBe(0);
 
-    const forever = setup({ store: { audit_retention_days: 0 } });
-    forever.policy.setAdminPolicy('x', 'allowed');
+    const forever = await setup({ store: { audit_retention_days: 0 } });
+    await forever.policy.setAdminPolicy('x', 'allowed');
     forever.clock.now += 3650 * DAY;
-    expect(forever.policy.pruneAudit()).toBe(0);
-    expect(forever.policy.audit()).toHaveLength(1);
+    expect(await forever.policy.pruneAudit()).toBe(0);
+    expect(await forever.policy.audit()).toHaveLength(1);
   });
 });
 
 describe('secrets at rest', () => {
   it('no code, key or password appears in the database files', async () => {
-    const { policy, clock, store, dbPath } = setup();
-    const { key, oneTimeCodes } = enable2fa(policy, clock);
+    const { policy, clock, store, dbPath } = await setup();
+    const { key, oneTimeCodes } = await enable2fa(policy, clock);
     const { code } = await policy.appCodeAdd('alice', 'Phone');
     await policy.authenticate(req('alice', code));
     await policy.authenticate(req('alice', 'MainPassword-Secret-123'));
     await policy.authenticate(req('alice', code.toLowerCase() + 'x'));
     const r = req('bob', 'BobPassword-Secret-456');
     await settle(await policy.authenticate(r), 'rejected');
-    store.db.pragma('wal_checkpoint(PASSIVE)');
+    await store.flush(); // the queued audit events and Last Used are in the files too
+    testOnlyRawDatabase(store).pragma('wal_checkpoint(PASSIVE)');
     const files = [dbPath, `${dbPath}-wal`].filter(existsSync).map((p) => readFileSync(p));
     const needles = [code, code.toLowerCase(), key, 'MainPassword-Secret-123', 'BobPassword-Secret-456', ...oneTimeCodes];
     for (const f of files) for (const n of needles) expect(f.includes(Buffer.from(n)), n).toBe(false);
-    const rows = JSON.stringify(policy.audit({ limit: 1000 }));
+    const rows = JSON.stringify(await policy.audit({ limit: 1000 }));
     for (const n of needles) expect(rows.includes(n)).toBe(false);
     expect(rows).toContain('login.ok');
     expect(rows).toContain('app-code-required');

@@ -35,14 +35,14 @@ export function adminCommand(): Command {
     .command('reset-totp <name>')
     .description('new authenticator key for an admin (lost phone); signs the admin out everywhere')
     .action(async (name: string, _o, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => printTotp(name, policy.adminResetTotp(name)));
+      await withPolicy(cmd, async ({ policy }) => printTotp(name, await policy.adminResetTotp(name)));
     });
   admin
     .command('remove <name>')
     .description('delete an admin account')
     .action(async (name: string, _o, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        policy.adminRemove(name);
+      await withPolicy(cmd, async ({ policy }) => {
+        await policy.adminRemove(name);
         stdout.line(`Admin ${name}: removed.`);
       });
     });
@@ -50,8 +50,8 @@ export function adminCommand(): Command {
     .command('list')
     .description('admin accounts')
     .action(async (_o, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        for (const a of policy.adminList()) stdout.line(`${a.name}  created ${a.createdAt.slice(0, 10)}`);
+      await withPolicy(cmd, async ({ policy }) => {
+        for (const a of await policy.adminList()) stdout.line(`${a.name}  created ${a.createdAt.slice(0, 10)}`);
       });
     });
   return admin;

@@ -20,8 +20,8 @@ export function appcodeCommand(): Command {
     .description('Name, Created, Last Used (time, IP, protocol, client)')
     .option('--json', 'machine-readable output')
     .action(async (user: string, opts: { json?: boolean }, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        const codes = policy.appCodeList(user);
+      await withPolicy(cmd, async ({ policy }) => {
+        const codes = await policy.appCodeList(user);
         if (opts.json) return stdout.json(codes);
         if (codes.length === 0) return stdout.line('No results found.');
         const rows = codes.map((c) => [
@@ -39,8 +39,8 @@ export function appcodeCommand(): Command {
     .command('revoke <user> <name>')
     .description('revoke an application code; the app can no longer sign in')
     .action(async (user: string, name: string, _o, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        policy.appCodeRevoke(user, name);
+      await withPolicy(cmd, async ({ policy }) => {
+        await policy.appCodeRevoke(user, name);
         stdout.line(`${user}: application code "${name}" revoked`);
       });
     });

@@ -15,8 +15,8 @@ export function auditCommand(): Command {
     .option('--limit <n>', 'at most n events', positiveInt, 100)
     .option('--json', 'machine-readable output')
     .action(async (opts: { user?: string; limit: number; json?: boolean }, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        const events = policy.audit({ user: opts.user, limit: opts.limit });
+      await withPolicy(cmd, async ({ policy }) => {
+        const events = await policy.audit({ user: opts.user, limit: opts.limit });
         if (opts.json) return stdout.json(events);
         if (events.length === 0) return stdout.line('No events.');
         const rows = events.map((e) => [

@@ -9,8 +9,8 @@ export function codesCommand(): Command {
     .description('the unused one-time codes')
     .option('--json', 'machine-readable output')
     .action(async (user: string, opts: { json?: boolean }, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        const r = policy.oneTimeCodesShow(user);
+      await withPolicy(cmd, async ({ policy }) => {
+        const r = await policy.oneTimeCodesShow(user);
         if (opts.json) return stdout.json(r);
         stdout.line(`${user}: ${r.unused.length} unused one-time codes (${r.usedCount} used)`);
         for (const c of r.unused) stdout.line(c);
@@ -20,8 +20,8 @@ export function codesCommand(): Command {
     .command('regenerate <user>')
     .description('replace all one-time codes with ten new ones')
     .action(async (user: string, _o, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        const fresh = policy.oneTimeCodesRegenerate(user);
+      await withPolicy(cmd, async ({ policy }) => {
+        const fresh = await policy.oneTimeCodesRegenerate(user);
         stdout.line(`${user}: ten new one-time codes; the old ones no longer work:`);
         for (const c of fresh) stdout.line(c);
       });

@@ -7,8 +7,8 @@ export function disableCommand(): Command {
     .argument('<user>')
     .description('turn two-step authentication off for a user (revokes codes and trusted devices)')
     .action(async (user: string, _o, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        policy.disable(user);
+      await withPolicy(cmd, async ({ policy }) => {
+        await policy.disable(user);
         stdout.line(`${user}: two-step authentication is off; the main password works again`);
       });
     });

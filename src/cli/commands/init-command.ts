@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parseConfig } from '../../config/load-config.js';
-import { secretKeyPath } from '../../config/runtime-config.js';
+import { readMasterPassword, secretKeyPath } from '../../config/runtime-config.js';
 import { TwostepError } from '../../core/errors.js';
 import { loadOrCreateKeyFile } from '../../crypto/index.js';
 import { configPathOf } from '../context.js';
@@ -45,9 +46,26 @@ function makeSelfSignedCert(certPath: string, keyPath: string): boolean {
   }
 }
 
+/** config/dovecot/ of this installation, for the printed recipe. */
+const DOVECOT_SNIPPETS = fileURLToPath(new URL('../../../config/dovecot/', import.meta.url));
+
+/**
+ * Dovecot's passwd-file line for the master user: {SHA512-CRYPT} of the password, hashed by
+ * `openssl passwd -6 -stdin` (the password goes in on stdin, never on a command line). Null
+ * when openssl cannot be run.
+ */
+function masterUsersLine(user: string, password: string): string | null {
+  try {
+    const hash = execFileSync('openssl', ['passwd', '-6', '-stdin'], { input: `${password}\n`, encoding: 'utf8' }).trim();
+    return /^\$6\$[^\s:]+$/.test(hash) ? `${user}:{SHA512-CRYPT}${hash}` : null;
+  } catch {
+    return null;
+  }
+}
+
 export function initCommand(): Command {
   return new Command('init')
-    .description('write a starting config, a fresh store key, a master password file and a self-signed certificate')
+    .description("write a starting config, a fresh store key, a master password file with Dovecot's master-users line for it, and a self-signed certificate")
     .option('--force', 'overwrite an existing config and master password file')
     .option('--data-dir <dir>', 'folder for the database and its key', 'data')
     .option('--imap-backend <host:port>', 'the Dovecot IMAP service', '127.0.0.1:143')
@@ -64,6 +82,7 @@ export function initCommand(): Command {
       const certPath = join(confDir, 'tls', 'cert.pem');
       const keyPath = join(confDir, 'tls', 'key.pem');
       const masterFile = join(confDir, 'master-password');
+      const masterUsers = join(confDir, 'master-users');
       const text = [
         '# twostep configuration (written by "twostep init"); every key: config/twostep.example.toml',
         '[store]',
@@ -104,11 +123,24 @@ export function initCommand(): Command {
         if (makeSelfSignedCert(certPath, keyPath)) stdout.line(`wrote ${certPath} and ${keyPath} (self-signed, CN=localhost)`);
         else stdout.line(`could not run openssl: put a certificate at ${certPath} and its key at ${keyPath}`);
       }
+      // Dovecot's side of the master user, from the password file as it now is (kept or new).
+      const line = masterUsersLine(opts.masterUser, readMasterPassword(config).reveal());
+      if (line) {
+        const header = [
+          `# Dovecot's master-users file for twostep (written by "twostep init" from ${masterFile}).`,
+          '# Install it as root on the Dovecot host (it replaces the file, so no second line):',
+          `#   install -o root -g dovecot -m 0640 ${masterUsers} /etc/dovecot/master-users`,
+        ];
+        writeNew(masterUsers, `${header.join('\n')}\n${line}\n`, 0o640, true);
+        chmodSync(masterUsers, 0o640);
+        stdout.line(`wrote ${masterUsers} (Dovecot's master-users line: ${opts.masterUser} and a SHA512-CRYPT hash)`);
+      }
       stdout.line('');
-      stdout.line('Next: give Dovecot the master user and trust twostep\'s address (config/dovecot/README.md):');
-      stdout.line(
-        `  echo "${opts.masterUser}:$(doveadm pw -s SHA512-CRYPT -p "$(cat ${masterFile})")" >> /etc/dovecot/master-users`,
-      );
-      stdout.line(`then: twostep serve --config ${configPath}`);
+      stdout.line("Next, as root on the Dovecot host: the master user, and trust in twostep's address (config/dovecot/README.md):");
+      if (line) stdout.line(`  install -o root -g dovecot -m 0640 ${masterUsers} /etc/dovecot/master-users`);
+      else stdout.line(`  (openssl was not found: make ${masterUsers} as config/dovecot/README.md shows, then install it the same way)`);
+      stdout.line(`  install -m 0644 ${join(DOVECOT_SNIPPETS, '10-twostep-master.conf')} ${join(DOVECOT_SNIPPETS, '10-twostep-trusted.conf')} /etc/dovecot/conf.d/`);
+      stdout.line('  doveadm reload');
+      stdout.line(`then: twostep check --config ${configPath}   and   twostep serve --config ${configPath}`);
     });
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createLogger } from '../../core/logger.js';
+import { createStderrLogger } from '../../core/logger.js';
 import { serve } from '../../main.js';
 import { configOf } from '../context.js';
 
@@ -8,8 +8,12 @@ export function serveCommand(): Command {
     .description('run the front ends: IMAP, and POP3, SMTP submission and the web portal when their sections are set (JSON logs on stderr)')
     .action(async (_o, cmd: Command) => {
       const config = configOf(cmd);
-      const logger = createLogger({ level: config.log.level });
-      const running = await serve(config, logger);
+      const log = createStderrLogger(config.log.level);
+      const logger = log.logger;
+      const running = await serve(config, logger).catch(async (err: unknown) => {
+        await log.end(); // the log lines so far go out before the CLI's one error line
+        throw err;
+      });
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ event: 'shutdown', signal }, 'stopping');

@@ -8,8 +8,8 @@ export function totpCommand(): Command {
     .command('enroll <user>')
     .description('start enrolment: prints the key for manual entry and the otpauth:// URI for a QR code')
     .action(async (user: string, _o, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        const { key, uri } = policy.totpEnroll(user);
+      await withPolicy(cmd, async ({ policy }) => {
+        const { key, uri } = await policy.totpEnroll(user);
         stdout.line(`key: ${key}`);
         stdout.line(`uri: ${uri}`);
       });
@@ -18,8 +18,8 @@ export function totpCommand(): Command {
     .command('confirm <user> <code>')
     .description('finish enrolment with a 6-digit code from the app; turns two-step authentication on')
     .action(async (user: string, code: string, _o, cmd: Command) => {
-      await withPolicy(cmd, ({ policy }) => {
-        const { oneTimeCodes } = policy.totpConfirm(user, code);
+      await withPolicy(cmd, async ({ policy }) => {
+        const { oneTimeCodes } = await policy.totpConfirm(user, code);
         stdout.line(`${user}: two-step authentication is on. One-time codes (each works once):`);
         for (const c of oneTimeCodes) stdout.line(c);
       });

@@ -11,8 +11,8 @@ import { guardedRoutes, noticeOf, refusalMessage, signedInUser } from './route-h
 export function accountRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   const { get, post } = guardedRoutes(app, signedInUser, '/sign-in');
   const opts = (c: PortalContext, s: LoadedSession) => ({ csrf: c.get('csrf'), signedInAs: { name: s.view.subject, area: 'user' as const } });
-  const accounts = (c: PortalContext, s: LoadedSession, extra: { notice?: string; error?: string } = {}) =>
-    c.html(accountsPage({ csrf: c.get('csrf'), user: s.view.subject, overview: d.policy.accountOverview(s.view.subject), notice: extra.notice ?? noticeOf(c), error: extra.error }));
+  const accounts = async (c: PortalContext, s: LoadedSession, extra: { notice?: string; error?: string } = {}) =>
+    c.html(accountsPage({ csrf: c.get('csrf'), user: s.view.subject, overview: await d.policy.accountOverview(s.view.subject), notice: extra.notice ?? noticeOf(c), error: extra.error }));
 
   app.get('/', (c) => c.redirect(signedInUser(c) ? '/preferences/accounts' : '/sign-in', 303));
   get('/preferences/accounts', (c, s) => accounts(c, s));
@@ -31,9 +31,9 @@ export function accountRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
       }),
     ),
   );
-  post('/disable', (c, s) => {
+  post('/disable', async (c, s) => {
     try {
-      d.policy.userDisable(s.view.subject);
+      await d.policy.userDisable(s.view.subject);
     } catch (err) {
       return accounts(c, s, { error: refusalMessage(err) });
     }
@@ -54,9 +54,9 @@ export function accountRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
       }),
     ),
   );
-  post('/devices/revoke-this', (c, s) => {
+  post('/devices/revoke-this', async (c, s) => {
     const token = d.cookies.get(c, 'device');
-    const revoked = token !== undefined && d.policy.revokeThisDevice(s.view.subject, token);
+    const revoked = token !== undefined && (await d.policy.revokeThisDevice(s.view.subject, token));
     d.cookies.clear(c, 'device');
     return c.redirect(`/preferences/accounts?done=${revoked ? 'device-revoked' : 'device-not-trusted'}`, 303);
   });
@@ -73,32 +73,32 @@ export function accountRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
       }),
     ),
   );
-  post('/devices/revoke-others', (c, s) => {
+  post('/devices/revoke-others', async (c, s) => {
     const token = d.cookies.get(c, 'device');
-    d.policy.revokeTrustedDevices(s.view.subject, token === undefined ? {} : { exceptToken: token });
+    await d.policy.revokeTrustedDevices(s.view.subject, token === undefined ? {} : { exceptToken: token });
     return c.redirect('/preferences/accounts?done=devices-revoked', 303);
   });
 
   // §8 One-time codes
-  const onOrBack = (c: PortalContext, s: LoadedSession, h: () => Response | Promise<Response>) => {
+  const onOrBack = async (c: PortalContext, s: LoadedSession, h: () => Promise<Response>) => {
     try {
-      return h();
+      return await h();
     } catch (err) {
       return accounts(c, s, { error: refusalMessage(err) });
     }
   };
   get('/codes', (c, s) =>
-    onOrBack(c, s, () => {
-      const v = d.policy.oneTimeCodesShow(s.view.subject);
+    onOrBack(c, s, async () => {
+      const v = await d.policy.oneTimeCodesShow(s.view.subject);
       return c.html(codesPage({ csrf: c.get('csrf'), user: s.view.subject, unused: v.unused, usedCount: v.usedCount, notice: noticeOf(c) }));
     }),
   );
   get('/codes/print', (c, s) =>
-    onOrBack(c, s, () => c.html(codesPrintPage({ csrf: c.get('csrf'), user: s.view.subject, unused: d.policy.oneTimeCodesShow(s.view.subject).unused }))),
+    onOrBack(c, s, async () => c.html(codesPrintPage({ csrf: c.get('csrf'), user: s.view.subject, unused: (await d.policy.oneTimeCodesShow(s.view.subject)).unused }))),
   );
   post('/codes/regenerate', (c, s) =>
-    onOrBack(c, s, () => {
-      d.policy.oneTimeCodesRegenerate(s.view.subject);
+    onOrBack(c, s, async () => {
+      await d.policy.oneTimeCodesRegenerate(s.view.subject);
       return c.redirect('/codes?done=regenerated', 303);
     }),
   );
@@ -114,9 +114,9 @@ export function accountRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
       return c.html(addAppPage({ csrf: c.get('csrf'), user: s.view.subject, name, error: refusalMessage(err) }), 400);
     }
   });
-  post('/apps/revoke', (c, s) => {
+  post('/apps/revoke', async (c, s) => {
     try {
-      d.policy.appCodeRevoke(s.view.subject, field(c, 'name'));
+      await d.policy.appCodeRevoke(s.view.subject, field(c, 'name'));
     } catch (err) {
       return accounts(c, s, { error: refusalMessage(err) });
     }

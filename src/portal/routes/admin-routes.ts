@@ -14,8 +14,8 @@ const POLICIES: readonly string[] = ['allowed', 'required', 'disallowed'];
 export function adminRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   const { get, post } = guardedRoutes(app, signedInAdmin, '/admin/sign-in');
   const actor = (c: PortalContext, s: LoadedSession) => ({ admin: s.view.subject, ip: c.get('clientIp') });
-  const users = (c: PortalContext, s: LoadedSession, extra: { notice?: string; error?: string } = {}) =>
-    c.html(adminUsersPage({ csrf: c.get('csrf'), admin: s.view.subject, users: d.policy.listUsers(), notice: extra.notice ?? noticeOf(c), error: extra.error }));
+  const users = async (c: PortalContext, s: LoadedSession, extra: { notice?: string; error?: string } = {}) =>
+    c.html(adminUsersPage({ csrf: c.get('csrf'), admin: s.view.subject, users: await d.policy.listUsers(), notice: extra.notice ?? noticeOf(c), error: extra.error }));
 
   app.get('/admin/sign-in', (c) =>
     signedInAdmin(c) ? c.redirect('/admin', 303) : c.html(adminSignInPage({ csrf: c.get('csrf'), notice: noticeOf(c) })),
@@ -28,29 +28,29 @@ export function adminRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
       return c.html(adminSignInPage({ csrf: c.get('csrf'), name, error }), r.reason === 'throttled' ? 429 : 401);
     }
     const old = c.get('admin');
-    if (old) d.policy.endWebSession(old.token);
-    const { token } = d.policy.createWebSession('admin', r.name, 'signed-in');
+    if (old) await d.policy.endWebSession(old.token);
+    const { token } = await d.policy.createWebSession('admin', r.name, 'signed-in');
     d.cookies.set(c, 'admin', token);
     return c.redirect('/admin', 303);
   });
-  app.post('/admin/sign-out', (c) => {
+  app.post('/admin/sign-out', async (c) => {
     const s = c.get('admin');
-    if (s) d.policy.endWebSession(s.token);
+    if (s) await d.policy.endWebSession(s.token);
     d.cookies.clear(c, 'admin');
     return c.redirect('/admin/sign-in?done=signed-out', 303);
   });
-  post('/admin/sign-out-all', (c, s) => {
-    d.policy.endAllWebSessions('admin', s.view.subject, c.get('clientIp'));
+  post('/admin/sign-out-all', async (c, s) => {
+    await d.policy.endAllWebSessions('admin', s.view.subject, c.get('clientIp'));
     d.cookies.clear(c, 'admin');
     return c.redirect('/admin/sign-in?done=signed-out-all', 303);
   });
 
   get('/admin', (c, s) => users(c, s));
-  post('/admin/users/policy', (c, s) => {
+  post('/admin/users/policy', async (c, s) => {
     const policy = field(c, 'policy');
     if (!POLICIES.includes(policy)) return users(c, s, { error: 'Choose allowed, required or not allowed.' });
     try {
-      d.policy.consoleSetPolicy(actor(c, s), field(c, 'user'), policy as AdminPolicy);
+      await d.policy.consoleSetPolicy(actor(c, s), field(c, 'user'), policy as AdminPolicy);
     } catch (err) {
       return users(c, s, { error: refusalMessage(err) });
     }
@@ -74,21 +74,21 @@ export function adminRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
       }),
     );
   });
-  post('/admin/reset', (c, s) => {
+  post('/admin/reset', async (c, s) => {
     try {
-      d.policy.resetUser(actor(c, s), field(c, 'user'), { revokeAppCodes: field(c, 'revoke_app_codes') === '1' });
+      await d.policy.resetUser(actor(c, s), field(c, 'user'), { revokeAppCodes: field(c, 'revoke_app_codes') === '1' });
     } catch (err) {
       return users(c, s, { error: refusalMessage(err) });
     }
     return c.redirect('/admin?done=reset', 303);
   });
 
-  get('/admin/audit', (c, s) => {
+  get('/admin/audit', async (c, s) => {
     const q = (k: string) => {
       const v = c.req.query(k);
       return v === undefined || v.trim() === '' ? undefined : v.trim();
     };
     const filter = { user: q('user'), event: q('event'), protocol: q('protocol'), limit: Number(q('limit') ?? 200) || 200 };
-    return c.html(adminAuditPage({ csrf: c.get('csrf'), admin: s.view.subject, filter, entries: d.policy.auditSearch(filter) }));
+    return c.html(adminAuditPage({ csrf: c.get('csrf'), admin: s.view.subject, filter, entries: await d.policy.auditSearch(filter) }));
   });
 }

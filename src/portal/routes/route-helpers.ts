@@ -12,10 +12,15 @@ const USER_FACING: readonly ErrorCode[] = [
   'INVALID_CODE',
   'USER_NOT_ALLOWED',
   'USER_NOT_FOUND',
+  'STORE_BUSY',
 ];
+
+/** What a person sees when the database stayed locked (a backup, a long admin command): nothing was changed. */
+export const BUSY_TEXT = 'The service is busy just now and nothing was changed. Please try again in a moment.';
 
 /** The message to show for an expected refusal; anything else is rethrown (logged by onError as a 500). */
 export function refusalMessage(err: unknown): string {
+  if (isTwostepError(err, 'STORE_BUSY')) return BUSY_TEXT;
   if (isTwostepError(err) && USER_FACING.includes(err.code)) return err.message;
   throw err;
 }

@@ -13,11 +13,11 @@ import { refusalMessage, signedInUser, type SessionHandler } from './route-helpe
  * in this session (the policy says what recently is).
  */
 export function setupRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
-  const guard = (fresh: boolean, h: SessionHandler) => (c: PortalContext) => {
+  const guard = (fresh: boolean, h: SessionHandler) => async (c: PortalContext) => {
     const s = signedInUser(c);
     if (!s) return c.redirect('/sign-in', 303);
     // Already on (e.g. the Success page reloaded, or Back after Finish) or not allowed: nothing to set up.
-    if (!d.policy.accountOverview(s.view.subject).maySetUp) return c.redirect('/preferences/accounts', 303);
+    if (!(await d.policy.accountOverview(s.view.subject)).maySetUp) return c.redirect('/preferences/accounts', 303);
     if (fresh && !s.view.recentlyReauthenticated) return c.redirect('/setup/password', 303);
     return h(c, s);
   };
@@ -34,16 +34,16 @@ export function setupRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
         const error = r.reason === 'throttled' ? 'Too many failed attempts. Try again later.' : r.reason === 'backend-unavailable' ? 'The mail server cannot be reached just now.' : 'The password is not correct.';
         return c.html(setupPasswordPage({ ...base(c, s), error }), 401);
       }
-      d.policy.markWebSessionReauth(s.token);
+      await d.policy.markWebSessionReauth(s.token);
       return c.redirect('/setup/app', 303);
     }),
   );
   app.get('/setup/app', guard(true, (c, s) => c.html(setupAppPage(base(c, s)))));
   app.post(
     '/setup/app',
-    guard(true, (c, s) => {
+    guard(true, async (c, s) => {
       try {
-        d.policy.totpEnroll(s.view.subject);
+        await d.policy.totpEnroll(s.view.subject);
       } catch (err) {
         return c.html(setupAppPage({ ...base(c, s), error: refusalMessage(err) }), 409);
       }
@@ -53,7 +53,7 @@ export function setupRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   app.get(
     '/setup/key',
     guard(true, async (c, s) => {
-      const pending = d.policy.totpPendingKey(s.view.subject);
+      const pending = await d.policy.totpPendingKey(s.view.subject);
       if (!pending) return c.redirect('/setup/app', 303);
       const qrDataUri = await QRCode.toDataURL(pending.uri, { errorCorrectionLevel: 'M', margin: 2, width: 200 });
       return c.html(setupKeyPage({ ...base(c, s), key: pending.key, qrDataUri }));
@@ -62,9 +62,9 @@ export function setupRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   app.get('/setup/confirm', guard(true, (c, s) => c.html(setupConfirmPage(base(c, s)))));
   app.post(
     '/setup/confirm',
-    guard(true, (c, s) => {
+    guard(true, async (c, s) => {
       try {
-        const { oneTimeCodes } = d.policy.totpConfirm(s.view.subject, field(c, 'code'));
+        const { oneTimeCodes } = await d.policy.totpConfirm(s.view.subject, field(c, 'code'));
         return c.html(setupSuccessPage({ ...base(c, s), oneTimeCodes }));
       } catch (err) {
         return c.html(setupConfirmPage({ ...base(c, s), error: refusalMessage(err) }), 400);

@@ -3,7 +3,7 @@ import { Secret } from '../../core/secret.js';
 import type { PortalDeps, PortalEnv } from '../portal-context.js';
 import { field } from '../portal-context.js';
 import { codePage, signInPage } from '../views/sign-in-views.js';
-import { noticeOf, signedInUser } from './route-helpers.js';
+import { BUSY_TEXT, noticeOf, signedInUser } from './route-helpers.js';
 
 const DAY_S = 24 * 60 * 60;
 
@@ -43,9 +43,9 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
     }
     // A new session (new token) at every sign-in: a token planted earlier is worthless.
     const old = c.get('user');
-    if (old) d.policy.endWebSession(old.token);
+    if (old) await d.policy.endWebSession(old.token);
     const trusted = result.secondFactor !== 'required';
-    const { token } = d.policy.createWebSession('user', result.user, trusted ? 'signed-in' : 'second-factor');
+    const { token } = await d.policy.createWebSession('user', result.user, trusted ? 'signed-in' : 'second-factor');
     d.cookies.set(c, 'session', token);
     return c.redirect(trusted ? '/preferences/accounts' : '/sign-in/code', 303);
   });
@@ -66,30 +66,32 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
       const error =
         r.reason === 'throttled'
           ? `Too many failed attempts. Try again in ${Math.ceil((r.retryAfterMs ?? 1000) / 60_000)} minute(s).`
-          : 'That code is not valid. Enter the current 6-digit code from your app, or an unused one-time code.';
-      return c.html(codePage({ csrf: c.get('csrf'), user, error }), r.reason === 'throttled' ? 429 : 401);
+          : r.reason === 'unavailable'
+            ? BUSY_TEXT
+            : 'That code is not valid. Enter the current 6-digit code from your app, or an unused one-time code.';
+      return c.html(codePage({ csrf: c.get('csrf'), user, error }), r.reason === 'throttled' ? 429 : r.reason === 'unavailable' ? 503 : 401);
     }
-    const rotated = d.policy.rotateWebSession(s.token, 'user', 'signed-in');
+    const rotated = await d.policy.rotateWebSession(s.token, 'user', 'signed-in');
     if (!rotated) return c.redirect('/sign-in?done=expired', 303);
     d.cookies.set(c, 'session', rotated.token);
     if (field(c, 'trust') === '1') {
-      const deviceToken = d.policy.trustDevice(user, deviceLabel(c.req.header('user-agent')));
+      const deviceToken = await d.policy.trustDevice(user, deviceLabel(c.req.header('user-agent')));
       d.cookies.set(c, 'device', deviceToken, d.trustedDeviceDays * DAY_S);
     }
     return c.redirect('/preferences/accounts', 303);
   });
 
-  app.post('/sign-out', (c) => {
+  app.post('/sign-out', async (c) => {
     const s = c.get('user');
-    if (s) d.policy.endWebSession(s.token);
+    if (s) await d.policy.endWebSession(s.token);
     d.cookies.clear(c, 'session');
     return c.redirect('/sign-in?done=signed-out', 303);
   });
 
-  app.post('/sign-out-all', (c) => {
+  app.post('/sign-out-all', async (c) => {
     const s = signedInUser(c);
-    if (s) d.policy.endAllWebSessions('user', s.view.subject, c.get('clientIp'));
-    else if (c.get('user')) d.policy.endWebSession(c.get('user')?.token ?? '');
+    if (s) await d.policy.endAllWebSessions('user', s.view.subject, c.get('clientIp'));
+    else if (c.get('user')) await d.policy.endWebSession(c.get('user')?.token ?? '');
     d.cookies.clear(c, 'session');
     return c.redirect('/sign-in?done=signed-out-all', 303);
   });

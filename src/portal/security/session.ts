@@ -15,14 +15,14 @@ const formExpiredPage = (csrf: string): string =>
 export function sessionMiddleware(deps: PortalDeps, opts: { trustProxy: boolean }): MiddlewareHandler<PortalEnv> {
   return async (c, next) => {
     c.set('clientIp', clientIp(c, opts.trustProxy));
-    const load = (area: 'user' | 'admin') => {
+    const load = async (area: 'user' | 'admin') => {
       const token = deps.cookies.get(c, area === 'user' ? 'session' : 'admin');
-      const view = token === undefined ? null : deps.policy.readWebSession(token, area);
+      const view = token === undefined ? null : await deps.policy.readWebSession(token, area);
       return token !== undefined && view ? { token, view } : null;
     };
     const isAdminPath = c.req.path === '/admin' || c.req.path.startsWith('/admin/');
-    c.set('user', isAdminPath ? null : load('user'));
-    c.set('admin', isAdminPath ? load('admin') : null);
+    c.set('user', isAdminPath ? null : await load('user'));
+    c.set('admin', isAdminPath ? await load('admin') : null);
     const session = isAdminPath ? c.get('admin') : c.get('user');
     let expected: string;
     if (session) {

@@ -13,8 +13,8 @@ export interface RevocationWatcherOptions {
 }
 
 export interface RevocationWatcher {
-  /** One check now; returns how many sessions it ended. The timer calls this. */
-  check(): number;
+  /** One check now; resolves to how many sessions it ended. The timer calls this (never two at once). */
+  check(): Promise<number>;
   /** Stops polling (server close). */
   stop(): void;
 }
@@ -32,16 +32,16 @@ export interface RevocationWatcher {
  * closed instead; the client reconnects, and its next login is refused by the policy.
  *
  * A failed check (database busy or gone) is logged and the sessions are kept: the next poll
- * tries again.
+ * tries again. A poll that falls due while the previous check still runs is skipped.
  */
 export function startRevocationWatcher(o: RevocationWatcherOptions): RevocationWatcher {
   const log = o.logger;
-  const check = (): number => {
+  const check = async (): Promise<number> => {
     const ids = o.registry.codeIds();
     if (ids.length === 0) return 0;
     let revoked: number[];
     try {
-      revoked = o.policy.revokedCodeIds(ids);
+      revoked = await o.policy.revokedCodeIds(ids);
     } catch (err) {
       log.error({ event: LogEvent.revocationCheckFailed, ...logSafeError(err) });
       return 0;
@@ -67,7 +67,15 @@ export function startRevocationWatcher(o: RevocationWatcherOptions): RevocationW
     }
     return sessions.length;
   };
-  const timer = setInterval(check, o.intervalMs);
+  let running = false;
+  const poll = () => {
+    if (running) return;
+    running = true;
+    void check().finally(() => {
+      running = false;
+    });
+  };
+  const timer = setInterval(poll, o.intervalMs);
   timer.unref(); // the listeners keep the process alive, not this timer
   return { check, stop: () => clearInterval(timer) };
 }

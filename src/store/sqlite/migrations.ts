@@ -1,0 +1,113 @@
+import { checkedMigrations, type Migration } from '../migrations.js';
+
+/**
+ * The SQLite schema history (see ../migrations.ts for the rules). Never edit an entry once
+ * released; append a new one. The applied version is PRAGMA user_version. Times are unix
+ * milliseconds (INTEGER).
+ */
+export const SQLITE_MIGRATIONS: readonly Migration[] = checkedMigrations('sqlite', [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE accounts (
+  id              INTEGER PRIMARY KEY,
+  username        TEXT    NOT NULL UNIQUE CHECK (username = lower(username) AND length(username) > 0),
+  admin_policy    TEXT    NOT NULL CHECK (admin_policy IN ('allowed', 'required', 'disallowed')),
+  twofa_state     TEXT    NOT NULL DEFAULT 'off' CHECK (twofa_state IN ('off', 'pending', 'on')),
+  totp_secret_enc BLOB,
+  totp_last_step  INTEGER,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+
+CREATE TABLE app_codes (
+  id                 INTEGER PRIMARY KEY,
+  account_id         INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name               TEXT    NOT NULL,
+  lookup             TEXT    NOT NULL UNIQUE,
+  hash               TEXT    NOT NULL,
+  created_at         INTEGER NOT NULL,
+  last_used_at       INTEGER,
+  last_used_ip       TEXT,
+  last_used_protocol TEXT,
+  last_used_client   TEXT,
+  revoked_at         INTEGER
+);
+-- A name is unique among a user's active codes; a revoked name may be reused.
+CREATE UNIQUE INDEX app_codes_active_name ON app_codes(account_id, name) WHERE revoked_at IS NULL;
+CREATE INDEX app_codes_account ON app_codes(account_id);
+
+-- lookup = HMAC-SHA256(key derived from the master key, code) is the verifier. No argon2 hash:
+-- an 8-digit code hashed with argon2 could be brute-forced offline from a stolen database
+-- (10^8 guesses), while the keyed HMAC cannot without the key; and whoever has the key can
+-- decrypt secret_enc (kept so the user can view unused codes) anyway.
+-- lookup is unique per account, not globally: 8-digit codes would collide across many users.
+CREATE TABLE one_time_codes (
+  id         INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  lookup     TEXT    NOT NULL,
+  secret_enc BLOB    NOT NULL,
+  created_at INTEGER NOT NULL,
+  used_at    INTEGER,
+  UNIQUE (account_id, lookup)
+);
+
+CREATE TABLE trusted_devices (
+  id           INTEGER PRIMARY KEY,
+  account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  token_hash   TEXT    NOT NULL UNIQUE,
+  label        TEXT    NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER,
+  revoked_at   INTEGER
+);
+CREATE INDEX trusted_devices_account ON trusted_devices(account_id);
+
+CREATE TABLE audit_events (
+  id       INTEGER PRIMARY KEY,
+  at       INTEGER NOT NULL,
+  username TEXT,
+  event    TEXT    NOT NULL,
+  protocol TEXT,
+  ip       TEXT,
+  detail   TEXT    NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_events_at ON audit_events(at);
+CREATE INDEX audit_events_username ON audit_events(username, at);
+`,
+  },
+  {
+    version: 2,
+    sql: `
+-- Web portal sign-ins. Only the SHA-256 of the cookie's token is stored: a copy of the database
+-- does not give live sessions. kind 'user' = a mail user (subject = user name), 'admin' = an
+-- admin account (subject = admin name). stage 'second-factor' = password checked, code still due.
+CREATE TABLE web_sessions (
+  id             INTEGER PRIMARY KEY,
+  token_hash     TEXT    NOT NULL UNIQUE,
+  kind           TEXT    NOT NULL CHECK (kind IN ('user', 'admin')),
+  subject        TEXT    NOT NULL,
+  stage          TEXT    NOT NULL CHECK (stage IN ('second-factor', 'signed-in')),
+  csrf_secret    TEXT    NOT NULL,
+  reauth_at      INTEGER,
+  created_at     INTEGER NOT NULL,
+  last_seen_at   INTEGER NOT NULL,
+  expires_at     INTEGER NOT NULL
+);
+CREATE INDEX web_sessions_subject ON web_sessions(kind, subject);
+CREATE INDEX web_sessions_expires ON web_sessions(expires_at);
+
+-- Admin console accounts, separate from mail users. password_hash is argon2id; the TOTP key is
+-- encrypted like the users' (context "admin-totp:<id>").
+CREATE TABLE admins (
+  id              INTEGER PRIMARY KEY,
+  name            TEXT    NOT NULL UNIQUE CHECK (name = lower(name) AND length(name) > 0),
+  password_hash   TEXT    NOT NULL,
+  totp_secret_enc BLOB    NOT NULL,
+  totp_last_step  INTEGER,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+`,
+  },
+]);
