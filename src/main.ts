@@ -4,7 +4,10 @@ import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
 import type { BackendTls, Config } from './config/schema.js';
 import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
 import { configFileError } from './core/config-file-error.js';
+import { formatHostPort, type HostPort } from './core/host-port.js';
 import { limits } from './core/limits.js';
+import { LogEvent } from './core/log-events.js';
+import { logSafeError } from './core/log-safe-error.js';
 import { serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
@@ -85,11 +88,11 @@ export interface Running {
 /** A protocol section's listeners and backend, as its front end takes them. */
 function endpoints(
   config: Config,
-  section: { listen?: string; listen_tls?: string; backend: string; backend_tls: BackendTls },
-): { listen: string; listenTls: string; backend: BackendTarget } {
+  section: { listen: HostPort | null; listen_tls: HostPort | null; backend: HostPort; backend_tls: BackendTls },
+): { listen: HostPort | null; listenTls: HostPort | null; backend: BackendTarget } {
   return {
-    listen: section.listen ?? '',
-    listenTls: section.listen_tls ?? '',
+    listen: section.listen,
+    listenTls: section.listen_tls,
     backend: backendTarget(config, section.backend, section.backend_tls),
   };
 }
@@ -104,7 +107,7 @@ function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
       .pruneAudit()
       .then(() => policy.pruneGuard())
       .catch((err: unknown) => {
-        logger.error({ event: 'audit-prune-failed', err: err instanceof Error ? err.message : String(err) });
+        logger.error({ event: LogEvent.auditPruneFailed, ...logSafeError(err) });
       });
   };
   prune();
@@ -158,7 +161,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         checker: imapPasswordChecker(endpoints(config, config.imap).backend, logger, passes),
         logger,
         settings: {
-          listen: p.listen,
+          listen: formatHostPort(p.listen), // the portal still takes text (core/host-port.ts)
           ...(p.tls ? { tls: { ...tlsFiles, ...serverTlsOptions(config.tls) } } : {}),
           secureCookies: p.secure_cookies ?? p.tls,
           trustProxy: p.trust_proxy,
@@ -190,10 +193,10 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     const pruner = startAuditPruner(opened.policy, logger);
     logger.info(
       {
-        event: 'ready',
-        backend: config.imap.backend,
-        ...(config.pop3 ? { pop3Backend: config.pop3.backend } : {}),
-        ...(config.smtp ? { smtpBackend: config.smtp.backend } : {}),
+        event: LogEvent.ready,
+        backend: formatHostPort(config.imap.backend),
+        ...(config.pop3 ? { pop3Backend: formatHostPort(config.pop3.backend) } : {}),
+        ...(config.smtp ? { smtpBackend: formatHostPort(config.smtp.backend) } : {}),
         ...(portal ? { portalPort: portal.port } : {}),
         ...(config.dovecot ? { verifySocket: config.dovecot.verify_socket, verifyListen: verify?.address?.port } : {}),
       },

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { backendTarget, readMasterPassword } from '../config/runtime-config.js';
 import { backendFault } from './backend-error-line.js';
 import { probeImapMasterLogin } from './imap-master-probe.js';
+import { formatHostPort } from '../core/host-port.js';
 
 export type UserLookup =
   | { verdict: 'known' }
@@ -16,7 +17,7 @@ export type UserLookup =
  * passdb). Works wherever twostep runs, not only on the Dovecot host (unlike `doveadm user`).
  */
 export async function lookupBackendUser(config: Config, user: string): Promise<UserLookup> {
-  const where = `imap.backend ${config.imap.backend}`;
+  const where = `imap.backend ${formatHostPort(config.imap.backend)}`;
   try {
     const master = { user: config.backend.master_user, password: readMasterPassword(config) };
     const probe = await probeImapMasterLogin(backendTarget(config, config.imap.backend, config.imap.backend_tls), master, user);
@@ -31,7 +32,7 @@ export async function lookupBackendUser(config: Config, user: string): Promise<U
         return { verdict: 'unchecked', line: `${where}: master login as ${user}: the backend said NO ${probe.text}` };
     }
   } catch (err) {
-    const line = err instanceof Error && /^[a-z]+\.[a-z_]+ /.test(err.message) ? err.message : backendFault({ key: 'imap.backend', address: config.imap.backend }, err, 'imap.backend_tls').message;
+    const line = err instanceof Error && /^[a-z]+\.[a-z_]+ /.test(err.message) ? err.message : backendFault({ key: 'imap.backend', address: formatHostPort(config.imap.backend) }, err, 'imap.backend_tls').message;
     return { verdict: 'unchecked', line };
   }
 }

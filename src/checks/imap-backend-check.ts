@@ -3,6 +3,7 @@ import { backendTarget } from '../config/runtime-config.js';
 import type { Secret } from '../core/secret.js';
 import { backendFault, checkFailure } from './backend-error-line.js';
 import { probeImapMasterLogin } from './imap-master-probe.js';
+import { formatHostPort } from '../core/host-port.js';
 
 /** The user the check logs in as when [backend] check_user is unset: no mailbox has this name. */
 export const PROBE_USER = 'twostep-check';
@@ -17,7 +18,7 @@ export function masterPasswordKey(config: Config): string {
  * as proxymaster works". Throws one line naming the backend and the keys to check.
  */
 export async function checkImapBackend(config: Config, master: { user: string; password: Secret }): Promise<string> {
-  const b = { key: 'imap.backend', address: config.imap.backend };
+  const b = { key: 'imap.backend', address: formatHostPort(config.imap.backend) };
   const target = backendTarget(config, config.imap.backend, config.imap.backend_tls);
   const checkUser = config.backend.check_user;
   let probe;

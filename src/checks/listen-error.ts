@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { TwostepError } from '../core/errors.js';
+import { formatHostPort, type HostPort } from '../core/host-port.js';
 
 const WHY: Record<string, string> = {
   EADDRINUSE: 'address already in use',
@@ -7,9 +8,9 @@ const WHY: Record<string, string> = {
   EADDRNOTAVAIL: 'no such address on this machine',
 };
 
-/** Every listener key of the config and its address: "imap.listen" → "127.0.0.1:1143". */
-function listenKeys(config: Config): [string, string][] {
-  const keys: [string, string][] = [];
+/** Every listener key of the config and its address: "imap.listen" → 127.0.0.1:1143. */
+function listenKeys(config: Config): [string, HostPort][] {
+  const keys: [string, HostPort][] = [];
   for (const name of ['imap', 'pop3', 'smtp'] as const) {
     const s = config[name];
     if (!s) continue;
@@ -20,14 +21,6 @@ function listenKeys(config: Config): [string, string][] {
   return keys;
 }
 
-function portOf(address: string): number {
-  return Number(address.slice(address.lastIndexOf(':') + 1));
-}
-
-function hostOf(address: string): string {
-  return address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-}
-
 /**
  * A listener that could not bind, as one config line with exit code 2: "imap.listen
  * 127.0.0.1:1143: address already in use". Other errors pass unchanged.
@@ -36,8 +29,7 @@ export function describeListenError(err: unknown, config: Config): unknown {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   const why = e?.code ? WHY[e.code] : undefined;
   if (!why || e.syscall !== 'listen' || typeof e.port !== 'number') return err;
-  const matches = listenKeys(config).filter(([, a]) => portOf(a) === e.port);
-  const exact = matches.find(([, a]) => hostOf(a) === e.address) ?? matches[0];
-  const [key, address] = exact ?? ['listen', `${e.address ?? ''}:${e.port}`];
-  return new TwostepError('CONFIG_INVALID', `${key} ${address}: ${why}`, { cause: err });
+  const matches = listenKeys(config).filter(([, a]) => a.port === e.port);
+  const [key, address] = matches.find(([, a]) => a.host === e.address) ?? matches[0] ?? ['listen', { host: e.address ?? '', port: e.port }];
+  return new TwostepError('CONFIG_INVALID', `${key} ${formatHostPort(address)}: ${why}`, { cause: err });
 }

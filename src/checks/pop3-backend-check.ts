@@ -7,6 +7,7 @@ import { LineReader } from '../protocols/shared/line-reader.js';
 import { connectUpstream, startUpstreamTls } from '../protocols/shared/upstream-connect.js';
 import { withUpstreamDeadline } from '../protocols/shared/upstream-login-deadline.js';
 import { backendFault } from './backend-error-line.js';
+import { formatHostPort } from '../core/host-port.js';
 
 /**
  * [pop3] backend greets (+OK), and takes STLS when backend_tls = "starttls"; then QUIT. The
@@ -15,7 +16,7 @@ import { backendFault } from './backend-error-line.js';
 export async function checkPop3Backend(config: Config): Promise<string> {
   const pop3 = config.pop3;
   if (!pop3) throw new TwostepError('INTERNAL', 'no [pop3] section');
-  const b = { key: 'pop3.backend', address: pop3.backend };
+  const b = { key: 'pop3.backend', address: formatHostPort(pop3.backend) };
   const target = backendTarget(config, pop3.backend, pop3.backend_tls);
   try {
     await withUpstreamDeadline(limits.startupCheckMs, async (track, deadline) => {

@@ -7,6 +7,7 @@ import type { Secret } from '../core/secret.js';
 import { extensionMap } from '../protocols/smtp/ehlo-extensions.js';
 import { probeEhlo, upstreamLogin } from '../protocols/smtp/upstream-login.js';
 import { backendFault, checkFailure, type CheckedBackend } from './backend-error-line.js';
+import { formatHostPort } from '../core/host-port.js';
 
 const README = 'config/postfix/README.md';
 
@@ -36,7 +37,7 @@ async function masterLoginThroughPostfix(config: Config, b: CheckedBackend, mast
 export async function checkSmtpBackend(config: Config, master: { user: string; password: Secret }): Promise<string> {
   const smtp = config.smtp;
   if (!smtp) throw new TwostepError('INTERNAL', 'no [smtp] section');
-  const b = { key: 'smtp.backend', address: smtp.backend };
+  const b = { key: 'smtp.backend', address: formatHostPort(smtp.backend) };
   const tlsKeys = 'smtp.backend_tls and backend.ca / backend.servername';
   let lines: string[];
   try {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { configFileError, errnoText } from '../core/config-file-error.js';
 import { Secret } from '../core/secret.js';
-import { type HostPort, parseHostPort } from '../core/host-port.js';
+import type { HostPort } from '../core/host-port.js';
 import type { BackendTls, Config } from './schema.js';
 
 /** Where the store's encryption key lives: [store] secret_key_file, else "secret.key" in the database's folder. */
@@ -37,8 +37,8 @@ export interface BackendTarget extends HostPort {
 }
 
 /** A protocol's backend (its `backend` and `backend_tls` keys) with the shared [backend] ca and servername. */
-export function backendTarget(config: Config, address: string, tls: BackendTls): BackendTarget {
-  const target: BackendTarget = { ...parseHostPort(address), tls };
+export function backendTarget(config: Config, address: HostPort, tls: BackendTls): BackendTarget {
+  const target: BackendTarget = { ...address, tls };
   if (config.backend.ca) target.ca = readFileOrConfigError('backend.ca', config.backend.ca);
   if (config.backend.servername) target.servername = config.backend.servername;
   return target;

@@ -1,17 +1,25 @@
 import { z } from 'zod';
+import { type HostPort, splitHostPort } from '../core/host-port.js';
 import { limits } from '../core/limits.js';
 import { DEFAULT_TLS12_CIPHERS } from '../core/server-tls.js';
 
-/** host:port with a numeric port; IPv6 as [::1]:port. */
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be "host:port", e.g. "127.0.0.1:1143"')
-  .refine((s) => {
-    const port = Number(s.slice(s.lastIndexOf(':') + 1));
-    return port >= 1 && port <= 65535;
-  }, 'port must be 1-65535');
+/**
+ * Address keys are parsed once, here, into { host, port } (core/host-port.ts has the grammar):
+ * "host:port", IPv6 as "[::1]:port", port 1-65535; the message names the kind of address. A
+ * listener may also be '' (off), null once parsed. Defaults go through the same parse.
+ */
+function toAddress(text: string, ctx: z.RefinementCtx, kind: 'listen' | 'backend', example: string): HostPort {
+  const a = splitHostPort(text);
+  if (a && a.port >= 1 && a.port <= 65535) return a;
+  ctx.addIssue({ code: 'custom', message: a ? 'port must be 1-65535' : `must be "host:port" for a ${kind} address, e.g. "${example}"` });
+  return z.NEVER;
+}
 
-const optionalListen = z.union([hostPort, z.literal('')]).optional();
+const address = (kind: 'listen' | 'backend', defaultText: string) =>
+  z.string().transform((text, ctx) => toAddress(text, ctx, kind, defaultText)).prefault(defaultText);
+
+const optionalListen = (defaultText: string) =>
+  z.string().transform((text, ctx) => (text === '' ? null : toAddress(text, ctx, 'listen', defaultText))).prefault(defaultText);
 
 const backendTls = z.enum(['none', 'starttls', 'tls']);
 
@@ -72,9 +80,9 @@ export const configSchema = z
       }),
     imap: z
       .object({
-        listen: optionalListen.default('127.0.0.1:1143'),
-        listen_tls: optionalListen.default('127.0.0.1:1993'),
-        backend: hostPort.default('127.0.0.1:143'),
+        listen: optionalListen('127.0.0.1:1143'),
+        listen_tls: optionalListen('127.0.0.1:1993'),
+        backend: address('backend', '127.0.0.1:143'),
         backend_tls: backendTls.default('none'),
         /**
          * Backend connections opened ahead of logins, so a login skips the connect and greeting
@@ -89,9 +97,9 @@ export const configSchema = z
     /** POP3 front end; absent = off. Listeners as for IMAP: STLS on `listen`, implicit TLS on `listen_tls`. */
     pop3: z
       .object({
-        listen: optionalListen.default('127.0.0.1:1110'),
-        listen_tls: optionalListen.default('127.0.0.1:1995'),
-        backend: hostPort.default('127.0.0.1:110'),
+        listen: optionalListen('127.0.0.1:1110'),
+        listen_tls: optionalListen('127.0.0.1:1995'),
+        backend: address('backend', '127.0.0.1:110'),
         backend_tls: backendTls.default('none'),
       })
       .strict()
@@ -99,9 +107,9 @@ export const configSchema = z
     /** SMTP submission front end; absent = off. STARTTLS on `listen` (587-style), implicit TLS on `listen_tls` (465-style). */
     smtp: z
       .object({
-        listen: optionalListen.default('127.0.0.1:1587'),
-        listen_tls: optionalListen.default('127.0.0.1:1465'),
-        backend: hostPort.default('127.0.0.1:587'),
+        listen: optionalListen('127.0.0.1:1587'),
+        listen_tls: optionalListen('127.0.0.1:1465'),
+        backend: address('backend', '127.0.0.1:587'),
         backend_tls: backendTls.default('none'),
         /**
          * How twostep logs in to Postfix for an application code: "master" = AUTH PLAIN with the user
@@ -115,7 +123,7 @@ export const configSchema = z
     /** Self-service web portal and admin console; absent = off. */
     portal: z
       .object({
-        listen: hostPort.default('127.0.0.1:8080'),
+        listen: address('listen', '127.0.0.1:8080'),
         /** true: HTTPS with the [tls] certificate. false: plain HTTP, for use behind a reverse proxy. */
         tls: z.boolean().default(false),
         /** Cookies marked Secure (sent over HTTPS only). Default: the value of `tls`; set true behind an HTTPS proxy. */
@@ -144,10 +152,10 @@ export const configSchema = z
         /** Its group (name or number), e.g. "dovecot"; default: twostep's own group. */
         verify_socket_group: z.string().min(1).optional(),
         /** Loopback host:port instead of (or beside) the socket, e.g. "127.0.0.1:7025"; "" = off. */
-        verify_listen: z
-          .union([hostPort, z.literal('')])
-          .default('')
-          .refine((s) => s === '' || /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d+$/.test(s), 'must be a loopback address (127.x.x.x, [::1] or localhost)'),
+        verify_listen: optionalListen('').refine(
+          (a) => a === null || /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host),
+          'must be a loopback address (127.x.x.x, [::1] or localhost)',
+        ),
         /**
          * Run after a code is revoked or two-step authentication turned off, to end the user's
          * Dovecot sessions: argv (no shell), "{user}" replaced by the user name. [] = off (Dovecot
@@ -160,7 +168,7 @@ export const configSchema = z
           .refine((a) => a.length === 0 || a.slice(1).some((x) => x.includes('{user}')), 'must name "{user}" in an argument, or be [] (off)'),
       })
       .strict()
-      .refine((d) => d.verify_socket !== '' || d.verify_listen !== '', {
+      .refine((d) => d.verify_socket !== '' || d.verify_listen !== null, {
         message: 'set verify_socket or verify_listen',
         path: ['verify_socket'],
       })

@@ -99,6 +99,8 @@ export const limits = {
    * this process goes on alone (attempt-guard.ts): a login must not wait behind a backup.
    */
   guardBusyMs: 50,
+  /** After a write found the database locked that long, writes try once (no wait) for this long. */
+  guardLockedProbeMs: 1_000,
   /** While the database is locked: failures held in memory per key, and keys held at most. */
   guardLocalFailuresPerKey: 1_000,
   guardLocalKeys: 100_000,
@@ -165,6 +167,13 @@ export const limits = {
   spliceReadSmallBytes: 2 * 1024,
   /** After one side of a proxied session closes, how long the other side may take to flush and close. */
   spliceLingerMs: 10_000,
+  /**
+   * At shutdown, a logged-in IMAP or POP3 session hears "* BYE" / "-ERR [SYS/TEMP]" only when the
+   * backend's last bytes ended a line and came at least this long ago: between responses (IDLE,
+   * a client thinking), not inside one (a FETCH literal arrives in one burst, far faster than
+   * this). Otherwise the session is closed without a word, which never garbles a response.
+   */
+  goodbyeQuietMs: 250,
   /**
    * How often `serve` asks the store whether the application codes of live sessions were revoked
    * (the CLI revokes from another process, so there is nothing to be told; we look). One indexed

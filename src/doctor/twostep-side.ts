@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import type { Config } from '../config/schema.js';
-import { parseHostPort } from '../core/host-port.js';
+import { formatHostPort, type HostPort } from '../core/host-port.js';
 import type { TwostepSide } from './finding.js';
 import { isLoopbackHost, LOOPBACK } from './networks.js';
 
@@ -13,10 +13,9 @@ import { isLoopbackHost, LOOPBACK } from './networks.js';
  */
 export async function twostepSide(config: Config | null): Promise<TwostepSide> {
   if (!config) return { addresses: [...LOOPBACK], verifySocket: '/run/twostep/verify.sock', verifyListen: '' };
-  const backends = [config.imap.backend, config.pop3?.backend, config.smtp?.backend].filter((b): b is string => b !== undefined);
+  const backends = [config.imap.backend, config.pop3?.backend, config.smtp?.backend].filter((b): b is HostPort => b !== undefined);
   const addresses = new Set<string>();
-  for (const b of backends) {
-    const { host, port } = parseHostPort(b);
+  for (const { host, port } of backends) {
     if (isLoopbackHost(host)) {
       for (const a of LOOPBACK) addresses.add(a);
     } else {
@@ -28,7 +27,7 @@ export async function twostepSide(config: Config | null): Promise<TwostepSide> {
   return {
     addresses: [...addresses],
     verifySocket: config.dovecot?.verify_socket ?? '',
-    verifyListen: config.dovecot?.verify_listen ?? '',
+    verifyListen: config.dovecot?.verify_listen ? formatHostPort(config.dovecot.verify_listen) : '',
   };
 }
 

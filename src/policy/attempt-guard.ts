@@ -59,6 +59,12 @@ export class AttemptGuard {
   readonly #localPending = new Map<string, number>();
   /** Failures recorded while the database was locked (queued for it), per key. */
   readonly #localFailures = new Map<string, number[]>();
+  /**
+   * Until this time (performance.now()), the database was found locked by another process: a
+   * write tries once instead of waiting limits.guardBusyMs, so a long lock costs one login the
+   * wait, not every one.
+   */
+  #lockedUntil = 0;
 
   constructor(o: { store: Store; logger: Logger; clock: () => number }) {
     this.#store = o.store;
@@ -113,9 +119,9 @@ export class AttemptGuard {
   async fail(keys: readonly string[], now: number): Promise<void> {
     if (keys.length === 0) return;
     try {
-      await this.#store.transaction((tx) => tx.attempts.record(keys, now), { busyMs: limits.guardBusyMs });
+      await this.#store.transaction((tx) => tx.attempts.record(keys, now), { busyMs: this.#busyMs() });
     } catch (err) {
-      if (!isTwostepError(err, 'STORE_BUSY')) throw err;
+      if (!this.#locked(err)) throw err;
       for (const k of keys) this.#addLocalFailure(k, now);
       this.#store.later({ kind: 'attempt-failed', keys, at: now });
     }
@@ -132,14 +138,14 @@ export class AttemptGuard {
           for (const k of keys) await tx.attempts.insertPending(k.key, attempt, now, now + limits.pendingAttemptMs);
           return { ok: true as const };
         },
-        { busyMs: limits.guardBusyMs },
+        { busyMs: this.#busyMs() },
       );
       // The database takes writes again: what this process noted during a lock is queued ahead of
       // anything new and lands with the next batch; from here the store's counts hold it.
       this.#localFailures.clear();
       return r.ok ? { ok: true, reservation: this.#storeReservation(attempt) } : r;
     } catch (err) {
-      if (!isTwostepError(err, 'STORE_BUSY')) throw err;
+      if (!this.#locked(err)) throw err;
       return this.#reserveLocally(keys, now);
     }
   }
@@ -183,9 +189,9 @@ export class AttemptGuard {
         const at = this.#clock();
         if (!failed) return this.#store.later({ kind: 'attempt-settled', attempt, failed, at });
         try {
-          await this.#store.transaction((tx) => tx.attempts.settle(attempt, true, at), { busyMs: limits.guardBusyMs });
+          await this.#store.transaction((tx) => tx.attempts.settle(attempt, true, at), { busyMs: this.#busyMs() });
         } catch (err) {
-          if (!isTwostepError(err, 'STORE_BUSY')) throw err;
+          if (!this.#locked(err)) throw err;
           // Counted here until the lock goes (the pending row counts meanwhile in the store too).
           this.#store.later({ kind: 'attempt-settled', attempt, failed, at });
         }
@@ -213,6 +219,18 @@ export class AttemptGuard {
       if (r.ok) await r.reservation.settle(entry.failed);
     };
     return { settle };
+  }
+
+  /** How long a write may wait for the lock: limits.guardBusyMs, or one try while a lock is known. */
+  #busyMs(): number {
+    return performance.now() < this.#lockedUntil ? 0 : limits.guardBusyMs;
+  }
+
+  /** True for STORE_BUSY (another process holds the lock), which it remembers for a moment. */
+  #locked(err: unknown): boolean {
+    if (!isTwostepError(err, 'STORE_BUSY')) return false;
+    this.#lockedUntil = performance.now() + limits.guardLockedProbeMs;
+    return true;
   }
 
   #refusal(k: GuardKey, c: { n: number; oldest: number | null }, now: number): { ok: false; key: string; retryAfterMs: number } | null {

@@ -1,6 +1,7 @@
 import { limits } from '../core/limits.js';
 import { normalizeAppCode } from '../crypto/app-code.js';
 import { codeLookup } from '../crypto/derive-keys.js';
+import { loginGate } from './login-gate.js';
 import type { PolicyContext } from './policy-context.js';
 import type { VerifiedCredential } from './verified-credential-cache.js';
 import type { Account } from '../store/types.js';
@@ -35,13 +36,10 @@ async function failureDelay(ctx: PolicyContext, started: number): Promise<void> 
 async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promise<AuthDecision> {
   const secret = req.secret.reveal();
 
-  if (usernameProblem(req.user) !== null || secret.length > limits.secretChars) {
-    return fail(ctx, req, null, 'malformed', now);
-  }
-  const username = normalizeUsername(req.user);
-  if (!req.tls && !ctx.config.auth.allow_plaintext && req.origin !== 'passdb') {
-    return fail(ctx, req, username, 'tls-required', now);
-  }
+  // The front ends' rule too (login-gate.ts); Dovecot's passdb decides over plaintext itself.
+  const refused = loginGate(req, ctx.config.auth.allow_plaintext || req.origin === 'passdb');
+  const username = usernameProblem(req.user) === null ? normalizeUsername(req.user) : null;
+  if (refused || username === null) return fail(ctx, req, username, refused ?? 'malformed', now);
   // The master login is twostep's alone: "alice*proxymaster" or the master user's own name never
   // reaches Dovecot (nor becomes a throttle key of its own).
   if (isMasterSpelling(req.user, ctx.config.backend) || (req.authzid && isMasterSpelling(req.authzid, ctx.config.backend))) {

@@ -10,7 +10,7 @@ export type Protocol = 'imap' | 'pop3' | 'smtp' | 'portal' | 'sieve' | 'submissi
 /** What a protocol front end hands to policy.authenticate() once it has parsed a login. */
 export interface AuthRequest {
   protocol: Protocol;
-  /** e.g. 'LOGIN' (IMAP LOGIN), 'PLAIN', 'AUTH=LOGIN', 'USER' */
+  /** 'PLAIN' or 'LOGIN' (the SASL mechanism; also IMAP's LOGIN command), 'USER' (POP3 USER/PASS) */
   mechanism: string;
   /** Authentication identity as the client typed it. */
   user: string;

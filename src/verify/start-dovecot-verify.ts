@@ -1,3 +1,4 @@
+import { formatHostPort } from '../core/host-port.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { Authenticator } from '../policy/types.js';
@@ -17,7 +18,7 @@ export function startDovecotVerify(
   const opts = {
     socketPath: section.verify_socket,
     socketMode: parseInt(section.verify_socket_mode, 8),
-    listen: section.verify_listen,
+    listen: section.verify_listen === null ? '' : formatHostPort(section.verify_listen),
     authenticator,
     logger,
     passes,

@@ -1,7 +1,7 @@
 import { limits } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
 import { exhaustive, type AuthRequest, type Authenticator, type Protocol } from '../policy/types.js';
-import { decideLogin } from '../protocols/shared/decide-login.js';
+import { decideWithin } from '../policy/decide-within.js';
 import { clientNameFromDovecotId, dovecotIdFields } from './client-name-from-dovecot-id.js';
 import type { PasswordCheckPasses } from './password-check-passes.js';
 import type { VerifyAnswer, VerifyRequest } from './verify-protocol.js';
@@ -48,7 +48,7 @@ export async function answerVerify(authenticator: Authenticator, r: VerifyReques
   };
   const clientName = clientNameFromDovecotId(r.clientId);
   if (clientName) req.clientName = clientName;
-  const decision = await decideLogin(authenticator, req, log, limits.verifyDecisionMs);
+  const decision = await decideWithin(authenticator, req, log, limits.verifyDecisionMs);
   let answer: VerifyAnswer;
   if (decision.ok) {
     if (decision.via === 'passthrough') {

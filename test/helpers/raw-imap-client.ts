@@ -17,6 +17,10 @@ export class RawImapClient {
     return new RawImapClient(new SocketText(await connectTestSocket(opts), 'utf8'));
   }
 
+  get closed(): boolean {
+    return this.text.closed;
+  }
+
   /** Wait until a line matching re arrives; returns all text up to and including that line. */
   until(re: RegExp, timeoutMs = 10_000): Promise<string> {
     return this.text.until(re, timeoutMs);

@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { AuthDecision, AuthRequest, Authenticator, PassthroughOutcome } from '../../src/policy/types.js';
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
+import { ParseError } from '../../src/protocols/shared/parse-error.js';
 
 /**
  * The policy as the front-end unit tests fake it: alice has two-step authentication (application
@@ -93,5 +94,15 @@ export class LineClient {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/** What a command parser makes of a line: the command, or the reason of the ParseError it threw. */
+export function parsedOrReason<C>(parse: (line: Buffer) => C, line: Buffer): C | string {
+  try {
+    return parse(line);
+  } catch (e) {
+    if (e instanceof ParseError) return e.reason;
+    throw e;
   }
 }

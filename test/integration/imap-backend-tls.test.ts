@@ -141,8 +141,8 @@ describe('twostep to Dovecot over TLS', () => {
       running.push(await startServe(configPath));
       target = (impostor.address() as net.AddressInfo).port;
       expect(await login(port, 'alice', 'alice-main-pw')).toMatch(/^t1 NO \[UNAVAILABLE\]/m);
-      const log = (await running.at(-1)?.waitForLog(/"event":"backend-error"/)) ?? '';
-      expect(log).toMatch(/"event":"backend-error"/);
+      const log = (await running.at(-1)?.waitForLog(/"event":"backend.error"/)) ?? '';
+      expect(log).toMatch(/"event":"backend.error"/);
       expect(log).not.toContain('alice-main-pw');
     } finally {
       forwarder.close();

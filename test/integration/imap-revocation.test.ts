@@ -123,7 +123,7 @@ describe('revocation ends live IMAP sessions (real Dovecot)', () => {
     const revoked = serve
       .log()
       .split('\n')
-      .filter((l) => l.includes('"event":"session-revoked"'))
+      .filter((l) => l.includes('"event":"session.revoked"'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(revoked).toHaveLength(1);
     expect(revoked[0]).toMatchObject({ user: 'bob', codeName: 'Phone', proto: 'imap' });

@@ -1,44 +1,26 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
-import { freePort } from '../helpers/ports.js';
-import { postfixSnippet, startPostfix, type PostfixInstance } from '../helpers/postfix.js';
+import type { PostfixInstance } from '../helpers/postfix.js';
 import { RawSmtpClient, saslPlain } from '../helpers/raw-smtp-client.js';
-import { makeTestCert } from '../helpers/tls.js';
-import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
+import { DOMAIN, keywords, type Mode, MODES, queueId, readOverImap as readOver, type SmtpFronts, smtpdLine as smtpdLineOf, startSmtpFronts } from '../helpers/smtp-fronts.js';
+import { addAppCode, MASTER } from '../helpers/twostep-config.js';
+import { runCli } from '../helpers/twostep-process.js';
 
 /**
- * SMTP submission through twostep in front of a real Postfix (Dovecot SASL, LMTP delivery into
- * the test Dovecot), in both login modes, each against the service an admin adds from
- * config/postfix (port, chroot and SASL path adapted):
- * - "master": AUTH PLAIN with the user as authorization identity, over STARTTLS to Postfix; no
- *   XCLIENT there, so Postfix sees twostep's address;
- * - "xclient": XCLIENT LOGIN=user over STARTTLS (TLS first, then XCLIENT), the client address
- *   forwarded;
- * - "fwd-master": master login to Postfix's implicit-TLS listener, which allows XCLIENT: twostep
- *   forwards the client address with XCLIENT ADDR before its AUTH.
- * Clients connect from 127.0.0.2. Postfix must log the user, never the master login.
+ * SMTP submission through twostep in front of a real Postfix, in each login mode (see
+ * helpers/smtp-fronts.ts). Clients connect from 127.0.0.2. Postfix must log the user, never
+ * the master login.
  */
 
-type Mode = 'master' | 'xclient' | 'fwd-master';
-const MODES = ['master', 'xclient', 'fwd-master'] as const;
 /** The address Postfix sees as the client in each mode. */
 const SEEN_IP: Record<Mode, string> = { master: '127.0.0.1', xclient: '127.0.0.2', 'fwd-master': '127.0.0.2' };
-const DOMAIN = 'test.example';
 const CLIENT_IP = '127.0.0.2';
 
-let dir: string;
-let dovecot: DovecotInstance;
+let env: SmtpFronts;
 let postfix: PostfixInstance;
-let imapTlsPort: number;
 let aliceCode: string;
-const fronts = {} as Record<Mode, { configPath: string; serve: ServeProcess; starttlsPort: number; tlsPort: number }>;
+let fronts: SmtpFronts['fronts'];
 
 function transport(mode: Mode, o: { user: string; pass: string; implicitTls?: boolean }) {
   const f = fronts[mode];
@@ -54,52 +36,8 @@ function transport(mode: Mode, o: { user: string; pass: string; implicitTls?: bo
   });
 }
 
-/** Polls the user's INBOX over twostep's IMAP (with the given password) for a subject; returns the raw message. */
-async function readOverImap(user: string, pass: string, subject: string): Promise<string> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const client = new ImapFlow({
-      host: '127.0.0.1',
-      port: imapTlsPort,
-      secure: true,
-      tls: { rejectUnauthorized: false },
-      auth: { user, pass },
-      logger: false,
-    });
-    await client.connect();
-    try {
-      const lock = await client.getMailboxLock('INBOX');
-      try {
-        const uids = (await client.search({ header: { subject } }, { uid: true })) || [];
-        const uid = uids[0];
-        if (uid !== undefined) {
-          const msg = await client.fetchOne(String(uid), { source: true }, { uid: true });
-          if (msg && msg.source) return msg.source.toString('utf8');
-        }
-      } finally {
-        lock.release();
-      }
-    } finally {
-      await client.logout();
-    }
-    if (Date.now() > deadline) throw new Error(`no message "${subject}" for ${user}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Postfix's smtpd line for a queue id: "ID: client=unknown[ip], sasl_method=..., sasl_username=...". */
-async function smtpdLine(queueId: string): Promise<string> {
-  const log = await postfix.waitForLog(new RegExp(`${queueId}: client=`));
-  return log.split('\n').find((l) => l.includes(`${queueId}: client=`)) ?? '';
-}
-
-const keywords = (ehlo: string) => ehlo.split('\r\n').map((l) => l.slice(4));
-
-function queueId(response: string): string {
-  const id = /queued as ([0-9A-F]+)/.exec(response)?.[1];
-  if (!id) throw new Error(`no queue id in "${response}"`);
-  return id;
-}
+const readOverImap = (user: string, pass: string, subject: string) => readOver(env.imapTlsPort, user, pass, subject);
+const smtpdLine = (id: string) => smtpdLineOf(postfix, id);
 
 /** Runs Debian's swaks (a real SMTP client); a missing swaks is a setup error, said plainly. */
 function swaks(args: string[]): Promise<{ code: number; out: string }> {
@@ -112,66 +50,12 @@ function swaks(args: string[]): Promise<{ code: number; out: string }> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'twostep-smtp-it-'));
-  const cert = makeTestCert(dir);
-  dovecot = await startDovecot({
-    users: [
-      { user: 'alice', password: 'alice-main-pw' },
-      { user: 'bob', password: 'bob-main-pw' },
-    ],
-    master: MASTER,
-  });
-  const masterPort = await freePort();
-  const xclientPort = await freePort();
-  postfix = await startPostfix({
-    lmtpSocket: dovecot.lmtpSocket,
-    saslPath: `inet:127.0.0.1:${dovecot.authPort}`,
-    tls: cert,
-    domain: DOMAIN,
-    senderLogins: { [`alice@${DOMAIN}`]: 'alice', [`bob@${DOMAIN}`]: 'bob' },
-    extraServices: [
-      postfixSnippet('master.cf-master-mode', { port: masterPort, saslPath: `inet:127.0.0.1:${dovecot.authPort}` }),
-      postfixSnippet('master.cf-xclient-mode', { port: xclientPort, saslPath: `inet:127.0.0.1:${dovecot.authPort}` }),
-    ].join('\n'),
-  });
-  const backends: Record<Mode, { port: number; tls: 'starttls' | 'tls' }> = {
-    master: { port: masterPort, tls: 'starttls' },
-    xclient: { port: xclientPort, tls: 'starttls' },
-    'fwd-master': { port: postfix.smtpsPort, tls: 'tls' },
-  };
-  imapTlsPort = await freePort();
-  for (const mode of MODES) {
-    const starttlsPort = await freePort();
-    const tlsPort = await freePort();
-    const configPath = writeTestConfig({
-      dir,
-      cert,
-      fileName: `twostep-${mode}.toml`,
-      backendImapPort: dovecot.imapPort,
-      // One IMAP listener is enough to read what arrived.
-      listen: '',
-      listenTls: mode === 'master' ? `127.0.0.1:${imapTlsPort}` : '',
-      backendCa: cert.cert,
-      auth: { revocation_poll_seconds: 1 },
-      smtp: {
-        listen: `127.0.0.1:${starttlsPort}`,
-        listenTls: `127.0.0.1:${tlsPort}`,
-        backendPort: backends[mode].port,
-        backendTls: backends[mode].tls,
-        backendLogin: mode === 'xclient' ? 'xclient' : 'master',
-      },
-    });
-    fronts[mode] = { configPath, starttlsPort, tlsPort, serve: undefined as unknown as ServeProcess };
-  }
-  await enableTwoStep(fronts.master.configPath, 'alice');
-  aliceCode = await addAppCode(fronts.master.configPath, 'alice', 'Phone');
-  await Promise.all(MODES.map(async (mode) => (fronts[mode].serve = await startServe(fronts[mode].configPath))));
+  env = await startSmtpFronts('twostep-smtp-it-');
+  ({ postfix, aliceCode, fronts } = env);
 });
 
 afterAll(async () => {
-  await Promise.all(Object.values(fronts).map((f) => f.serve?.stop()));
-  await postfix?.stop();
-  await dovecot?.stop();
+  await env?.stop();
 });
 
 describe.each(MODES)('%s', (mode) => {
@@ -328,7 +212,7 @@ it('revoking an application code closes the SMTP sessions signed in with it', as
   const revoke = await runCli(['--config', fronts.master.configPath, 'appcode', 'revoke', 'alice', 'Laptop']);
   expect(revoke.code).toBe(0);
   await c.waitClosed(5000);
-  expect(await fronts.xclient.serve.waitForLog(/"event":"session-revoked"[^\n]*"proto":"smtp"/)).toMatch(/"event":"session-revoked"[^\n]*"proto":"smtp"/);
+  expect(await fronts.xclient.serve.waitForLog(/"event":"session.revoked"[^\n]*"proto":"smtp"/)).toMatch(/"event":"session.revoked"[^\n]*"proto":"smtp"/);
 });
 
 it('Last Used and the audit trail record protocol smtp', async () => {

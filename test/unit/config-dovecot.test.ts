@@ -12,13 +12,13 @@ describe('config [dovecot]', () => {
       verify_socket: '/run/twostep/verify.sock',
       verify_socket_mode: '0660',
       verify_socket_group: 'dovecot',
-      verify_listen: '',
+      verify_listen: null,
       kick_command: ['doveadm', 'kick', '{user}'],
     });
     expect(parseConfig(`${MINIMAL}[dovecot]\n`).dovecot).toEqual({
       verify_socket: '/run/twostep/verify.sock',
       verify_socket_mode: '0660',
-      verify_listen: '',
+      verify_listen: null,
       kick_command: ['doveadm', 'kick', '{user}'],
     });
   });
@@ -37,7 +37,7 @@ describe('config [dovecot]', () => {
 
   it('accepts loopback TCP alone, and kick_command = [] (off)', () => {
     const c = parseConfig(`${MINIMAL}[dovecot]\nverify_socket = ""\nverify_listen = "127.0.0.1:7025"\nkick_command = []\n`);
-    expect(c.dovecot).toMatchObject({ verify_socket: '', verify_listen: '127.0.0.1:7025', kick_command: [] });
-    expect(parseConfig(`${MINIMAL}[dovecot]\nverify_listen = "[::1]:7025"\n`).dovecot?.verify_listen).toBe('[::1]:7025');
+    expect(c.dovecot).toMatchObject({ verify_socket: '', verify_listen: { host: '127.0.0.1', port: 7025 }, kick_command: [] });
+    expect(parseConfig(`${MINIMAL}[dovecot]\nverify_listen = "[::1]:7025"\n`).dovecot?.verify_listen).toEqual({ host: '::1', port: 7025 });
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, resolveConfigPath } from '../../src/config/load-config.js';
 import { readMasterPassword, secretKeyPath } from '../../src/config/runtime-config.js';
-import { parseHostPort } from '../../src/core/host-port.js';
+import { formatHostPort, parseHostPort } from '../../src/core/host-port.js';
 import { isTwostepError } from '../../src/core/errors.js';
 import { exampleConfigText, withSectionUncommented } from '../helpers/example-config.js';
 
@@ -24,7 +24,13 @@ describe('config', () => {
   it('fills every default from a minimal file', () => {
     const c = parseConfig(MINIMAL);
     expect(c.store.path).toBe('data/twostep.db');
-    expect(c.imap).toEqual({ listen: '127.0.0.1:1143', listen_tls: '127.0.0.1:1993', backend: '127.0.0.1:143', backend_tls: 'none', backend_spares: 0 });
+    expect(c.imap).toEqual({
+      listen: { host: '127.0.0.1', port: 1143 },
+      listen_tls: { host: '127.0.0.1', port: 1993 },
+      backend: { host: '127.0.0.1', port: 143 },
+      backend_tls: 'none',
+      backend_spares: 0,
+    });
     expect(c.auth.allow_plaintext).toBe(false);
     expect(c.auth.failure_delay_ms).toBe(2000);
     expect(c.store.audit_retention_days).toBe(180);
@@ -41,14 +47,21 @@ describe('config', () => {
 
   it('documents [pop3] with its defaults: uncommented, the example block turns POP3 on', () => {
     const c = parseConfig(withSectionUncommented(exampleConfigText(), 'pop3'));
-    const defaults = { listen: '127.0.0.1:1110', listen_tls: '127.0.0.1:1995', backend: '127.0.0.1:110', backend_tls: 'none' };
+    const defaults = {
+      listen: { host: '127.0.0.1', port: 1110 },
+      listen_tls: { host: '127.0.0.1', port: 1995 },
+      backend: { host: '127.0.0.1', port: 110 },
+      backend_tls: 'none',
+    };
     expect(c.pop3).toEqual(defaults);
     expect(parseConfig(MINIMAL + '[pop3]\n').pop3).toEqual(defaults);
   });
 
   it.each([
     ['[backend]\nmaster_user = "p"\n', 'backend.master_password: set exactly one of master_password or master_password_file'],
-    [MINIMAL + '[imap]\nlisten = "nope"\n', 'imap.listen: must be "host:port"'],
+    [MINIMAL + '[imap]\nlisten = "nope"\n', 'imap.listen: must be "host:port" for a listen address'],
+    [MINIMAL + '[smtp]\nbackend = "nope"\n', 'smtp.backend: must be "host:port" for a backend address, e.g. "127.0.0.1:587"'],
+    [MINIMAL + '[imap]\nlisten_tls = "127.0.0.1:0"\n', 'imap.listen_tls: port must be 1-65535'],
     [MINIMAL + '[imap]\nbackend = "127.0.0.1:70000"\n', 'imap.backend: port must be 1-65535'],
     [MINIMAL + '[imap]\nbackend_tls = "ssl"\n', 'imap.backend_tls:'],
     [MINIMAL + '[imap]\nlistne = "127.0.0.1:1"\n', 'imap.listne: unknown key'],
@@ -97,9 +110,13 @@ describe('config', () => {
     );
   });
 
-  it('splits host:port including IPv6', () => {
-    expect(parseHostPort('127.0.0.1:143')).toEqual({ host: '127.0.0.1', port: 143 });
+  it('parses every address key once, including IPv6 and host names', () => {
+    const c = parseConfig(`${MINIMAL}[imap]\nlisten = "[::1]:143"\nlisten_tls = ""\nbackend = "mail.example.com:1143"\n[portal]\n`);
+    expect(c.imap.listen).toEqual({ host: '::1', port: 143 });
+    expect(c.imap.listen_tls).toBeNull();
+    expect(c.imap.backend).toEqual({ host: 'mail.example.com', port: 1143 });
+    expect(c.portal?.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(formatHostPort({ host: '::1', port: 143 })).toBe('[::1]:143');
     expect(parseHostPort('[::1]:993')).toEqual({ host: '::1', port: 993 });
-    expect(parseHostPort('mail.example.com:143')).toEqual({ host: 'mail.example.com', port: 143 });
   });
 });

@@ -33,8 +33,8 @@ beforeAll(async () => {
   server = await startImapServer({
     authenticator: auth,
     logger: silentLogger(),
-    listen: '127.0.0.1:0',
-    listenTls: '',
+    listen: { host: '127.0.0.1', port: 0 },
+    listenTls: null,
     backend: { host: '127.0.0.1', port: 9, tls: 'none' },
     master: { user: 'm', password: new Secret('m') },
     secureContext: tls.createSecureContext({ cert: readFileSync(join(dir, 'c')), key: readFileSync(join(dir, 'k')) }),

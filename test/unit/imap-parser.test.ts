@@ -2,7 +2,8 @@ import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { LineReader, LineReadError } from '../../src/protocols/shared/line-reader.js';
-import { ImapSyntaxError, type ImapCommand } from '../../src/protocols/imap/imap-command.js';
+import type { ImapCommand } from '../../src/protocols/imap/imap-command.js';
+import { ParseError } from '../../src/protocols/shared/parse-error.js';
 import { readImapCommand } from '../../src/protocols/imap/read-imap-command.js';
 
 function setup(opts: { maxLineBytes?: number; maxTotalBytes?: number; maxLiteralBytes?: number } = {}) {
@@ -29,13 +30,13 @@ async function parse(...chunks: (string | Buffer)[]): Promise<ImapCommand | null
   return r.value;
 }
 
-async function parseError(...chunks: (string | Buffer)[]): Promise<ImapSyntaxError> {
+async function parseError(...chunks: (string | Buffer)[]): Promise<ParseError> {
   const err = await parse(...chunks).then(
     () => null,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(ImapSyntaxError);
-  return err as ImapSyntaxError;
+  expect(err).toBeInstanceOf(ParseError);
+  return err as ParseError;
 }
 
 describe('IMAP pre-auth command parser', () => {
@@ -125,9 +126,10 @@ describe('IMAP pre-auth command parser', () => {
     const t = setup({ maxLiteralBytes: 100 });
     t.stream.write('a LOGIN {101}\r\nb NOOP\r\n');
     const err = await t.read().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ImapSyntaxError);
-    expect((err as ImapSyntaxError).fatal).toBe(false);
-    expect((err as ImapSyntaxError).tag).toBe('a');
+    expect(err).toBeInstanceOf(ParseError);
+    expect((err as ParseError).fatal).toBe(false);
+    expect((err as ParseError).tag).toBe('a');
+    expect((err as ParseError).reason).toBe('literal-too-big');
     expect(t.continuations()).toBe(0);
     expect((await t.read())?.tag).toBe('b'); // still in step
   });
@@ -135,12 +137,13 @@ describe('IMAP pre-auth command parser', () => {
   it('treats a too-big non-synchronising literal as fatal', async () => {
     const err = await parseError('a LOGIN {99999999+}\r\n');
     expect(err.fatal).toBe(true);
+    expect(err.reason).toBe('literal-too-big');
   });
 
   it('refuses a huge literal size without allocating it', async () => {
     const err = await parseError('a LOGIN {9999999999}\r\n');
     expect(err.fatal).toBe(false);
-    expect(await parseError('a LOGIN {99999999999}\r\n')).toBeInstanceOf(ImapSyntaxError); // 11 digits: invalid literal
+    expect(await parseError('a LOGIN {99999999999}\r\n')).toBeInstanceOf(ParseError); // 11 digits: invalid literal
   });
 
   it.each([
@@ -164,23 +167,23 @@ describe('IMAP pre-auth command parser', () => {
   it('rejects a NUL inside a literal but stays in step', async () => {
     const t = setup();
     t.stream.write('a LOGIN {3+}\r\na\0b pw\r\nb NOOP\r\n');
-    await expect(t.read()).rejects.toBeInstanceOf(ImapSyntaxError);
+    await expect(t.read()).rejects.toBeInstanceOf(ParseError);
     expect((await t.read())?.tag).toBe('b');
   });
 
   it('rejects a missing or invalid tag untagged', async () => {
     expect((await parseError('NOOP\r\n')).tag).toBe('NOOP'); // a tag without a command
-    expect((await parseError('a+ NOOP\r\n')).tag).toBeUndefined();
-    expect((await parseError('* NOOP\r\n')).tag).toBeUndefined();
+    expect(await parseError('a+ NOOP\r\n')).toMatchObject({ tag: undefined, reason: 'no-tag' });
+    expect(await parseError('* NOOP\r\n')).toMatchObject({ tag: undefined, reason: 'no-tag' });
   });
 
   it('rejects lists nested too deep', async () => {
-    expect(await parseError('a ID ((((((x))))))\r\n')).toBeInstanceOf(ImapSyntaxError);
+    expect(await parseError('a ID ((((((x))))))\r\n')).toBeInstanceOf(ParseError);
   });
 
   it('flags an HTTP request line', async () => {
-    expect((await parseError('GET / HTTP/1.1\r\n')).http).toBe(true);
-    expect((await parseError('POST /login HTTP/1.0\r\n')).http).toBe(true);
+    expect((await parseError('GET / HTTP/1.1\r\n')).reason).toBe('http-request');
+    expect((await parseError('POST /login HTTP/1.0\r\n')).reason).toBe('http-request');
   });
 
   it('fails an over-long line as soon as the cap is passed, even without LF', async () => {

@@ -13,7 +13,7 @@ import { parsePop3Command } from '../../src/protocols/pop3/pop3-command.js';
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { SessionRegistry } from '../../src/protocols/shared/session-registry.js';
 import { upgradeServerTls } from '../../src/protocols/shared/tls-upgrade.js';
-import { FakeAuthenticator, LineClient } from '../helpers/session-fixtures.js';
+import { FakeAuthenticator, LineClient, parsedOrReason } from '../helpers/session-fixtures.js';
 import { makeTestCert } from '../helpers/tls.js';
 
 // ---------- fixtures: certificate, fake POP3 backend, fake authenticator, raw client ----------
@@ -176,8 +176,8 @@ async function harness(
   const server = await startPop3Server({
     authenticator: auth,
     logger: silentLogger(),
-    listen: '127.0.0.1:0',
-    listenTls: '127.0.0.1:0',
+    listen: { host: '127.0.0.1', port: 0 },
+    listenTls: { host: '127.0.0.1', port: 0 },
     backend: { host: '127.0.0.1', port: backend.port, tls: o.backend?.starttls ? 'starttls' : 'none', ca: o.backend?.starttls ? cert : undefined },
     master: { user: MASTER.user, password: new Secret(MASTER.password) },
     secureContext,
@@ -198,14 +198,15 @@ async function client(port: number, implicitTls = false): Promise<Client> {
 
 describe('POP3 command parsing', () => {
   it('splits keyword and arguments, keeps spaces in arguments, refuses junk', () => {
-    expect(parsePop3Command(Buffer.from('pass my secret  pw'))).toEqual({ ok: true, command: { name: 'PASS', args: 'my secret  pw' } });
-    expect(parsePop3Command(Buffer.from('CAPA'))).toEqual({ ok: true, command: { name: 'CAPA', args: '' } });
-    expect(parsePop3Command(Buffer.from(''))).toEqual({ ok: false, why: 'empty' });
-    expect(parsePop3Command(Buffer.from(' USER x'))).toEqual({ ok: false, why: 'bad-keyword' });
-    expect(parsePop3Command(Buffer.from('A'.repeat(limits.pop3CommandNameChars + 1)))).toEqual({ ok: false, why: 'bad-keyword' });
-    expect(parsePop3Command(Buffer.from([0x55, 0x53, 0x45, 0x52, 0x20, 0xff, 0xfe]))).toEqual({ ok: false, why: 'encoding' });
-    expect(parsePop3Command(Buffer.from('USER a\tb'))).toEqual({ ok: false, why: 'encoding' });
-    expect(parsePop3Command(Buffer.from('GET / HTTP/1.1'))).toEqual({ ok: false, why: 'http' });
+    const refused = (line: Buffer) => parsedOrReason(parsePop3Command, line);
+    expect(parsePop3Command(Buffer.from('pass my secret  pw'))).toEqual({ name: 'PASS', args: 'my secret  pw' });
+    expect(parsePop3Command(Buffer.from('CAPA'))).toEqual({ name: 'CAPA', args: '' });
+    expect(refused(Buffer.from(''))).toBe('empty');
+    expect(refused(Buffer.from(' USER x'))).toBe('syntax');
+    expect(refused(Buffer.from('A'.repeat(limits.pop3CommandNameChars + 1)))).toBe('syntax');
+    expect(refused(Buffer.from([0x55, 0x53, 0x45, 0x52, 0x20, 0xff, 0xfe]))).toBe('encoding');
+    expect(refused(Buffer.from('USER a\tb'))).toBe('encoding');
+    expect(refused(Buffer.from('GET / HTTP/1.1'))).toBe('http-request');
   });
 });
 
@@ -374,7 +375,7 @@ describe('POP3 session: SASL (RFC 5034)', () => {
     expect(await c.cmd(b64('alice-main-pw'))).toBe(HINT);
     expect(await c.cmd(`AUTH LOGIN ${b64('alice')}`)).toBe('+ UGFzc3dvcmQ6');
     expect(await c.cmd(b64('app-code-1234'))).toBe('+OK Logged in.');
-    expect(h.auth.requests.map((r) => r.mechanism)).toEqual(['AUTH=LOGIN', 'AUTH=LOGIN']);
+    expect(h.auth.requests.map((r) => r.mechanism)).toEqual(['LOGIN', 'LOGIN']);
   });
 
   it('"*" cancels; bad base64, a bad PLAIN layout and unknown mechanisms are refused', async () => {

@@ -39,7 +39,7 @@ function fakePolicy(revoked: Set<number>) {
     fail: false,
     async revokedCodeIds(ids: readonly number[]): Promise<number[]> {
       p.queries.push([...ids]);
-      if (p.fail) throw new Error('database is locked');
+      if (p.fail) throw Object.assign(new Error('database is locked'), { name: 'SqliteError', code: 'SQLITE_BUSY' });
       return ids.filter((id) => revoked.has(id));
     },
     recordSessionRevoked(s: RevokedSession): void {
@@ -116,7 +116,7 @@ describe('revocation watcher', () => {
       { protocol: 'imap', user: 'bob', codeId: 7, codeName: 'Phone', cid: 'cid7', clientIp: '192.0.2.7' },
       { protocol: 'imap', user: 'bob', codeId: 7, codeName: 'Phone', cid: 'cid7b', clientIp: '192.0.2.7' },
     ]);
-    const events = lines.filter((l) => l.event === 'session-revoked');
+    const events = lines.filter((l) => l.event === 'session.revoked');
     expect(events).toHaveLength(2);
     expect(events[0]).toMatchObject({ cid: 'cid7', user: 'bob', codeName: 'Phone', proto: 'imap' });
 
@@ -141,7 +141,7 @@ describe('revocation watcher', () => {
     policy.fail = true;
     expect(await w.check()).toBe(0);
     expect(s.destroyed).toBe(0);
-    expect(lines.find((l) => l.event === 'revocation-check-failed')?.err).toMatch(/locked/);
+    expect(lines.find((l) => l.event === 'revocation.check-failed')).toMatchObject({ err: 'database is locked', errCode: 'SQLITE_BUSY' });
     policy.fail = false;
     expect(await w.check()).toBe(1);
     expect(s.destroyed).toBe(1);

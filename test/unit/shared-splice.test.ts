@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startListener, type Listener } from '../../src/protocols/shared/listener.js';
 import { splice } from '../../src/protocols/shared/splice.js';
 import { connectReusingReadBuffer } from '../../src/protocols/shared/reused-read-buffer.js';
@@ -26,6 +26,40 @@ async function pairs(): Promise<{ client: net.Socket; proxyClient: net.Socket; p
 }
 
 const ended = (s: net.Socket): Promise<void> => new Promise((r) => (s.destroyed ? r() : s.once('close', () => r())));
+
+describe('splice goodbye (server shutdown)', () => {
+  const BYE = Buffer.from('* BYE Server shutting down.\r\n');
+  /** What the outer client received once the session ended, after the backend said `said` and the goodbye came `quietMs` later. */
+  async function goodbyeAfter(said: string, quietMs: number): Promise<{ got: string; end: string }> {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const p = await pairs();
+      const sp = splice(p.proxyClient, p.proxyBackend, { idleMs: 60_000, lingerMs: 1000 });
+      let got = '';
+      const arrived = new Promise<void>((r) => p.client.on('data', (d: Buffer) => ((got += d.toString()), got.length >= said.length && r())));
+      p.backend.write(said);
+      await arrived;
+      vi.setSystemTime(Date.now() + quietMs);
+      sp.goodbye(BYE);
+      const stats = await sp.done;
+      await ended(p.client);
+      p.close();
+      return { got, end: stats.end };
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+
+  it('says the goodbye when the backend is quiet at a line end', async () => {
+    expect(await goodbyeAfter('+ idling\r\n', 1000)).toEqual({ got: '+ idling\r\n* BYE Server shutting down.\r\n', end: 'shutdown' });
+  });
+
+  it('just closes inside a response: a literal announced, or bytes that came a moment ago', async () => {
+    expect(await goodbyeAfter('* 1 FETCH (BODY[] {10}\r\n', 1000)).toEqual({ got: '* 1 FETCH (BODY[] {10}\r\n', end: 'shutdown' });
+    expect(await goodbyeAfter('* 1 FETCH (FLAGS (\\Seen))\r\n', 0)).toEqual({ got: '* 1 FETCH (FLAGS (\\Seen))\r\n', end: 'shutdown' });
+    expect(await goodbyeAfter('* 1 FETCH (BODY[] {10}\r\nhalf', 1000)).toMatchObject({ got: '* 1 FETCH (BODY[] {10}\r\nhalf' });
+  });
+});
 
 describe('splice', () => {
   it('copies both ways, counts bytes, and ends both sides when one ends', async () => {
@@ -129,7 +163,7 @@ describe('listener and small helpers', () => {
 
   it('binds, counts connections, and close() destroys them', async () => {
     listener = await startListener({
-      address: '127.0.0.1:0',
+      address: { host: '127.0.0.1', port: 0 },
       onConnection: (socket) => ({ destroy: () => socket.destroy() }),
     });
     expect(listener.address.port).toBeGreaterThan(0);

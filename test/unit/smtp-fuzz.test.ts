@@ -35,8 +35,8 @@ beforeAll(async () => {
   server = await startSmtpServer({
     authenticator: neverOk,
     logger: silentLogger(),
-    listen: '127.0.0.1:0',
-    listenTls: '',
+    listen: { host: '127.0.0.1', port: 0 },
+    listenTls: null,
     backend: { host: '127.0.0.1', port: 9, tls: 'none' },
     backendLogin: 'master',
     master: { user: 'm', password: new Secret('m') },

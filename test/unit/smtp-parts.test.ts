@@ -10,6 +10,7 @@ import { multiline, renderFailure } from '../../src/protocols/smtp/responses.js'
 import { heloName, parseSmtpCommand } from '../../src/protocols/smtp/smtp-command.js';
 import { xclientAddr, xtext } from '../../src/protocols/smtp/xtext.js';
 import { exampleConfigText, withSectionUncommented } from '../helpers/example-config.js';
+import { parsedOrReason } from '../helpers/session-fixtures.js';
 
 const POSTFIX_EHLO = [
   'mx.test.example',
@@ -65,13 +66,14 @@ describe('XCLIENT values', () => {
 
 describe('commands', () => {
   it('parses verbs and arguments; refuses junk; spots web requests', () => {
-    expect(parseSmtpCommand(Buffer.from('ehlo phone.example'))).toEqual({ ok: true, command: { verb: 'EHLO', arg: 'phone.example' } });
-    expect(parseSmtpCommand(Buffer.from('QUIT  '))).toEqual({ ok: true, command: { verb: 'QUIT', arg: '' } });
-    expect(parseSmtpCommand(Buffer.from(''))).toEqual({ ok: false, error: 'empty' });
-    expect(parseSmtpCommand(Buffer.from('12 x'))).toEqual({ ok: false, error: 'syntax' });
-    expect(parseSmtpCommand(Buffer.from([0x45, 0xff]))).toEqual({ ok: false, error: 'syntax' });
-    expect(parseSmtpCommand(Buffer.from('NOOP a\0b'))).toEqual({ ok: false, error: 'syntax' });
-    expect(parseSmtpCommand(Buffer.from('POST / HTTP/1.1'))).toEqual({ ok: false, error: 'http' });
+    const refused = (line: Buffer) => parsedOrReason(parseSmtpCommand, line);
+    expect(parseSmtpCommand(Buffer.from('ehlo phone.example'))).toEqual({ name: 'EHLO', arg: 'phone.example' });
+    expect(parseSmtpCommand(Buffer.from('QUIT  '))).toEqual({ name: 'QUIT', arg: '' });
+    expect(refused(Buffer.from(''))).toBe('empty');
+    expect(refused(Buffer.from('12 x'))).toBe('syntax');
+    expect(refused(Buffer.from([0x45, 0xff]))).toBe('encoding');
+    expect(refused(Buffer.from('NOOP a\0b'))).toBe('encoding');
+    expect(refused(Buffer.from('POST / HTTP/1.1'))).toBe('http-request');
   });
 
   it('accepts one printable token as the EHLO name', () => {
@@ -128,9 +130,9 @@ describe('[smtp] in the example configuration', () => {
     const text = exampleConfigText();
     expect(parseConfig(text).smtp).toBeUndefined();
     expect(parseConfig(withSectionUncommented(text, 'smtp')).smtp).toEqual({
-      listen: '127.0.0.1:1587',
-      listen_tls: '127.0.0.1:1465',
-      backend: '127.0.0.1:587',
+      listen: { host: '127.0.0.1', port: 1587 },
+      listen_tls: { host: '127.0.0.1', port: 1465 },
+      backend: { host: '127.0.0.1', port: 587 },
       backend_tls: 'none',
       backend_login: 'master',
     });

@@ -110,8 +110,8 @@ async function startFront(backendPort: number, o: { backendLoginMs?: number; all
   front = await startSmtpServer({
     authenticator,
     logger: silentLogger(),
-    listen: '127.0.0.1:0',
-    listenTls: '127.0.0.1:0',
+    listen: { host: '127.0.0.1', port: 0 },
+    listenTls: { host: '127.0.0.1', port: 0 },
     backend: { host: '127.0.0.1', port: backendPort, tls: 'none' },
     backendLogin: 'master',
     master: MASTER,

@@ -3,7 +3,8 @@ export interface PreAuthCapabilityInput {
   tls: boolean;
   /** STARTTLS can still be offered (plaintext listener, not yet upgraded). */
   starttls: boolean;
-  allowPlaintext: boolean;
+  /** No login may be tried here (policy/login-gate.ts: plaintext without allow_plaintext). */
+  loginRefused: boolean;
 }
 
 /**
@@ -13,7 +14,7 @@ export interface PreAuthCapabilityInput {
 export function preAuthCapabilities(c: PreAuthCapabilityInput): string {
   const caps = ['IMAP4rev1', 'SASL-IR', 'LOGIN-REFERRALS', 'ID', 'ENABLE', 'IDLE', 'LITERAL+'];
   if (c.starttls && !c.tls) caps.push('STARTTLS');
-  if (c.tls || c.allowPlaintext) caps.push('AUTH=PLAIN', 'AUTH=LOGIN');
+  if (!c.loginRefused) caps.push('AUTH=PLAIN', 'AUTH=LOGIN');
   else caps.push('LOGINDISABLED');
   return caps.join(' ');
 }

@@ -1,211 +1,115 @@
 import { limits } from '../../core/limits.js';
-import type { FailReason } from '../../policy/types.js';
-import { ClientConnection } from '../shared/client-connection.js';
+import { Secret } from '../../core/secret.js';
 import type { SessionSettings } from '../shared/front-end-server.js';
-import { LineReadError } from '../shared/line-reader.js';
-import { PreAuthRefusals } from '../shared/pre-auth-refusals.js';
-import type { LoginCredentials } from '../shared/login-credentials.js';
-import { sessionSurface } from '../shared/session-surface.js';
-import type { Splice } from '../shared/splice.js';
+import type { LineReader } from '../shared/line-reader.js';
+import type { ParseError } from '../shared/parse-error.js';
+import { PreAuthSession } from '../shared/pre-auth-session.js';
+import { commandTable, type HangUp, type LoginSteps } from '../shared/session-protocol.js';
+import { AFTER_LOGIN, BEFORE_LOGIN } from '../shared/session-state.js';
 import { preAuthCapabilities } from './capabilities.js';
 import { clientNameFromId } from './client-name-from-id.js';
-import { authenticateCommand } from './commands/authenticate-command.js';
-import { loginCommand } from './commands/login-command.js';
-import { ImapSyntaxError, type ImapCommand } from './imap-command.js';
+import { astring, type ImapCommand } from './imap-command.js';
 import { POST_AUTH_COMMANDS } from './post-auth-commands.js';
-import { proxyLogin } from './proxy-login.js';
 import { readImapCommand } from './read-imap-command.js';
-import { badCommand, imapText, notPermittedCommand, renderFailure, unknownCommand } from './responses.js';
-import type { ImapSessionContext } from './session-context.js';
-import { ImapSessionState } from './session-state.js';
-
-export type ImapSessionOptions = SessionSettings;
+import { badCommand, imapText, lastWords, renderFailure, syntaxRefusal } from './responses.js';
+import { upstreamLogin, type UpstreamLoginResult } from './upstream-login.js';
 
 /**
- * One client connection: the pre-auth state machine (commands, STARTTLS, limits, deadlines) and
- * the command dispatcher. AUTHENTICATE and LOGIN live in commands/; the policy decision, backend
- * login and splice in proxy-login.ts; sockets, deadlines and the close in
- * shared/client-connection.ts. Nothing is parsed after login.
+ * One IMAP client before login (RFC 3501 / 9051 not-authenticated state): what IMAP says and
+ * does on the skeleton of shared/pre-auth-session.ts — the greeting, the command reader, the
+ * command table (CAPABILITY, NOOP, LOGOUT, ID, STARTTLS, LOGIN, AUTHENTICATE; the commands of
+ * later states are refused as "not permitted"), the refusal table (responses.ts) and the backend
+ * login (upstream-login.ts). Nothing is parsed after login.
  */
-export class ImapSession {
-  readonly #o: ImapSessionOptions;
-  readonly #conn: ClientConnection;
-  readonly #ctx: ImapSessionContext;
-  #state = ImapSessionState.NotAuthenticated;
-  #clientName: string | undefined;
-  readonly #refusals = new PreAuthRefusals({
-    maxBadCommands: limits.preAuthMaxBadCommands,
-    hangUp: (why) => this.#bye(why === 'too-many-bad-commands' ? imapText.tooManyBad : imapText.tooManyAuthFailures, why),
+export class ImapSession extends PreAuthSession<ImapCommand> {
+  protected readonly commands = commandTable<ImapCommand>({
+    CAPABILITY: { states: BEFORE_LOGIN, run: (c) => this.#capability(c) },
+    NOOP: { states: BEFORE_LOGIN, run: (c) => this.conn.send(`${c.tag} OK ${imapText.noopOk}`) },
+    LOGOUT: { states: BEFORE_LOGIN, run: (c) => this.quit([`* BYE ${imapText.logoutBye}`, `${c.tag} OK ${imapText.logoutOk}`], 'logout') },
+    ID: { states: BEFORE_LOGIN, run: (c) => this.#id(c) },
+    STARTTLS: { states: BEFORE_LOGIN, run: (c) => this.#starttls(c) },
+    LOGIN: { states: BEFORE_LOGIN, run: (c) => this.#login(c) },
+    AUTHENTICATE: { states: BEFORE_LOGIN, run: (c) => this.#authenticate(c) },
+    ...Object.fromEntries([...POST_AUTH_COMMANDS].map((name) => [name, { states: AFTER_LOGIN }])),
   });
 
-  constructor(o: ImapSessionOptions) {
-    this.#o = o;
-    this.#conn = new ClientConnection({
-      ...o,
-      protocol: 'imap',
-      maxLineBytes: limits.preAuthLineBytes,
-      onTimeout: () => this.#timeout(),
-      onClosed: () => {
-        this.#state = ImapSessionState.Closed;
-      },
+  constructor(o: SessionSettings) {
+    super(o, { protocol: 'imap', maxLineBytes: limits.preAuthLineBytes, maxBadCommands: limits.preAuthMaxBadCommands });
+  }
+
+  protected greeting(): string[] {
+    return [`* OK [CAPABILITY ${this.#capabilities()}] ${this.settings.greeting ?? imapText.greeting}`];
+  }
+
+  protected readCommand(reader: LineReader): Promise<ImapCommand | null> {
+    return readImapCommand(reader, { onLiteralContinuation: () => this.conn.send('+ OK') });
+  }
+
+  protected refuseCommand(c: ImapCommand, known: boolean): string {
+    return badCommand(c.tag, c.name, known ? imapText.notPermitted : imapText.unknownCommand);
+  }
+
+  protected refuseSyntax(err: ParseError): string {
+    return syntaxRefusal(err);
+  }
+
+  protected lastWords(why: HangUp, err?: ParseError): string[] {
+    return lastWords(why, err);
+  }
+
+  #capability(c: ImapCommand): void {
+    if (c.args.length) return void this.badCommand(badCommand(c.tag, c.name, imapText.badInvalidArgs));
+    this.conn.send(`* CAPABILITY ${this.#capabilities()}`);
+    this.conn.send(`${c.tag} OK ${imapText.capabilityOk}`);
+  }
+
+  #id(c: ImapCommand): void {
+    const clientName = clientNameFromId(c.args);
+    if (clientName === null) return void this.badCommand(badCommand(c.tag, c.name, imapText.badInvalidArgs));
+    if (clientName !== undefined) this.clientName = clientName;
+    this.conn.send('* ID ("name" "twostep")');
+    this.conn.send(`${c.tag} OK ${imapText.idOk}`);
+  }
+
+  async #starttls(c: ImapCommand): Promise<void> {
+    if (this.conn.tls) return void this.badCommand(`${c.tag} BAD ${imapText.starttlsActive}`);
+    if (c.args.length) return void this.badCommand(badCommand(c.tag, c.name, imapText.badInvalidArgs));
+    this.conn.send(`${c.tag} OK ${imapText.starttlsOk}`);
+    await this.conn.startTls();
+  }
+
+  /** LOGIN user password (RFC 3501 6.2.3). */
+  async #login(c: ImapCommand): Promise<void> {
+    const user = astring(c.args[0]);
+    const pass = astring(c.args[1]);
+    if (c.args.length !== 2 || user === null || pass === null) return void this.badCommand(badCommand(c.tag, c.name, imapText.badInvalidArgs));
+    await this.login({ mechanism: 'LOGIN', user, secret: new Secret(pass) }, this.#steps(c.tag));
+  }
+
+  /** AUTHENTICATE PLAIN | LOGIN [initial-response] (RFC 3501 6.2.2, SASL-IR RFC 4959). */
+  async #authenticate(c: ImapCommand): Promise<void> {
+    const mech = astring(c.args[0])?.toUpperCase();
+    const ir = c.args[1];
+    if (!mech || c.args.length > 2 || (ir && ir.kind !== 'atom')) return void this.badCommand(badCommand(c.tag, c.name, imapText.badInvalidArgs));
+    if (mech !== 'PLAIN' && mech !== 'LOGIN') return this.conn.send(`${c.tag} NO ${imapText.unsupportedMechanism}`);
+    const steps = this.#steps(c.tag);
+    const creds = await this.sasl(mech, ir?.kind === 'atom' ? ir.value : undefined, {
+      challenge: (b64) => `+ ${b64}`,
+      aborted: `${c.tag} BAD ${imapText.authAborted}`,
+      refusal: steps.refusal,
     });
-    this.#ctx = this.#context();
+    if (creds) await this.login(creds, steps);
   }
 
-  get state(): ImapSessionState {
-    return this.#state;
-  }
-
-  /** Ends the session now (server shutdown, revocation); both sockets are closed, nothing is sent. */
-  destroy(reason?: string): void {
-    this.#conn.destroy(reason);
-  }
-
-  /** Runs the session to its end; never rejects. */
-  run(): Promise<void> {
-    return this.#conn.run(async () => {
-      this.#conn.send(`* OK [CAPABILITY ${this.#capabilities()}] ${this.#o.greeting ?? imapText.greeting}`);
-      return this.#conn.commandLoop(
-        (reader) => readImapCommand(reader, { onLiteralContinuation: () => this.#send('+ OK') }),
-        (e) => this.#onReadError(e),
-        (cmd) => this.#dispatch(cmd),
-      );
-    });
-  }
-
-  #onReadError(err: unknown): void {
-    if (err instanceof LineReadError) {
-      switch (err.reason) {
-        case 'closed':
-          throw this.#conn.over('client-closed');
-        case 'line-too-long':
-          this.#send(`* BAD ${imapText.tooLongBad}`);
-          return this.#bye(imapText.tooLong, 'line-too-long');
-        case 'total-too-large':
-          return this.#bye(imapText.tooMuchInput, 'too-much-input');
-      }
-    }
-    if (err instanceof ImapSyntaxError) {
-      if (err.http) throw this.#conn.httpRequest();
-      if (err.fatal) {
-        this.#send(`* BAD ${err.message === 'literal too big' ? imapText.literalTooBig : 'Invalid command.'}`);
-        return this.#bye(imapText.tooLong, 'fatal-syntax');
-      }
-      const tag = err.tag ?? '*';
-      const why = err.tag === undefined ? imapText.badTag : err.message === 'literal too big' ? imapText.literalTooBig : `${capitalize(err.message)}.`;
-      this.#badCommand(err.tag === undefined ? `* BAD ${why}` : badCommand(tag, err.command, why));
-      return;
-    }
-    throw err;
-  }
-
-  /** Runs one command; returns the splice when the client is now logged in. */
-  async #dispatch(cmd: ImapCommand): Promise<Splice | undefined> {
-    const { tag, name } = cmd;
-    switch (name) {
-      case 'CAPABILITY':
-        if (cmd.args.length) return this.#badCommand(badCommand(tag, name, imapText.badInvalidArgs));
-        this.#send(`* CAPABILITY ${this.#capabilities()}`);
-        this.#send(`${tag} OK ${imapText.capabilityOk}`);
-        return undefined;
-      case 'NOOP':
-        this.#send(`${tag} OK ${imapText.noopOk}`);
-        return undefined;
-      case 'LOGOUT':
-        this.#send(`* BYE ${imapText.logoutBye}`);
-        this.#send(`${tag} OK ${imapText.logoutOk}`);
-        throw this.#conn.over('logout');
-      case 'ID': {
-        const clientName = clientNameFromId(cmd.args);
-        if (clientName === null) return this.#badCommand(badCommand(tag, name, imapText.badInvalidArgs));
-        if (clientName !== undefined) this.#clientName = clientName;
-        this.#send('* ID ("name" "twostep")');
-        this.#send(`${tag} OK ${imapText.idOk}`);
-        return undefined;
-      }
-      case 'STARTTLS':
-        await this.#starttls(tag, cmd);
-        return undefined;
-      case 'LOGIN':
-        return this.#login(tag, loginCommand(this.#ctx, tag, cmd));
-      case 'AUTHENTICATE':
-        return this.#login(tag, await authenticateCommand(this.#ctx, tag, cmd));
-      default:
-        return this.#badCommand(POST_AUTH_COMMANDS.has(name) ? notPermittedCommand(tag, name) : unknownCommand(tag, name));
-    }
-  }
-
-  async #starttls(tag: string, cmd: ImapCommand): Promise<void> {
-    if (this.#conn.tls) return this.#badCommand(`${tag} BAD ${imapText.starttlsActive}`);
-    if (cmd.args.length) return this.#badCommand(badCommand(tag, 'STARTTLS', imapText.badInvalidArgs));
-    this.#send(`${tag} OK ${imapText.starttlsOk}`);
-    await this.#conn.startTls();
-  }
-
-  /** The login step, when the command yielded credentials; the connection keeps the sockets for destroy(). */
-  async #login(tag: string, creds: LoginCredentials | undefined): Promise<Splice | undefined> {
-    if (!creds) return undefined;
-    const proxied = await proxyLogin(this.#ctx, tag, creds);
-    if (!proxied) return undefined;
-    this.#conn.proxying(proxied, this.#o.registry, () => this.destroy('revoked'));
-    return proxied.splice;
-  }
-
-  /** The surface command handlers and the login step act through (see session-context.ts). */
-  #context(): ImapSessionContext {
-    const self = this;
-    return sessionSurface(this.#conn, this.#o, (e) => this.#onReadError(e), {
-      get clientName() {
-        return self.#clientName;
-      },
-      get state() {
-        return self.#state;
-      },
-      set state(s: ImapSessionState) {
-        self.#state = s;
-      },
-      badCommand: (line: string) => this.#badCommand(line),
-      fail: (tag: string, reason: FailReason, user: string | undefined, mechanism: string) => this.#fail(tag, reason, user, mechanism),
-    });
-  }
-
-  /** Renders a failed login, logs it, and hangs up after too many. */
-  #fail(tag: string, reason: FailReason, user: string | undefined, mechanism: string): undefined {
-    this.#send(renderFailure(tag, reason));
-    this.#conn.log.info({ event: 'login', result: 'fail', user, reason, mechanism, client: this.#clientName });
-    this.#refusals.loginFailed(reason);
-    return undefined;
-  }
-
-  #badCommand(line: string): undefined {
-    this.#send(line);
-    this.#refusals.badCommand();
-    return undefined;
+  #steps(tag: string): LoginSteps<Extract<UpstreamLoginResult, { ok: true }>> {
+    return {
+      refusal: (reason) => renderFailure(tag, reason),
+      upstream: (credentials) => upstreamLogin({ backend: this.settings.backend, credentials, client: this.conn.client }),
+      loggedIn: (result) => `${tag} OK [CAPABILITY ${result.capabilities}] ${imapText.loginOk}`,
+    };
   }
 
   #capabilities(): string {
-    return preAuthCapabilities({ tls: this.#conn.tls, starttls: !this.#conn.implicitTls, allowPlaintext: this.#o.allowPlaintext });
+    return preAuthCapabilities({ tls: this.conn.tls, starttls: !this.conn.implicitTls, loginRefused: this.loginRefused() });
   }
-
-  #send(line: string): void {
-    this.#conn.send(line);
-  }
-
-  #timeout(): void {
-    if (this.#state === ImapSessionState.NotAuthenticated || this.#state === ImapSessionState.Authenticating) {
-      this.#bye(imapText.inactivity, 'timeout');
-    }
-  }
-
-  /** "* BYE ..." and close. Throws nothing: the pending read ends the loop. */
-  #bye(text: string, reason: string): void {
-    if (this.#conn.closed()) return;
-    this.#send(`* BYE ${text}`);
-    this.#conn.log.info({ event: 'bye', reason });
-    this.#conn.close(reason);
-  }
-}
-
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }

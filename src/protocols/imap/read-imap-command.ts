@@ -1,7 +1,8 @@
 import { limits } from '../../core/limits.js';
 import { decodeUtf8Strict } from '../shared/base64-strict.js';
 import type { LineReader } from '../shared/line-reader.js';
-import { ImapSyntaxError, type ImapArg, type ImapCommand } from './imap-command.js';
+import { ParseError, type ParseFailure } from '../shared/parse-error.js';
+import type { ImapArg, ImapCommand } from './imap-command.js';
 
 export interface ReadCommandOptions {
   /** Called before reading a synchronising literal; sends the "+ OK" continuation. */
@@ -31,7 +32,7 @@ function isAtomByte(b: number): boolean {
 /**
  * Reads one complete pre-auth command: `tag SP name [SP args] CRLF`, following synchronising
  * ({n}) and non-synchronising ({n+}) literals across lines. Returns null for an empty line.
- * Throws ImapSyntaxError for syntax problems and LineReadError for stream/limit problems.
+ * Throws ParseError for syntax problems and LineReadError for stream/limit problems.
  */
 export async function readImapCommand(reader: LineReader, o: ReadCommandOptions): Promise<ImapCommand | null> {
   const first = await reader.readLine();
@@ -59,10 +60,10 @@ class CommandParser {
 
   async parse(): Promise<ImapCommand> {
     if (this.#line.length < 200 && HTTP_LINE.test(this.#line.toString('latin1'))) {
-      throw new ImapSyntaxError('HTTP request line', { http: true });
+      throw new ParseError('http-request', 'HTTP request line');
     }
     const tag = this.#word();
-    if (!TAG.test(tag)) throw new ImapSyntaxError('invalid tag');
+    if (!TAG.test(tag)) throw new ParseError('no-tag', 'invalid tag');
     this.#tag = tag;
     if (!this.#eat(SP)) throw this.#error('missing command');
     const name = this.#word();
@@ -76,8 +77,8 @@ class CommandParser {
     return { tag, name: this.#name, args };
   }
 
-  #error(message: string, fatal = false): ImapSyntaxError {
-    return new ImapSyntaxError(message, { tag: this.#tag, command: this.#name, fatal });
+  #error(detail: string, reason: ParseFailure = 'syntax', fatal = false): ParseError {
+    return new ParseError(reason, detail, { tag: this.#tag, command: this.#name, fatal });
   }
 
   #atEnd(): boolean {
@@ -112,7 +113,7 @@ class CommandParser {
     const next = this.#line[this.#pos];
     if (next !== undefined && next !== SP && next !== RPAREN) throw this.#error('invalid character in atom');
     const value = decodeUtf8Strict(this.#line.subarray(start, this.#pos));
-    if (value === null) throw this.#error('invalid UTF-8');
+    if (value === null) throw this.#error('invalid UTF-8', 'encoding');
     return value.toUpperCase() === 'NIL' ? { kind: 'nil' } : { kind: 'atom', value };
   }
 
@@ -129,11 +130,11 @@ class CommandParser {
         bytes.push(e);
         continue;
       }
-      if (b === 0 || b < 0x20 || b === 0x7f) throw this.#error('control character in quoted string');
+      if (b === 0 || b < 0x20 || b === 0x7f) throw this.#error('control character in quoted string', 'encoding');
       bytes.push(b);
     }
     const value = decodeUtf8Strict(Uint8Array.from(bytes));
-    if (value === null) throw this.#error('invalid UTF-8');
+    if (value === null) throw this.#error('invalid UTF-8', 'encoding');
     return { kind: 'string', value, literal: false };
   }
 
@@ -161,7 +162,7 @@ class CommandParser {
     if (size > this.#o.maxLiteralBytes) {
       // A synchronising literal is never sent without our "+": refuse it and stay in step. The
       // client sends a non-synchronising one anyway, and we will not read it: hang up.
-      throw this.#error('literal too big', !sync);
+      throw this.#error('literal too big', 'literal-too-big', !sync);
     }
     if (sync) this.#o.onLiteralContinuation();
     const data = await this.#reader.readBytes(size);
@@ -169,9 +170,9 @@ class CommandParser {
     // refused literal does not leave its tail to be taken for the next command.
     this.#line = await this.#reader.readLine();
     this.#pos = 0;
-    if (data.includes(0)) throw this.#error('NUL in literal');
+    if (data.includes(0)) throw this.#error('NUL in literal', 'encoding');
     const value = decodeUtf8Strict(data);
-    if (value === null) throw this.#error('invalid UTF-8');
+    if (value === null) throw this.#error('invalid UTF-8', 'encoding');
     const next = this.#line[0];
     if (next !== undefined && next !== SP && next !== RPAREN) throw this.#error('garbage after literal');
     return { kind: 'string', value, literal: true };

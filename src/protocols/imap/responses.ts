@@ -1,4 +1,6 @@
 import { exhaustive, type FailReason } from '../../policy/types.js';
+import type { ParseError } from '../shared/parse-error.js';
+import type { HangUp } from '../shared/session-protocol.js';
 
 /**
  * Every line twostep itself says on the IMAP wire, in one place. Texts follow Dovecot's
@@ -25,6 +27,9 @@ export const imapText = {
   literalTooBig: 'Literal too big.',
   inactivity: 'Disconnected for inactivity.',
   tooMuchInput: 'Too much input before login.',
+  invalidCommand: 'Invalid command.',
+  unknownCommand: 'Unknown command.',
+  notPermitted: 'Command not permitted in this state.',
   shuttingDown: 'Server shutting down.',
 } as const;
 
@@ -33,12 +38,33 @@ export function badCommand(tag: string, command: string | undefined, why: string
   return command ? `${tag} BAD Error in IMAP command ${command}: ${why}` : `${tag} BAD ${why}`;
 }
 
-export function unknownCommand(tag: string, command: string): string {
-  return badCommand(tag, command, 'Unknown command.');
+/** A line the parser refused: tagged when the tag was readable, with the parser's words (Dovecot style). */
+export function syntaxRefusal(err: ParseError): string {
+  if (err.tag === undefined) return `* BAD ${imapText.badTag}`;
+  const why = err.reason === 'literal-too-big' ? imapText.literalTooBig : `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`;
+  return badCommand(err.tag, err.command, why);
 }
 
-export function notPermittedCommand(tag: string, command: string): string {
-  return badCommand(tag, command, 'Command not permitted in this state.');
+/** The last words before twostep hangs up on a client that has not logged in (Dovecot's wording). */
+export function lastWords(why: HangUp, err?: ParseError): string[] {
+  switch (why) {
+    case 'line-too-long':
+      return [`* BAD ${imapText.tooLongBad}`, `* BYE ${imapText.tooLong}`];
+    case 'too-much-input':
+      return [`* BYE ${imapText.tooMuchInput}`];
+    case 'fatal-syntax':
+      return [`* BAD ${err?.reason === 'literal-too-big' ? imapText.literalTooBig : imapText.invalidCommand}`, `* BYE ${imapText.tooLong}`];
+    case 'timeout':
+      return [`* BYE ${imapText.inactivity}`];
+    case 'too-many-bad-commands':
+      return [`* BYE ${imapText.tooManyBad}`];
+    case 'too-many-auth-failures':
+      return [`* BYE ${imapText.tooManyAuthFailures}`];
+    case 'shutdown':
+      return [`* BYE ${imapText.shuttingDown}`];
+    default:
+      return exhaustive(why);
+  }
 }
 
 /** The one renderer for a failed login: every FailReason, checked exhaustively. */

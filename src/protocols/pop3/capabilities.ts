@@ -3,7 +3,8 @@ export interface PreAuthCapabilityInput {
   tls: boolean;
   /** STLS can still be offered (plaintext listener, not yet upgraded). */
   starttls: boolean;
-  allowPlaintext: boolean;
+  /** No login may be tried here (policy/login-gate.ts: plaintext without allow_plaintext). */
+  loginRefused: boolean;
 }
 
 /** The SASL mechanisms twostep accepts from clients (RFC 5034). */
@@ -17,6 +18,6 @@ export const SASL_MECHANISMS = ['PLAIN', 'LOGIN'] as const;
 export function preAuthCapabilities(c: PreAuthCapabilityInput): string[] {
   const caps = ['TOP', 'UIDL', 'RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE'];
   if (c.starttls && !c.tls) caps.push('STLS');
-  if (c.tls || c.allowPlaintext) caps.push('USER', `SASL ${SASL_MECHANISMS.join(' ')}`);
+  if (!c.loginRefused) caps.push('USER', `SASL ${SASL_MECHANISMS.join(' ')}`);
   return caps;
 }

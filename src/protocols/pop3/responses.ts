@@ -1,4 +1,5 @@
 import { exhaustive, type FailReason } from '../../policy/types.js';
+import type { HangUp } from '../shared/session-protocol.js';
 
 /**
  * Every line twostep itself says on the POP3 wire, in one place. Texts follow Dovecot's
@@ -23,6 +24,7 @@ export const pop3Text = {
   tooLong: 'Input line too long.',
   tooMuchInput: 'Too much input before login.',
   inactivity: 'Disconnected for inactivity.',
+  shuttingDown: '[SYS/TEMP] Server shutting down.',
 } as const;
 
 export function ok(text = ''): string {
@@ -50,5 +52,30 @@ export function renderFailure(reason: FailReason): string {
       return '-ERR Invalid authentication data.';
     default:
       return exhaustive(reason);
+  }
+}
+
+/**
+ * The last words before twostep hangs up on a client that has not logged in. POP3 has no
+ * unsolicited goodbye, so the last reply is the refusal itself; after too many failed logins the
+ * refusal already said it all.
+ */
+export function lastWords(why: HangUp): string[] {
+  switch (why) {
+    case 'line-too-long':
+      return [err(pop3Text.tooLong)];
+    case 'too-much-input':
+      return [err(pop3Text.tooMuchInput)];
+    case 'timeout':
+      return [err(pop3Text.inactivity)];
+    case 'too-many-bad-commands':
+      return [err(pop3Text.tooManyBad)];
+    case 'shutdown':
+      return [err(pop3Text.shuttingDown)];
+    case 'too-many-auth-failures':
+    case 'fatal-syntax': // POP3 has no fatal syntax: every line stands alone
+      return [];
+    default:
+      return exhaustive(why);
   }
 }

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { TwostepError } from '../../core/errors.js';
 import { limits } from '../../core/limits.js';
+import { LogEvent } from '../../core/log-events.js';
 import type { Logger } from '../../core/logger.js';
 import { LineReader } from '../shared/line-reader.js';
 import { encodeSaslPlain } from '../shared/sasl-plain.js';
@@ -59,7 +60,7 @@ async function exchange(
   if (xclient.kind === 'continuation') throw new TwostepError('BACKEND_PROTOCOL', 'unexpected continuation to XCLIENT');
   if (xclient.kind === 'err') {
     // The login still works; the backend logs twostep's address instead of the client's.
-    p.log.warn({ event: 'xclient-refused', hint: 'put twostep in Dovecot login_trusted_networks' });
+    p.log.warn({ event: LogEvent.backendXclientRefused, hint: 'put twostep in Dovecot login_trusted_networks' });
   }
 
   const cr = p.credentials;

@@ -1,13 +1,12 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { limits } from '../../core/limits.js';
+import { LogEvent } from '../../core/log-events.js';
+import { logSafeError } from '../../core/log-safe-error.js';
 import type { Logger } from '../../core/logger.js';
 import type { Protocol } from '../../policy/types.js';
-import { errorText } from './error-text.js';
 import { LineReader } from './line-reader.js';
-import type { ProxiedLogin } from './login-and-splice.js';
 import { SessionOver } from './session-over.js';
-import type { SessionRegistry } from './session-registry.js';
 import type { Splice, SpliceStats } from './splice.js';
 import { upgradeServerTls } from './tls-upgrade.js';
 
@@ -23,8 +22,6 @@ export interface ClientConnectionOptions {
   maxLineBytes: number;
   /** The pre-auth or idle deadline passed; the session says goodbye its way (or not, once logged in). */
   onTimeout(): void;
-  /** The connection entered its closed state (close, destroy): the session moves its state enum. */
-  onClosed(): void;
 }
 
 /** The client's address and the local address it connected to (forwarded to the backend). */
@@ -37,33 +34,33 @@ export interface ClientAddress {
 
 /**
  * The byte side of one client session, whatever the protocol: the socket (and its TLS upgrade),
- * the capped line reader, the pre-auth deadlines and command loop, the graceful close and
- * destroy(), the handover to the splice and the one 'close' log line. The protocol session
- * (imap-session.ts, pop3-session.ts, smtp-session.ts) keeps the state machine and every word
- * said on the wire.
+ * the capped line reader, the pre-auth deadlines, the graceful close and destroy(), the handover
+ * to the relay and the fields of the one 'close' log line. The session skeleton
+ * (pre-auth-session.ts) keeps the state and the command loop; the protocol every word said.
  */
 export class ClientConnection {
   readonly log: Logger;
   readonly client: ClientAddress;
+  readonly cid: string;
   readonly #o: ClientConnectionOptions;
   readonly #started = Date.now();
   readonly #rawSocket: net.Socket;
   #socket: net.Socket;
   #reader: LineReader;
   #tls: boolean;
+  #upgrading = false;
   #closed = false;
   #bytesOut = 0;
-  #proxied: ProxiedLogin | undefined;
+  #relay: { splice: Splice; backend: net.Socket } | undefined;
   #overallTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
-  #lingerTimer: NodeJS.Timeout | undefined;
   #closeReason = 'client-closed';
   /** Why destroy() ended the session, when it was given a reason (e.g. 'revoked'). */
   #destroyReason: string | undefined;
-  #unregister: (() => void) | undefined;
 
   constructor(o: ClientConnectionOptions) {
     this.#o = o;
+    this.cid = o.cid;
     this.#rawSocket = o.socket;
     this.#socket = o.socket;
     this.#tls = o.tls;
@@ -71,10 +68,6 @@ export class ClientConnection {
     this.client = { ip, port: o.socket.remotePort ?? 0, localIp: o.socket.localAddress ?? '', localPort: o.socket.localPort ?? 0 };
     this.log = o.logger.child({ cid: o.cid, proto: o.protocol, ip });
     this.#reader = this.#newReader(o.socket, 0);
-  }
-
-  get cid(): string {
-    return this.#o.cid;
   }
 
   /** The client connection is TLS now (implicit, or after STARTTLS / STLS). */
@@ -92,89 +85,17 @@ export class ClientConnection {
     return this.#closed;
   }
 
-  /**
-   * Runs a session: deadlines armed, early talkers refused, then `body` (greeting and command
-   * loop, resolving with the splice's stats once proxied). Never rejects; logs one 'close' line.
-   */
-  async run(body: () => Promise<SpliceStats | undefined>): Promise<void> {
-    let stats: SpliceStats | undefined;
-    try {
-      this.log.debug({ event: 'connect', tls: this.#tls });
-      this.#overallTimer = setTimeout(() => this.#o.onTimeout(), limits.preAuthTimeoutMs);
-      this.armIdle();
-      if (this.#reader.buffered > 0) {
-        // Early talker: bytes before our greeting (clients wait for it; spam bots and scanners do not).
-        this.log.info({ event: 'early-talker' });
-        this.close('early-talker');
-        return;
-      }
-      stats = await body();
-    } catch (err) {
-      if (!(err instanceof SessionOver)) {
-        this.log.error({ event: 'session-error', err: errorText(err) });
-        this.close('internal-error');
-      }
-    } finally {
-      this.#clearTimers();
-      this.#unregister?.();
-      this.log.info({
-        event: 'close',
-        reason: this.#destroyReason ?? (stats ? stats.end : this.#closeReason),
-        bytesIn: this.#reader.totalBytes + (stats?.upBytes ?? 0),
-        bytesOut: this.#bytesOut + (stats?.downBytes ?? 0),
-        durationMs: Date.now() - this.#started,
-      });
-    }
-  }
-
-  /**
-   * The pre-auth command loop: `read` takes the next command off the reader (null: a line that is
-   * no command, which leaves the idle deadline as it is), the idle deadline is re-armed and
-   * `handle` runs the command, until the connection is closed (undefined) or `handle` returns the
-   * splice of a login (its stats, once it ends). A failed read (LineReadError on a cap, a close or
-   * a failure) goes to `onReadError`, the session's answer, which may throw SessionOver.
-   */
-  async commandLoop<C>(
-    read: (reader: LineReader) => Promise<C | null>,
-    onReadError: (err: unknown) => void,
-    handle: (command: C) => Promise<Splice | undefined>,
-  ): Promise<SpliceStats | undefined> {
-    for (;;) {
-      if (this.#closed) return undefined;
-      let command: C | null;
-      try {
-        command = await read(this.#reader);
-      } catch (err) {
-        if (this.#closed) return undefined;
-        onReadError(err);
-        continue;
-      }
-      if (command === null) continue;
-      this.armIdle();
-      const spliced = await handle(command);
-      if (spliced) return spliced.done;
-    }
-  }
-
-  /**
-   * Reads one line that is not a command (a SASL response) and re-arms the idle deadline. A read
-   * failure goes to `onReadError` (the session's answer, as in its command loop), then SessionOver.
-   */
-  async readResponseLine(onReadError: (err: unknown) => void): Promise<Buffer> {
-    let line: Buffer;
-    try {
-      line = await this.#reader.readLine();
-    } catch (err) {
-      onReadError(err);
-      throw new SessionOver();
-    }
-    this.armIdle();
-    return line;
-  }
-
-  /** The current reader, for protocol parsers that also read literals. */
+  /** The current reader (a new one after STARTTLS). */
   get reader(): LineReader {
     return this.#reader;
+  }
+
+  /** Arms the pre-auth deadlines; true when the client spoke before our greeting (an early talker). */
+  start(): boolean {
+    this.log.debug({ event: LogEvent.connect, tls: this.#tls });
+    this.#overallTimer = setTimeout(() => this.#o.onTimeout(), limits.preAuthTimeoutMs);
+    this.armIdle();
+    return this.#reader.buffered > 0;
   }
 
   /** Sends one line (CRLF added). */
@@ -182,9 +103,9 @@ export class ClientConnection {
     this.write(Buffer.from(`${line}\r\n`, 'utf8'));
   }
 
-  /** Sends raw bytes to the client. */
+  /** Sends raw bytes to the client (dropped while a TLS handshake runs: no plaintext inside it). */
   write(bytes: Buffer): void {
-    if (this.#socket.destroyed || this.#socket.writableEnded) return;
+    if (this.#upgrading || this.#socket.destroyed || this.#socket.writableEnded) return;
     this.#bytesOut += bytes.length;
     this.#socket.write(bytes);
   }
@@ -203,7 +124,8 @@ export class ClientConnection {
   async startTls(): Promise<void> {
     const total = this.#reader.totalBytes;
     const injected = this.#reader.detach();
-    if (injected.length) this.log.warn({ event: 'starttls-injection', bytes: injected.length });
+    if (injected.length) this.log.warn({ event: LogEvent.starttlsInjection, bytes: injected.length });
+    this.#upgrading = true;
     try {
       const secure = await upgradeServerTls(this.#rawSocket, this.#o.secureContext, limits.tlsHandshakeMs);
       this.#socket = secure;
@@ -211,8 +133,11 @@ export class ClientConnection {
       this.#reader = this.#newReader(secure, total);
       this.armIdle();
     } catch (err) {
-      this.log.info({ event: 'tls-failed', err: errorText(err) });
-      throw this.over('tls-failed');
+      this.log.info({ event: LogEvent.tlsFailed, ...logSafeError(err) });
+      this.close('tls-failed');
+      throw new SessionOver();
+    } finally {
+      this.#upgrading = false;
     }
   }
 
@@ -229,40 +154,27 @@ export class ClientConnection {
   }
 
   /**
-   * Hands the client connection over for splicing: clears the pre-auth deadlines, stops the
+   * Hands the client connection over to the relay: clears the pre-auth deadlines, stops the
    * reader and returns the socket with the bytes the client pipelined after its login.
    */
   handOver(): { socket: net.Socket; pending: Buffer } {
-    this.#clearTimers();
+    this.stopTimers();
     return { socket: this.#socket, pending: this.#reader.detach() };
   }
 
-  /**
-   * Keeps the proxied login's sockets for destroy(), and registers a session signed in with an
-   * application code so that revoking the code ends it.
-   */
-  proxying(proxied: ProxiedLogin, registry: SessionRegistry | undefined, destroy: () => void): void {
-    this.#proxied = proxied;
-    const d = proxied.decision;
-    if (d.via !== 'app-code' || !registry) return;
-    this.#unregister = registry.register({
-      protocol: this.#o.protocol,
-      codeId: d.codeId,
-      codeName: d.codeName,
-      user: d.user,
-      cid: this.#o.cid,
-      clientIp: this.client.ip,
-      destroy,
-    });
+  /** Keeps the relay and the backend socket of a logged-in session, for destroy(). */
+  relaying(splice: Splice, backend: net.Socket): void {
+    this.#relay = { splice, backend };
   }
 
-  /** Ends the session now (server shutdown, revocation); both sockets are closed, nothing is sent. */
+  /** Ends the session now (server close, revocation); both sockets are closed, nothing is sent. */
   destroy(reason?: string): void {
     this.#destroyReason ??= reason;
     this.#closeReason = 'destroyed';
-    this.#proxied?.splice.destroy();
-    this.#proxied?.backend.destroy();
-    this.#enterClosed();
+    this.#relay?.splice.destroy();
+    this.#relay?.backend.destroy();
+    this.#closed = true;
+    this.stopTimers();
     this.#socket.destroy();
     this.#rawSocket.destroy();
   }
@@ -271,46 +183,42 @@ export class ClientConnection {
   close(reason: string): void {
     if (this.#closed) return;
     this.#closeReason = reason;
-    this.#enterClosed();
+    this.#closed = true;
+    this.stopTimers();
     this.#reader.detach();
     const sock = this.#socket;
     sock.resume(); // read and drop whatever still comes, so the peer's FIN is seen
     sock.end();
-    this.#lingerTimer = setTimeout(() => {
+    const linger = setTimeout(() => {
       sock.destroy();
       this.#rawSocket.destroy();
     }, limits.closeLingerMs);
-    this.#lingerTimer.unref();
-    sock.once('close', () => clearTimeout(this.#lingerTimer));
+    linger.unref();
+    sock.once('close', () => clearTimeout(linger));
   }
 
-  /** A web request to a mail port: logged and closed without a reply (fail closed); the SessionOver to throw. */
-  httpRequest(): SessionOver {
-    this.log.info({ event: 'http-request' });
-    return this.over('http-request');
+  /** The reason given to destroy() once relaying (e.g. 'shutdown'); the close line says it. */
+  endReason(reason: string): void {
+    this.#destroyReason ??= reason;
   }
 
-  /** close(reason), and the SessionOver for the command loop to throw. */
-  over(reason: string): SessionOver {
-    this.close(reason);
-    return new SessionOver();
+  /** The fields of the session's 'close' line: why, bytes each way, how long. */
+  closeFields(stats: SpliceStats | undefined): Record<string, unknown> {
+    return {
+      reason: this.#destroyReason ?? (stats ? stats.end : this.#closeReason),
+      bytesIn: this.#reader.totalBytes + (stats?.upBytes ?? 0),
+      bytesOut: this.#bytesOut + (stats?.downBytes ?? 0),
+      durationMs: Date.now() - this.#started,
+    };
   }
 
-  #enterClosed(): void {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#o.onClosed();
-    }
-    this.#clearTimers();
+  stopTimers(): void {
+    clearTimeout(this.#overallTimer);
+    clearTimeout(this.#idleTimer);
   }
 
   #newReader(socket: net.Socket, initialTotalBytes: number): LineReader {
-    socket.on('error', (err) => this.log.debug({ event: 'socket-error', err: err.message }));
+    socket.on('error', (err) => this.log.debug({ event: LogEvent.socketError, ...logSafeError(err) }));
     return new LineReader(socket, { maxLineBytes: this.#o.maxLineBytes, maxTotalBytes: limits.preAuthTotalBytes, initialTotalBytes });
-  }
-
-  #clearTimers(): void {
-    clearTimeout(this.#overallTimer);
-    clearTimeout(this.#idleTimer);
   }
 }

@@ -1,7 +1,10 @@
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
+import type { HostPort } from '../../core/host-port.js';
 import { limits } from '../../core/limits.js';
+import { LogEvent } from '../../core/log-events.js';
+import { logSafeError } from '../../core/log-safe-error.js';
 import type { Logger } from '../../core/logger.js';
 import type { Secret } from '../../core/secret.js';
 import type { Authenticator, Protocol } from '../../policy/types.js';
@@ -15,10 +18,10 @@ import { UpstreamSpares } from './upstream-spares.js';
 export interface FrontEndSettings {
   authenticator: Authenticator;
   logger: Logger;
-  /** "host:port" for plaintext + STARTTLS/STLS, or '' / undefined for off. */
-  listen?: string;
-  /** "host:port" for implicit TLS, or '' / undefined for off. */
-  listenTls?: string;
+  /** Plaintext + STARTTLS/STLS listener, or null / absent for off. */
+  listen?: HostPort | null;
+  /** Implicit-TLS listener, or null / absent for off. */
+  listenTls?: HostPort | null;
   backend: UpstreamTarget;
   master: { user: string; password: Secret };
   secureContext: tls.SecureContext;
@@ -47,8 +50,13 @@ export interface SessionSettings extends Omit<FrontEndSettings, 'listen' | 'list
 export interface FrontEndSession {
   /** Runs the session to its end; never rejects. */
   run(): Promise<void>;
-  /** Ends the session now (shutdown). */
+  /** Ends the session now (close). */
   destroy(): void;
+  /**
+   * Server shutdown: before login, the protocol's goodbye at once and close; once logged in,
+   * nothing until `graceOver`, then the goodbye (at a reply boundary) and close.
+   */
+  shutdown(graceOver: boolean): void;
 }
 
 export interface FrontEndOptions extends FrontEndSettings {
@@ -60,8 +68,14 @@ export interface FrontEndOptions extends FrontEndSettings {
 export interface FrontEnd {
   plain?: AddressInfo;
   tls?: AddressInfo;
-  /** Stops accepting and ends every live session (proxied ones too). */
+  /** Stops accepting and ends every live session at once, without a word (proxied ones too). */
   close(): Promise<void>;
+  /**
+   * Stops accepting at once; every session not logged in hears the protocol's goodbye at once and
+   * is closed; logged-in sessions run on for `graceMs`, then hear the goodbye where a reply
+   * boundary allows it and are closed. Resolves when every session is gone.
+   */
+  shutdown(graceMs: number): Promise<void>;
   /** Live client connections (pre-auth and proxied). */
   connections(): number;
 }
@@ -74,21 +88,25 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
   const settings = spares ? { ...rest, backend: { ...rest.backend, spares } } : rest;
   const sessions = new Set<FrontEndSession>();
   const listeners: Listener[] = [];
+  let allGone: (() => void) | undefined;
 
-  const open = async (address: string, implicitTls: boolean): Promise<Listener> => {
+  const open = async (address: HostPort, implicitTls: boolean): Promise<Listener> => {
     const listener = await startListener({
       address,
       implicitTls: implicitTls ? { secureContext: o.secureContext, handshakeMs: limits.tlsHandshakeMs } : undefined,
-      onHandshakeError: (err, remote) => log.debug({ event: 'tls-failed', ip: remote.ip, err: err.message }),
+      onHandshakeError: (err, remote) => log.debug({ event: LogEvent.tlsFailed, ip: remote.ip, ...logSafeError(err) }),
       onConnection: (socket, info) => {
         const session = newSession({ ...settings, socket, cid: newConnectionId(), tls: info.tls });
         sessions.add(session);
-        void session.run().finally(() => sessions.delete(session));
+        void session.run().finally(() => {
+          sessions.delete(session);
+          if (sessions.size === 0) allGone?.();
+        });
         return session;
       },
     });
     listeners.push(listener);
-    log.info({ event: 'listening', address: `${listener.address.address}:${listener.address.port}`, tls: implicitTls });
+    log.info({ event: LogEvent.listening, address: `${listener.address.address}:${listener.address.port}`, tls: implicitTls });
     return listener;
   };
 
@@ -103,6 +121,22 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
         spares?.close();
         await Promise.all(listeners.map((l) => l.close()));
         for (const s of [...sessions]) s.destroy();
+      },
+      shutdown: async (graceMs) => {
+        spares?.close();
+        const closed = Promise.all(listeners.map((l) => l.stopAccepting()));
+        log.info({ event: LogEvent.stopping, sessions: sessions.size, graceMs });
+        const gone = new Promise<void>((resolve) => {
+          allGone = resolve;
+          if (sessions.size === 0) resolve();
+        });
+        for (const s of [...sessions]) s.shutdown(false);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+        clearTimeout(timer);
+        for (const s of [...sessions]) s.shutdown(true);
+        await gone;
+        await closed;
       },
     };
   } catch (err) {

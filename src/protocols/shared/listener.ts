@@ -1,6 +1,6 @@
 import net, { type AddressInfo } from 'node:net';
 import type tls from 'node:tls';
-import { parseHostPort } from '../../core/host-port.js';
+import type { HostPort } from '../../core/host-port.js';
 import { upgradeServerTls } from './tls-upgrade.js';
 
 /** What a listener can end on close(): a protocol session. */
@@ -9,8 +9,8 @@ export interface Closable {
 }
 
 export interface ListenerOptions {
-  /** "host:port" (port 0 picks a free one). */
-  address: string;
+  /** Where to listen (port 0 picks a free one). */
+  address: HostPort;
   /** Implicit TLS: every accepted socket is wrapped before onConnection sees it. */
   implicitTls?: { secureContext: tls.SecureContext; handshakeMs: number };
   /** Called once per connection (after the handshake for implicit TLS); returns the session. */
@@ -23,6 +23,11 @@ export interface Listener {
   address: AddressInfo;
   /** Stops accepting, destroys live sessions (and pending handshakes), resolves when closed. */
   close(): Promise<void>;
+  /**
+   * Stops accepting at once and ends the TLS handshakes in progress; live sessions go on (their
+   * front end ends them). Resolves when the last connection is gone.
+   */
+  stopAccepting(): Promise<void>;
   /** Live sessions, including connections still in their TLS handshake. */
   connections(): number;
 }
@@ -32,13 +37,19 @@ export interface Listener {
  * that STARTTLS uses, so both paths share one handshake deadline and one code path.
  */
 export function startListener(o: ListenerOptions): Promise<Listener> {
-  const { host, port } = parseHostPort(o.address);
+  const { host, port } = o.address;
   const live = new Set<Closable>();
+  const handshakes = new Set<Closable>();
+  let accepting = true;
 
   const server = net.createServer({ noDelay: true }, (socket) => {
     const remoteIp = socket.remoteAddress ?? '';
     const remotePort = socket.remotePort ?? 0;
     socket.on('error', () => {}); // sessions log what matters; an unhandled error must not crash
+    if (!accepting) {
+      socket.destroy(); // accepted by the kernel as the listener closed
+      return;
+    }
     if (!o.implicitTls) {
       const session = o.onConnection(socket, { tls: false, remoteIp, remotePort });
       live.add(session);
@@ -47,9 +58,11 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
     }
     const pending: Closable = { destroy: () => socket.destroy() };
     live.add(pending);
+    handshakes.add(pending);
     upgradeServerTls(socket, o.implicitTls.secureContext, o.implicitTls.handshakeMs).then(
       (tlsSocket) => {
         live.delete(pending);
+        handshakes.delete(pending);
         tlsSocket.on('error', () => {});
         const session = o.onConnection(tlsSocket, { tls: true, remoteIp, remotePort });
         live.add(session);
@@ -58,6 +71,7 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
       },
       (err: Error) => {
         live.delete(pending);
+        handshakes.delete(pending);
         o.onHandshakeError?.(err, { ip: remoteIp, port: remotePort });
       },
     );
@@ -67,15 +81,18 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
     server.once('error', reject);
     server.listen({ host, port }, () => {
       server.off('error', reject);
+      const stop = (alsoSessions: boolean) =>
+        new Promise<void>((done) => {
+          accepting = false;
+          server.close(() => done());
+          for (const s of [...(alsoSessions ? live : handshakes)]) s.destroy();
+          if (alsoSessions) live.clear();
+        });
       resolve({
         address: server.address() as AddressInfo,
         connections: () => live.size,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            for (const s of [...live]) s.destroy();
-            live.clear();
-          }),
+        close: () => stop(true),
+        stopAccepting: () => stop(false),
       });
     });
   });

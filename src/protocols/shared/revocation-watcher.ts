@@ -1,6 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { RevocationCheck } from '../../policy/types.js';
-import { errorText } from './error-text.js';
+import { LogEvent } from '../../core/log-events.js';
+import { logSafeError } from '../../core/log-safe-error.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface RevocationWatcherOptions {
@@ -42,14 +43,14 @@ export function startRevocationWatcher(o: RevocationWatcherOptions): RevocationW
     try {
       revoked = await o.policy.revokedCodeIds(ids);
     } catch (err) {
-      log.error({ event: 'revocation-check-failed', err: errorText(err) });
+      log.error({ event: LogEvent.revocationCheckFailed, ...logSafeError(err) });
       return 0;
     }
     if (revoked.length === 0) return 0;
     const sessions = o.registry.usingCodes(revoked);
     for (const s of sessions) {
       o.registry.remove(s);
-      log.info({ event: 'session-revoked', cid: s.cid, proto: s.protocol, user: s.user, ip: s.clientIp, codeName: s.codeName });
+      log.info({ event: LogEvent.sessionRevoked, cid: s.cid, proto: s.protocol, user: s.user, ip: s.clientIp, codeName: s.codeName });
       s.destroy();
       try {
         o.policy.recordSessionRevoked({
@@ -61,7 +62,7 @@ export function startRevocationWatcher(o: RevocationWatcherOptions): RevocationW
           clientIp: s.clientIp,
         });
       } catch (err) {
-        log.error({ event: 'audit-failed', cid: s.cid, err: errorText(err) });
+        log.error({ event: LogEvent.auditWriteFailed, cid: s.cid, ...logSafeError(err) });
       }
     }
     return sessions.length;

@@ -30,7 +30,7 @@ export async function saslExchange(
     if (response === null) return 'aborted';
     const fed = sasl.feed(response);
     if (!fed.ok) return 'malformed';
-    if (fed.done) return { mechanism: 'AUTH=LOGIN', user: fed.user, secret: fed.password };
+    if (fed.done) return { mechanism: 'LOGIN', user: fed.user, secret: fed.password };
     response = await step(fed.prompt);
   }
 }

@@ -1,10 +1,14 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { limits } from '../../core/limits.js';
 import { takeOverReads } from './reused-read-buffer.js';
 
 const isSocket = (d: Duplex): d is Socket => d instanceof Socket;
+const LF = 0x0a;
+/** The end of an IMAP line announcing a literal: its bytes follow, the response is not over. */
+const LITERAL_AT_END = /\{\d+\+?\}\r?\n$/;
 
-export type SpliceEnd = 'client-closed' | 'backend-closed' | 'client-error' | 'backend-error' | 'idle' | 'destroyed';
+export type SpliceEnd = 'client-closed' | 'backend-closed' | 'client-error' | 'backend-error' | 'idle' | 'destroyed' | 'shutdown' | 'hang-up';
 
 export interface SpliceStats {
   /** Bytes client → backend. */
@@ -27,13 +31,30 @@ export interface SpliceOptions {
    * when it returns undefined, the client side just ends (or is destroyed on an error).
    */
   backendGone?: () => Buffer | undefined;
+  /**
+   * Whether the client may hear words from us now, between two backend replies (SMTP's relay
+   * knows: every command answered, no message data under way). Without it: the backend's last
+   * bytes ended a line, not an IMAP literal's announcement, and came limits.goodbyeQuietMs ago.
+   */
+  replyBoundary?: () => boolean;
+  /**
+   * Reads the client's bytes instead of piping them to the backend (SMTP after AUTH: its command
+   * relay writes to both sides itself, with flow control). Likewise `down` for the backend's.
+   */
+  up?: (chunk: Buffer) => void;
+  down?: (chunk: Buffer) => void;
 }
 
 export interface Splice {
   /** Resolves once both sides are closed. */
   done: Promise<SpliceStats>;
-  /** Tears both sides down now (shutdown, revocation). */
+  /** Tears both sides down now (close, revocation). */
   destroy(): void;
+  /**
+   * Server shutdown (or a protocol's hang-up): `words` to the client when at a reply boundary,
+   * then both sides end.
+   */
+  goodbye(words: Buffer, why?: SpliceEnd): void;
 }
 
 /**
@@ -55,6 +76,14 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
   let resolveDone!: (s: SpliceStats) => void;
   const done = new Promise<SpliceStats>((r) => (resolveDone = r));
   const closed = { client: false, backend: false };
+  /** Backend → client: when the last bytes came, and whether they ended a line (no literal next). */
+  const downTail = { at: 0, lineEnd: true };
+  const noteDown = (view: Buffer): void => {
+    down += view.length;
+    last = downTail.at = Date.now();
+    downTail.lineEnd = view[view.length - 1] === LF && !LITERAL_AT_END.test(view.toString('latin1', Math.max(0, view.length - 24)));
+  };
+  let saidGoodbye = false;
 
   const firstEnd = (why: SpliceEnd): void => {
     end ??= why;
@@ -74,7 +103,7 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
   let lastWordsAsked = false;
   /** The backend is gone first: tell the client (when o.backendGone has words) and end it. */
   const backendDown = (why: SpliceEnd): boolean => {
-    if (!o.backendGone || closed.client) return false;
+    if (!o.backendGone || closed.client || saidGoodbye) return false;
     if (!lastWordsAsked) {
       lastWordsAsked = true;
       lastWords = o.backendGone();
@@ -120,10 +149,10 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
   // does not emit (SMTP, where backend → client carries only replies).
   const direct =
     !o.backendGone &&
+    !o.down &&
     isSocket(backend) &&
     takeOverReads(backend, (view) => {
-      down += view.length;
-      last = Date.now();
+      noteDown(view);
       if (client.destroyed) return true; // dropped; the close handlers end the session
       client.write(view, written);
       if (client.writableLength === 0) return true;
@@ -131,10 +160,7 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
       return false;
     });
   if (!direct) {
-    backend.on('data', (c: Buffer) => {
-      down += c.length;
-      last = Date.now();
-    });
+    backend.on('data', (c: Buffer) => noteDown(c));
   }
   client.on('error', () => destroyBoth('client-error'));
   backend.on('error', () => {
@@ -142,16 +168,19 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
   });
   client.on('close', () => onClosed('client'));
   backend.on('close', () => onClosed('backend'));
-  client.pipe(backend);
+  if (o.up) client.on('data', o.up).resume(); // (a 'data' listener alone does not resume a paused stream)
+  else client.pipe(backend);
   if (direct) {
     // Bytes read before the splice and not consumed yet go first.
     for (let c = backend.read() as Buffer | null; c !== null; c = backend.read() as Buffer | null) {
-      down += c.length;
+      noteDown(c);
       client.write(c);
     }
     // The end of the backend's stream ends the client's side, as pipe would.
     backend.once('end', () => client.end());
     backend.resume();
+  } else if (o.down) {
+    backend.on('data', o.down).resume();
   } else {
     // With last words the client is ended by us (after them), not by the pipe.
     backend.pipe(client, { end: !o.backendGone });
@@ -160,5 +189,24 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
   if (client.destroyed) queueMicrotask(() => onClosed('client'));
   if (backend.destroyed) queueMicrotask(() => onClosed('backend'));
 
-  return { done, destroy: () => destroyBoth('destroyed') };
+  const atBoundary = (): boolean =>
+    o.replyBoundary ? o.replyBoundary() : downTail.lineEnd && Date.now() - downTail.at >= limits.goodbyeQuietMs;
+  const goodbye = (words: Buffer, why: SpliceEnd = 'shutdown'): void => {
+    if (saidGoodbye) return;
+    saidGoodbye = true;
+    firstEnd(why);
+    const speak = atBoundary();
+    backend.destroy();
+    if (client.writableEnded || client.destroyed) return;
+    if (speak) {
+      down += words.length;
+      client.end(words);
+    } else {
+      client.end();
+    }
+    lingerTimer ??= setTimeout(() => client.destroy(), o.lingerMs);
+    lingerTimer.unref();
+  };
+
+  return { done, destroy: () => destroyBoth('destroyed'), goodbye };
 }

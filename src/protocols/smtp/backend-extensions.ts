@@ -1,6 +1,7 @@
 import { limits } from '../../core/limits.js';
 import type { Logger } from '../../core/logger.js';
-import { errorText } from '../shared/error-text.js';
+import { LogEvent } from '../../core/log-events.js';
+import { logSafeError } from '../../core/log-safe-error.js';
 import { passedOnExtensions } from './ehlo-extensions.js';
 
 /**
@@ -31,7 +32,7 @@ export class BackendExtensions {
         return this.#value;
       },
       (err: unknown) => {
-        this.#log.warn({ event: 'backend-probe-failed', err: errorText(err) });
+        this.#log.warn({ event: LogEvent.backendProbeFailed, ...logSafeError(err) });
         this.#value = null;
         this.#until = Date.now() + limits.smtpExtensionsRetryMs;
         return null;

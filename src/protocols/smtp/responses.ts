@@ -1,4 +1,5 @@
 import { exhaustive, type FailReason } from '../../policy/types.js';
+import type { HangUp } from '../shared/session-protocol.js';
 
 /**
  * Every reply twostep itself gives on the SMTP wire, in one place: code, enhanced status code
@@ -31,6 +32,11 @@ export const smtpReply = {
   tooManyErrors: '421 4.7.0 Error: too many errors',
   tooManyAuthFailures: '421 4.7.0 Error: too many failed authentication attempts',
   backendLost: '421 4.4.2 Error: lost connection to the mail server, try again later',
+  shuttingDown: '421 4.3.2 Service shutting down',
+  // After AUTH (Postfix's words for the same refusals):
+  insufficientAuthorization: '550 5.7.0 Error: insufficient authorization',
+  alreadyAuthenticated: '503 5.5.1 Error: already authenticated',
+  bdatSyntax: '521 5.5.4 Syntax: BDAT count [LAST]',
 } as const;
 
 /** One reply as lines: "250-a", "250-b", "250 c" (RFC 5321 §4.2.1). */
@@ -56,5 +62,27 @@ export function renderFailure(reason: FailReason): string {
       return '501 5.5.2 Error: invalid authentication data';
     default:
       return exhaustive(reason);
+  }
+}
+
+/** The last words before twostep hangs up on a client that has not authenticated (Postfix's wording). */
+export function lastWords(why: HangUp): string[] {
+  switch (why) {
+    case 'line-too-long':
+      return [smtpReply.lineTooLong, smtpReply.tooManyErrors];
+    case 'too-much-input':
+      return [smtpReply.tooMuchInput];
+    case 'timeout':
+      return [smtpReply.timeout];
+    case 'too-many-bad-commands':
+      return [smtpReply.tooManyErrors];
+    case 'too-many-auth-failures':
+      return [smtpReply.tooManyAuthFailures];
+    case 'shutdown':
+      return [smtpReply.shuttingDown];
+    case 'fatal-syntax': // SMTP has no fatal syntax: every line stands alone
+      return [];
+    default:
+      return exhaustive(why);
   }
 }

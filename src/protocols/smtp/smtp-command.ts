@@ -1,30 +1,29 @@
 import { decodeUtf8Strict } from '../shared/base64-strict.js';
+import { ParseError } from '../shared/parse-error.js';
 
-/** One pre-AUTH command line: the verb (upper-cased) and the rest of the line. */
+/** One command line: the verb (upper-cased) and the rest of the line. */
 export interface SmtpCommand {
-  verb: string;
+  name: string;
   arg: string;
 }
-
-export type SmtpCommandParse =
-  | { ok: true; command: SmtpCommand }
-  /** empty: a blank line; syntax: not "VERB [args]" in UTF-8; http: a web request to the mail port. */
-  | { ok: false; error: 'empty' | 'syntax' | 'http' };
 
 /** Web clients and proxy probes (Postfix's smtpd_forbidden_commands: CONNECT GET POST): hang up. */
 const HTTP_VERBS = new Set(['GET', 'POST', 'CONNECT', 'HEAD', 'PUT', 'OPTIONS']);
 
-/** Parses "VERB" or "VERB SP arguments" (RFC 5321 §4.1.1); the verb is letters only. */
-export function parseSmtpCommand(line: Buffer): SmtpCommandParse {
+/**
+ * Parses "VERB" or "VERB SP arguments" (RFC 5321 §4.1.1); the verb is letters only. Throws
+ * ParseError: encoding (invalid UTF-8, NUL, CR), empty, syntax, http-request.
+ */
+export function parseSmtpCommand(line: Buffer): SmtpCommand {
   const text = decodeUtf8Strict(line);
-  if (text === null || /[\0\r\n]/.test(text)) return { ok: false, error: 'syntax' };
+  if (text === null || /[\0\r\n]/.test(text)) throw new ParseError('encoding', 'invalid characters');
   const trimmed = text.replace(/[ \t]+$/, '');
-  if (trimmed === '') return { ok: false, error: 'empty' };
+  if (trimmed === '') throw new ParseError('empty', 'empty line');
   const m = /^([A-Za-z]{1,16})(?:[ \t]+(.*))?$/.exec(trimmed);
-  if (!m) return { ok: false, error: 'syntax' };
-  const verb = (m[1] as string).toUpperCase();
-  if (HTTP_VERBS.has(verb)) return { ok: false, error: 'http' };
-  return { ok: true, command: { verb, arg: m[2] ?? '' } };
+  if (!m) throw new ParseError('syntax', 'not a command');
+  const name = (m[1] as string).toUpperCase();
+  if (HTTP_VERBS.has(name)) throw new ParseError('http-request', 'HTTP request line');
+  return { name, arg: m[2] ?? '' };
 }
 
 /**

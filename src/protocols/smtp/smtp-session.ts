@@ -1,221 +1,148 @@
+import type net from 'node:net';
 import type { SmtpBackendLogin } from '../../config/schema.js';
 import { limits } from '../../core/limits.js';
-import type { FailReason } from '../../policy/types.js';
-import { ClientConnection } from '../shared/client-connection.js';
 import type { SessionSettings } from '../shared/front-end-server.js';
-import { LineReadError } from '../shared/line-reader.js';
-import { PreAuthRefusals } from '../shared/pre-auth-refusals.js';
-import type { LoginCredentials } from '../shared/login-credentials.js';
+import type { LineReader } from '../shared/line-reader.js';
+import type { ParseError } from '../shared/parse-error.js';
+import { PreAuthSession } from '../shared/pre-auth-session.js';
+import { commandTable, type HangUp, type LoginSteps } from '../shared/session-protocol.js';
 import { SessionOver } from '../shared/session-over.js';
-import { sessionSurface } from '../shared/session-surface.js';
+import { AFTER_LOGIN, BEFORE_LOGIN } from '../shared/session-state.js';
 import type { Splice } from '../shared/splice.js';
-import { authCommand } from './commands/auth-command.js';
+import { smtpRelay } from './command-relay.js';
 import { ehloLines } from './ehlo-extensions.js';
-import { proxyLogin } from './proxy-login.js';
-import { multiline, renderFailure, smtpReply } from './responses.js';
-import type { SmtpSessionContext } from './session-context.js';
-import { SmtpSessionState } from './session-state.js';
+import { lastWords, multiline, renderFailure, smtpReply } from './responses.js';
 import { heloName, parseSmtpCommand, type SmtpCommand } from './smtp-command.js';
+import { upstreamLogin, type UpstreamLoginResult } from './upstream-login.js';
 
 /** One client session's settings (shared/front-end-server.ts), plus SMTP's own. */
 export interface SmtpSessionOptions extends Omit<SessionSettings, 'greeting'> {
+  /** How an application code logs in at Postfix: master login (AUTH PLAIN) or XCLIENT LOGIN. */
   backendLogin: SmtpBackendLogin;
   /** Name in the greeting and the first EHLO line. */
   hostname: string;
   /** The backend's passed-on EHLO extensions (cached probe); null when it could not be asked. */
   extensions(): Promise<string[] | null>;
+  /** Deadline of the whole backend login (limits.backendLoginMs unless a test shortens it). */
   backendLoginMs: number;
 }
 
-/** Commands of a mail transaction: refused before AUTH (530), never relayed unauthenticated. */
-const TRANSACTION_COMMANDS = new Set(['MAIL', 'RCPT', 'DATA', 'BDAT', 'VRFY', 'EXPN', 'ETRN', 'TURN', 'ATRN']);
+/** Commands of a mail transaction: valid only after AUTH (530 before), never relayed unauthenticated. */
+const TRANSACTION_COMMANDS = ['MAIL', 'RCPT', 'DATA', 'BDAT', 'VRFY', 'EXPN', 'ETRN', 'TURN', 'ATRN'];
 
 /**
- * One client connection: the pre-AUTH state machine (greeting, EHLO/HELO, STARTTLS, AUTH, RSET,
- * NOOP, QUIT; limits and deadlines) and the command dispatcher. AUTH lives in commands/; the
- * policy decision, backend login and splice in proxy-login.ts; sockets, deadlines and the close
- * in shared/client-connection.ts. Nothing is parsed after AUTH.
+ * One SMTP submission client before AUTH (RFC 5321, 3207, 4954): what SMTP says and does on the
+ * skeleton of shared/pre-auth-session.ts — the greeting, the command table (EHLO, HELO,
+ * STARTTLS, AUTH, RSET, NOOP, QUIT; the transaction commands are refused until AUTH), the
+ * refusal table (responses.ts) and the backend login (upstream-login.ts: the user's own AUTH for
+ * passthrough, the master login or XCLIENT LOGIN for an application code). After AUTH the
+ * client is still read at command boundaries (command-relay.ts).
  */
-export class SmtpSession {
+export class SmtpSession extends PreAuthSession<SmtpCommand> {
   readonly #o: SmtpSessionOptions;
-  readonly #conn: ClientConnection;
-  readonly #ctx: SmtpSessionContext;
-  #state = SmtpSessionState.NotAuthenticated;
   /** The client's EHLO/HELO name (forgotten at STARTTLS). */
   #helo: string | undefined;
-  readonly #refusals = new PreAuthRefusals({
-    maxBadCommands: limits.preAuthMaxBadCommands,
-    hangUp: (why) => this.#goodbye(why === 'too-many-bad-commands' ? smtpReply.tooManyErrors : smtpReply.tooManyAuthFailures, why),
+  /** The backend extensions the client's last EHLO was shown (null: Postfix could not be asked). */
+  #extensions: string[] | null = null;
+
+  protected readonly commands = commandTable<SmtpCommand>({
+    EHLO: { states: BEFORE_LOGIN, run: (c) => this.#hello(c) },
+    HELO: { states: BEFORE_LOGIN, run: (c) => this.#hello(c) },
+    STARTTLS: { states: BEFORE_LOGIN, run: (c) => this.#starttls(c) },
+    AUTH: { states: BEFORE_LOGIN, run: (c) => this.#auth(c) },
+    // RFC 5321 §4.1.1.9: NOOP may carry a string; RSET takes none.
+    RSET: { states: BEFORE_LOGIN, run: (c) => (c.arg ? void this.badCommand(smtpReply.noArguments('RSET')) : this.conn.send(smtpReply.ok)) },
+    NOOP: { states: BEFORE_LOGIN, run: () => this.conn.send(smtpReply.ok) },
+    QUIT: { states: BEFORE_LOGIN, run: () => this.quit([smtpReply.bye], 'quit') },
+    ...Object.fromEntries(TRANSACTION_COMMANDS.map((name) => [name, { states: AFTER_LOGIN }])),
   });
 
   constructor(o: SmtpSessionOptions) {
+    super(o, { protocol: 'smtp', maxLineBytes: limits.smtpLineBytes, maxBadCommands: limits.preAuthMaxBadCommands });
     this.#o = o;
-    this.#conn = new ClientConnection({
-      ...o,
-      protocol: 'smtp',
-      maxLineBytes: limits.smtpLineBytes,
-      onTimeout: () => this.#timeout(),
-      onClosed: () => {
-        this.#state = SmtpSessionState.Closed;
-      },
-    });
-    this.#ctx = this.#context();
   }
 
-  get state(): SmtpSessionState {
-    return this.#state;
+  protected greeting(): string[] {
+    return [smtpReply.greeting(this.#o.hostname)];
   }
 
-  /** Ends the session now (server shutdown, revocation); both sockets are closed, nothing is sent. */
-  destroy(reason?: string): void {
-    this.#conn.destroy(reason);
+  protected async readCommand(reader: LineReader): Promise<SmtpCommand> {
+    return parseSmtpCommand(await reader.readLine());
   }
 
-  /** Runs the session to its end; never rejects. */
-  run(): Promise<void> {
-    return this.#conn.run(async () => {
-      this.#conn.send(smtpReply.greeting(this.#o.hostname));
-      return this.#conn.commandLoop((reader) => reader.readLine(), (e) => this.#onReadError(e), (line) => this.#command(line));
-    });
+  protected refuseCommand(_c: SmtpCommand, known: boolean): string {
+    if (!known) return smtpReply.unknownCommand;
+    return this.loginRefused() ? smtpReply.starttlsFirst : smtpReply.authRequired;
   }
 
-  /** One command line: parsed, then run; returns the splice when the client is now logged in. */
-  async #command(line: Buffer): Promise<Splice | undefined> {
-    const parsed = parseSmtpCommand(line);
-    if (parsed.ok) return this.#dispatch(parsed.command);
-    if (parsed.error === 'http') throw this.#conn.httpRequest();
-    return this.#badCommand(smtpReply.badSyntax);
+  protected refuseSyntax(): string {
+    return smtpReply.badSyntax;
   }
 
-  #onReadError(err: unknown): void {
-    if (err instanceof LineReadError) {
-      switch (err.reason) {
-        case 'closed':
-          throw this.#conn.over('client-closed');
-        case 'line-too-long':
-          this.#conn.send(smtpReply.lineTooLong);
-          return this.#goodbye(smtpReply.tooManyErrors, 'line-too-long');
-        case 'total-too-large':
-          return this.#goodbye(smtpReply.tooMuchInput, 'too-much-input');
-      }
-    }
-    throw err;
+  protected lastWords(why: HangUp): string[] {
+    return lastWords(why);
   }
 
-  /** Runs one command; returns the splice when the client is now logged in. */
-  async #dispatch(cmd: SmtpCommand): Promise<Splice | undefined> {
-    const { verb, arg } = cmd;
-    switch (verb) {
-      case 'EHLO':
-      case 'HELO':
-        return this.#hello(verb, arg);
-      case 'STARTTLS':
-        await this.#starttls(arg);
-        return undefined;
-      case 'AUTH':
-        return this.#login(await authCommand(this.#ctx, arg));
-      case 'RSET':
-      case 'NOOP':
-        // RFC 5321 §4.1.1.9: NOOP may carry a string; RSET takes none.
-        if (verb === 'RSET' && arg) return this.#badCommand(smtpReply.noArguments('RSET'));
-        this.#conn.send(smtpReply.ok);
-        return undefined;
-      case 'QUIT':
-        this.#conn.send(smtpReply.bye);
-        throw this.#conn.over('quit');
-      default:
-        if (TRANSACTION_COMMANDS.has(verb)) {
-          return this.#badCommand(this.#conn.tls || this.#o.allowPlaintext ? smtpReply.authRequired : smtpReply.starttlsFirst);
-        }
-        return this.#badCommand(smtpReply.unknownCommand);
-    }
-  }
-
-  async #hello(verb: 'EHLO' | 'HELO', arg: string): Promise<undefined> {
-    const name = heloName(arg);
-    if (name === null) return this.#badCommand(verb === 'EHLO' ? smtpReply.ehloSyntax : smtpReply.heloSyntax);
+  async #hello(c: SmtpCommand): Promise<void> {
+    const name = heloName(c.arg);
+    if (name === null) return void this.badCommand(c.name === 'EHLO' ? smtpReply.ehloSyntax : smtpReply.heloSyntax);
     this.#helo = name;
-    if (verb === 'HELO') {
-      this.#conn.send(`250 ${this.#o.hostname}`);
-      return undefined;
-    }
-    this.#conn.reader.pause(); // the probe may take a moment; pipelined commands wait in the socket
-    const backend = await this.#o.extensions();
-    if (this.#conn.closed()) throw new SessionOver();
-    this.#conn.reader.resume();
-    const lines = ehloLines({
-      host: this.#o.hostname,
-      backend,
-      starttls: !this.#conn.tls,
-      auth: this.#conn.tls || this.#o.allowPlaintext,
-    });
-    for (const l of multiline(250, lines)) this.#conn.send(l);
-    return undefined;
+    if (c.name === 'HELO') return this.conn.send(`250 ${this.#o.hostname}`);
+    this.conn.reader.pause(); // the probe may take a moment; pipelined commands wait in the socket
+    this.#extensions = await this.#o.extensions();
+    if (this.conn.closed()) throw new SessionOver();
+    this.conn.reader.resume();
+    const lines = ehloLines({ host: this.#o.hostname, backend: this.#extensions, starttls: !this.conn.tls, auth: !this.loginRefused() });
+    for (const l of multiline(250, lines)) this.conn.send(l);
   }
 
-  async #starttls(arg: string): Promise<void> {
-    if (this.#conn.tls) return this.#badCommand(smtpReply.tlsActive);
-    if (arg) return this.#badCommand(smtpReply.starttlsSyntax);
-    this.#conn.send(smtpReply.starttlsReady);
-    await this.#conn.startTls();
+  async #starttls(c: SmtpCommand): Promise<void> {
+    if (this.conn.tls) return void this.badCommand(smtpReply.tlsActive);
+    if (c.arg) return void this.badCommand(smtpReply.starttlsSyntax);
+    this.conn.send(smtpReply.starttlsReady);
+    await this.conn.startTls();
     this.#helo = undefined; // RFC 3207 §4.2: the client starts over with EHLO
   }
 
-  /** The login step, when AUTH yielded credentials; the connection keeps the sockets for destroy(). */
-  async #login(creds: LoginCredentials | undefined): Promise<Splice | undefined> {
-    if (!creds) return undefined;
-    const proxied = await proxyLogin(this.#ctx, creds);
-    if (!proxied) return undefined;
-    this.#conn.proxying(proxied, this.#o.registry, () => this.destroy('revoked'));
-    return proxied.splice;
+  /** AUTH PLAIN | LOGIN [initial-response] (RFC 4954): after EHLO, before MAIL. */
+  async #auth(c: SmtpCommand): Promise<void> {
+    const parts = c.arg.split(' ').filter((s) => s !== '');
+    const mech = parts[0]?.toUpperCase();
+    if (!mech || parts.length > 2) return void this.badCommand(smtpReply.authSyntax);
+    if (this.#helo === undefined) return void this.badCommand(smtpReply.sendHeloFirst);
+    // Postfix's order: before TLS even an unknown mechanism hears 538.
+    if (this.loginRefused()) return void this.fail('tls-required', renderFailure('tls-required'), undefined, mech === 'LOGIN' ? 'LOGIN' : 'PLAIN');
+    if (mech !== 'PLAIN' && mech !== 'LOGIN') return void this.badCommand(smtpReply.authMechanism);
+    const creds = await this.sasl(mech, parts[1], { challenge: (b64) => `334 ${b64}`, aborted: smtpReply.authAborted, refusal: renderFailure });
+    if (creds) await this.login(creds, this.#steps(this.#helo));
   }
 
-  /** The surface command handlers and the login step act through (see session-context.ts). */
-  #context(): SmtpSessionContext {
-    const self = this;
+  #steps(helo: string): LoginSteps<Extract<UpstreamLoginResult, { ok: true }>> {
     const o = this.#o;
-    return sessionSurface(this.#conn, o, (e) => this.#onReadError(e), {
-      backendLogin: o.backendLogin,
-      backendLoginMs: o.backendLoginMs,
-      get helo() {
-        return self.#helo;
-      },
-      get state() {
-        return self.#state;
-      },
-      set state(s: SmtpSessionState) {
-        self.#state = s;
-      },
-      badCommand: (line: string) => this.#badCommand(line),
-      fail: (reason: FailReason, user: string | undefined, mechanism: string) => this.#fail(reason, user, mechanism),
-    });
+    return {
+      refusal: renderFailure,
+      upstream: (credentials) =>
+        upstreamLogin({
+          backend: o.backend,
+          credentials: credentials.kind === 'master' && o.backendLogin === 'xclient' ? { kind: 'xclient', user: credentials.user } : credentials,
+          client: this.conn.client,
+          helo,
+          deadlineMs: o.backendLoginMs,
+        }),
+      loggedIn: () => smtpReply.authOk,
+    };
   }
 
-  /** Renders a failed AUTH, logs it, and hangs up after too many. */
-  #fail(reason: FailReason, user: string | undefined, mechanism: string): undefined {
-    this.#conn.send(renderFailure(reason));
-    this.#conn.log.info({ event: 'login', result: 'fail', user, reason, mechanism });
-    this.#refusals.loginFailed(reason);
-    return undefined;
+  protected override appCodeLogFields(): Record<string, unknown> {
+    return { backendLogin: this.#o.backendLogin };
   }
 
-  #badCommand(line: string): undefined {
-    this.#conn.send(line);
-    this.#refusals.badCommand();
-    return undefined;
-  }
-
-  #timeout(): void {
-    if (this.#state === SmtpSessionState.NotAuthenticated || this.#state === SmtpSessionState.Authenticating) {
-      this.#goodbye(smtpReply.timeout, 'timeout');
-    }
-  }
-
-  /** A final 421 and close. Throws nothing: the pending read ends the loop. */
-  #goodbye(line: string, reason: string): void {
-    if (this.#conn.closed()) return;
-    this.#conn.send(line);
-    this.#conn.log.info({ event: 'bye', reason });
-    this.#conn.close(reason);
+  /**
+   * After AUTH: the command relay (command-relay.ts), which keeps XCLIENT, XFORWARD, STARTTLS and
+   * AUTH from Postfix and answers EHLO with the list the client saw before, without STARTTLS.
+   */
+  protected override relay(client: net.Socket, backend: net.Socket, pending: Buffer): Splice {
+    const ehlo = ehloLines({ host: this.#o.hostname, backend: this.#extensions, starttls: false, auth: true });
+    return smtpRelay(client, backend, pending, { tls: this.conn.tls, hostname: this.#o.hostname, ehlo, log: this.conn.log });
   }
 }

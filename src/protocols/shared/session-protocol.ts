@@ -1,0 +1,50 @@
+import type { FailReason } from '../../policy/types.js';
+import type { UpstreamRefusal, UpstreamSuccess } from './login-step.js';
+import type { SessionState } from './session-state.js';
+import type { UpstreamCredentials } from './upstream-login-deadline.js';
+
+/*
+ * What a protocol hands the session skeleton (pre-auth-session.ts) besides its greeting and
+ * command reader: its command table, its refusal table (HangUp), its login and SASL words.
+ */
+
+/** One entry of a protocol's command table. */
+export interface CommandSpec<C> {
+  /** The states in which the command runs; in any other it gets the protocol's "not now" refusal. */
+  states: readonly SessionState[];
+  run?(cmd: C): Promise<void> | void;
+}
+
+/** Why a session ends before login; the protocol says its last words for each (refusal table). */
+export type HangUp =
+  | 'line-too-long'
+  | 'too-much-input'
+  | 'fatal-syntax'
+  | 'timeout'
+  | 'too-many-bad-commands'
+  | 'too-many-auth-failures'
+  | 'shutdown';
+
+/** How a login command's outcome is said, and how the protocol logs in at its backend. */
+export interface LoginSteps<R extends UpstreamSuccess> {
+  /** The reply to a refused login (the protocol's one exhaustive table). */
+  refusal(reason: FailReason): string;
+  upstream(credentials: UpstreamCredentials): Promise<R | UpstreamRefusal>;
+  /** What the client hears once logged in (IMAP relays the backend's capabilities). */
+  loggedIn(result: R): string;
+}
+
+/** The words of a SASL exchange (AUTHENTICATE, AUTH) in the protocol's wire format. */
+export interface SaslReplies {
+  /** A server challenge line: "+ <base64>" (IMAP, POP3) or "334 <base64>" (SMTP). */
+  challenge(b64: string): string;
+  /** The reply to a "*" cancel (counted as a bad command). */
+  aborted: string;
+  refusal(reason: FailReason): string;
+}
+
+/** Builds a command table (a Map: no prototype keys answer for a client's command name). */
+export function commandTable<C>(entries: Record<string, CommandSpec<C>>): ReadonlyMap<string, CommandSpec<C>> {
+  return new Map(Object.entries(entries));
+}
+
