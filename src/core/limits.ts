@@ -86,6 +86,12 @@ export const limits = {
   secretChars: 1024,
   /** Deepest parenthesized list before login; only ID sends a list, one level deep. */
   preAuthListDepth: 4,
+  /**
+   * Backend refusal times kept to pad every refusal to the server's usual time (refusal-timing.ts),
+   * and the longest such padding (a server that got slow must not hold every refusal for long).
+   */
+  refusalTimingSamples: 100,
+  refusalTimingMaxMs: 10_000,
   /** Time the policy may take for one decision (argon2 + SQLite); past it the client hears UNAVAILABLE. */
   authDecisionMs: 15_000,
   /**

@@ -9,6 +9,7 @@ import type { Store, StoreRepos } from '../store/store.js';
 import type { Account, NewAuditEvent } from '../store/types.js';
 import { limits } from '../core/limits.js';
 import { AttemptGuard } from './attempt-guard.js';
+import { RefusalTiming } from './refusal-timing.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 import { VerifiedCredentialCache } from './verified-credential-cache.js';
 
@@ -60,6 +61,8 @@ export class PolicyContext {
   readonly lookupKey: Buffer;
   /** The guessing bounds, kept in the store (shared by every process, kept across restarts). */
   readonly guard: AttemptGuard;
+  /** How long the mail server takes to refuse a password: every refusal takes as long. */
+  readonly refusalTiming = new RefusalTiming();
   /** Per bound key, the end of the lockout whose first refusal was audited (see firstRefusal). */
   readonly #lockouts = new Map<string, number>();
   /** Verified (user, code) pairs: repeated logins skip argon2 (see VerifiedCredentialCache). */

@@ -70,10 +70,11 @@ export function lastWords(why: HangUp, err?: ParseError): string[] {
 /** The one renderer for a failed login: every FailReason, checked exhaustively. */
 export function renderFailure(tag: string, reason: FailReason): string {
   switch (reason) {
+    // One refusal for everyone: a two-step account's main password and any wrong password read
+    // alike (and take as long: the policy's failure delay), so no one can list two-step users.
     case 'invalid-credentials':
-      return `${tag} NO [AUTHENTICATIONFAILED] Authentication failed.`;
     case 'app-code-required':
-      return `${tag} NO [AUTHENTICATIONFAILED] Authentication failed. This account uses two-step authentication: sign in with an application code.`;
+      return `${tag} NO [AUTHENTICATIONFAILED] Authentication failed. If this account uses two-step authentication, sign in with an application code.`;
     case 'tls-required':
       return `${tag} NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.`;
     case 'throttled':

@@ -38,10 +38,11 @@ export function err(text: string): string {
 /** The one renderer for a failed login: every FailReason, checked exhaustively ([AUTH], [SYS/TEMP]: RFC 3206). */
 export function renderFailure(reason: FailReason): string {
   switch (reason) {
+    // One refusal for everyone: a two-step account's main password and any wrong password read
+    // alike (and take as long: the policy's failure delay), so no one can list two-step users.
     case 'invalid-credentials':
-      return '-ERR [AUTH] Authentication failed.';
     case 'app-code-required':
-      return '-ERR [AUTH] Authentication failed. This account uses two-step authentication: sign in with an application code.';
+      return '-ERR [AUTH] Authentication failed. If this account uses two-step authentication, sign in with an application code.';
     case 'tls-required':
       return '-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.';
     case 'throttled':

@@ -47,10 +47,11 @@ export function multiline(code: number, lines: readonly string[]): string[] {
 /** The one renderer for a failed AUTH: every FailReason, checked exhaustively. */
 export function renderFailure(reason: FailReason): string {
   switch (reason) {
+    // One refusal for everyone: a two-step account's main password and any wrong password read
+    // alike (and take as long: the policy's failure delay), so no one can list two-step users.
     case 'invalid-credentials':
-      return '535 5.7.8 Error: authentication failed';
     case 'app-code-required':
-      return '535 5.7.8 Error: authentication failed. This account uses two-step authentication: sign in with an application code.';
+      return '535 5.7.8 Error: authentication failed. If this account uses two-step authentication, sign in with an application code.';
     case 'tls-required':
       // RFC 4954 §6: the mechanism needs an encrypted connection.
       return '538 5.7.11 Encryption required for requested authentication mechanism';
