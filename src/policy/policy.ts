@@ -9,6 +9,7 @@ import {
   portalSecondFactor,
   portalSignIn,
   revokeThisDevice,
+  trustedDeviceId,
   type PortalSignInRequest,
   type PortalSignInResult,
   type SecondFactorResult,
@@ -176,8 +177,9 @@ export class Policy implements Authenticator, RevocationCheck {
   // trusted devices (web portal)
 
   /** Returns the device token to keep in a cookie; only its SHA-256 is stored. */
-  trustDevice(user: string, label: string): Promise<string> {
-    return trustDevice(this.#ctx, user, label);
+  /** `sessionToken`: the portal session of the browser being trusted (revoking the device ends it). */
+  trustDevice(user: string, label: string, sessionToken?: string): Promise<string> {
+    return trustDevice(this.#ctx, user, label, sessionToken);
   }
 
   isTrustedDevice(user: string, token: string): Promise<boolean> {
@@ -185,7 +187,7 @@ export class Policy implements Authenticator, RevocationCheck {
   }
 
   /** All, or all but the device holding exceptToken ("revoke all other devices"). */
-  revokeTrustedDevices(user: string, opts: { exceptToken?: string } = {}): Promise<number> {
+  revokeTrustedDevices(user: string, opts: { exceptToken?: string; sessionToken?: string } = {}): Promise<number> {
     return revokeTrustedDevices(this.#ctx, user, opts);
   }
 
@@ -206,8 +208,8 @@ export class Policy implements Authenticator, RevocationCheck {
     return isTrustedComputer(this.#ctx, user, token);
   }
 
-  revokeThisDevice(user: string, token: string): Promise<boolean> {
-    return revokeThisDevice(this.#ctx, user, token);
+  revokeThisDevice(user: string, token: string, sessionToken?: string): Promise<boolean> {
+    return revokeThisDevice(this.#ctx, user, token, sessionToken);
   }
 
   accountOverview(user: string): Promise<AccountOverview> {
@@ -223,8 +225,10 @@ export class Policy implements Authenticator, RevocationCheck {
     return totpPendingKey(this.#ctx, user);
   }
 
-  createWebSession(kind: WebSessionKind, subject: string, stage: WebSessionStage): Promise<{ token: string; session: WebSessionView }> {
-    return createWebSession(this.#ctx, kind, subject, stage);
+  /** `deviceToken`: the trusted device whose trust let this sign-in skip the code (revoking it ends the session). */
+  async createWebSession(kind: WebSessionKind, subject: string, stage: WebSessionStage, deviceToken?: string): Promise<{ token: string; session: WebSessionView }> {
+    const deviceId = deviceToken === undefined ? undefined : await trustedDeviceId(this.#ctx, subject, deviceToken);
+    return createWebSession(this.#ctx, kind, subject, stage, deviceId);
   }
 
   readWebSession(token: string, kind: WebSessionKind): Promise<WebSessionView | null> {

@@ -91,12 +91,21 @@ function browser(ip: string) {
   };
   return {
     jar,
-    async signIn(user: string, password: string, code?: string): Promise<HttpResponse> {
+    get: (path: string) => go(path),
+    post: async (path: string, body: Record<string, string> = {}) => {
+      await go(path); // the page with the form (and its CSRF token)
+      return go(path, body);
+    },
+    async signIn(user: string, password: string, code?: string, o: { trust?: boolean } = {}): Promise<HttpResponse> {
       await go('/sign-in');
       const first = await go('/sign-in', { email: user, password });
       if (first.status !== 303 || first.location !== '/sign-in/code' || code === undefined) return first;
       await go('/sign-in/code');
-      return go('/sign-in/code', { code });
+      return go('/sign-in/code', { code, ...(o.trust ? { trust: '1' } : {}) });
+    },
+    /** The next day: the session cookie is gone, the browser's other cookies stay. */
+    endSession(): void {
+      jar.values.delete('twostep_session');
     },
   };
 }
@@ -197,7 +206,7 @@ describe('nobody locks the owner out', () => {
     expect((await browser('127.0.1.99').signIn('alice', 'alice-main-pw')).status).toBe(429);
     // ...while hers signs in with password and TOTP (the next step: the enrolment used this one),
     // a day later: her session has ended, her browser is the same.
-    home.jar.values.delete('twostep_session');
+    home.endSession();
     const done = await home.signIn('alice', 'alice-main-pw', totpCode(aliceKey, Date.now() + 30_000));
     expect(done.status).toBe(303);
     expect(done.location).toMatch(/^\/preferences\/accounts/);
@@ -251,5 +260,34 @@ describe('one refusal for everyone (issue 10 point 5)', () => {
     expect([...texts]).toEqual(['NO [AUTHENTICATIONFAILED] Authentication failed. If this account uses two-step authentication, sign in with an application code.']);
     const medians = Object.values(times).map(median);
     expect(Math.max(...medians) - Math.min(...medians), JSON.stringify(medians)).toBeLessThanOrEqual(50);
+  });
+});
+
+describe('revoking a device ends the sessions it opened (issue 10 point 7)', () => {
+  it('"revoke all other devices" and "revoke this device" sign out the sessions those devices\' trust opened', async () => {
+    const otc = aliceOneTime.slice(1);
+    const signedIn = async (b: ReturnType<typeof browser>) => (await b.get('/preferences/accounts')).status === 200;
+    // A laptop, trusted at a sign-in with a one-time code; the next day its trust skips the code.
+    const laptop = browser(OWNER_IP);
+    expect((await laptop.signIn('alice', 'alice-main-pw', otc[0], { trust: true })).location).toBe('/preferences/accounts');
+    laptop.endSession();
+    expect((await laptop.signIn('alice', 'alice-main-pw')).location).toBe('/preferences/accounts'); // trusted: no code
+    expect(await signedIn(laptop)).toBe(true);
+    // Another browser revokes all other devices: the laptop's session ends at once.
+    const desk = browser(OWNER_IP);
+    expect((await desk.signIn('alice', 'alice-main-pw', otc[1])).location).toBe('/preferences/accounts');
+    expect((await desk.post('/devices/revoke-others')).location).toBe('/preferences/accounts?done=devices-revoked');
+    expect(await signedIn(laptop)).toBe(false);
+    expect(await signedIn(desk)).toBe(true);
+
+    // A phone browser trusted, then two sessions of it; "revoke this device" from one ends the other.
+    const phone = browser(OWNER_IP);
+    expect((await phone.signIn('alice', 'alice-main-pw', otc[2], { trust: true })).location).toBe('/preferences/accounts');
+    const phoneTab = browser(OWNER_IP);
+    for (const [k, v] of phone.jar.values) if (k !== 'twostep_session') phoneTab.jar.values.set(k, v);
+    expect((await phoneTab.signIn('alice', 'alice-main-pw')).location).toBe('/preferences/accounts'); // by its trust
+    expect((await phone.post('/devices/revoke-this')).location).toBe('/preferences/accounts?done=device-revoked');
+    expect(await signedIn(phoneTab)).toBe(false);
+    expect(await signedIn(phone)).toBe(true);
   });
 });
