@@ -62,7 +62,7 @@ export const LogEvent = {
   revocationCheckFailed: 'revocation.check-failed',
   auditWriteFailed: 'audit.write-failed',
 
-  // start-up checks (still inline in src/checks and main.ts: 'backend-checked', 'backend-wait', 'tls-cert-expired')
+  // start-up checks (still inline in src/checks: 'backend-checked', 'backend-wait')
   backendChecked: 'backend.checked',
   backendWait: 'backend.wait',
   tlsCertExpired: 'tls.cert-expired',
