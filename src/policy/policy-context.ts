@@ -52,7 +52,7 @@ export function runWithAuditOrigin<T>(origin: AuditOrigin, fn: () => T): T {
  */
 export class PolicyContext {
   readonly store: Store;
-  readonly config: Config;
+  #config: Config;
   readonly logger: Logger;
   readonly clock: () => number;
   readonly hasher: Hasher;
@@ -71,7 +71,7 @@ export class PolicyContext {
 
   constructor(opts: PolicyOptions) {
     this.store = opts.store;
-    this.config = opts.config;
+    this.#config = opts.config;
     this.logger = opts.logger;
     this.clock = opts.clock ?? Date.now;
     this.hasher = opts.hasher ?? createArgon2Hasher();
@@ -84,6 +84,17 @@ export class PolicyContext {
       ttlMs: opts.config.auth.login_cache_seconds * 1000,
       maxEntries: limits.verifiedCredentialMaxEntries,
     });
+  }
+
+  /** The config every rule reads at each call (so a reload applies to the next call). */
+  get config(): Config {
+    return this.#config;
+  }
+
+  /** A reloaded config (SIGHUP): rules read it from the next call on; the login cache takes its new lifetime. */
+  reconfigure(config: Config): void {
+    this.#config = config;
+    this.verified.setTtl(config.auth.login_cache_seconds * 1000);
   }
 
   /**

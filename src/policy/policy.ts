@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema.js';
 import type { AdminPolicy, WebSessionKind, WebSessionStage } from '../store/types.js';
 import type { Secret } from '../core/secret.js';
 import { adminAdd, adminList, adminRemove, adminResetTotp, adminSetPassword, adminSignIn, type AdminInfo, type AdminSignInResult } from './admin-accounts.js';
@@ -78,6 +79,11 @@ export class Policy implements Authenticator, RevocationCheck {
    */
   invalidateUser(user: string): void {
     this.#ctx.verified.invalidateUser(normalizeUsername(user));
+  }
+
+  /** A reloaded config (SIGHUP): every rule reads it from the next call on. */
+  reconfigure(config: Config): void {
+    this.#ctx.reconfigure(config);
   }
 
   /** Writes what this process queued (audit, Last Used, last seen) now; the store's close does it too. */

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -37,6 +37,8 @@ export interface PortalSettings {
 
 export interface RunningPortal {
   port: number;
+  /** A reload's certificate and key (HTTPS portals): connections from now on get them. */
+  setTls(tls: NonNullable<PortalSettings['tls']>): void;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,9 @@ export async function startPortal(o: { policy: Policy; checker: PasswordChecker;
   o.logger.info({ event: 'portal.listening', listen: `${host}:${bound}`, tls: !!s.tls }, 'portal listening');
   return {
     port: bound,
+    setTls: (tls) => {
+      if (s.tls) (server as HttpsServer).setSecureContext(tls);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(sweep);

@@ -244,6 +244,9 @@ export interface Store extends StoreRepos {
    */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): WriteBehindStats;
-  /** Flushes (at most limits.storeCloseFlushMs; what is left is logged as lost) and closes. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Flushes (at most `flushMs`, default limits.storeCloseFlushMs: a shutdown passes what is left
+   * of its grace; what is still queued then is logged as lost) and closes. Idempotent.
+   */
+  close(flushMs?: number): Promise<void>;
 }

@@ -31,6 +31,8 @@ export const imapText = {
   unknownCommand: 'Unknown command.',
   notPermitted: 'Command not permitted in this state.',
   shuttingDown: 'Server shutting down.',
+  tooManyFromIp: 'Too many connections from your address.',
+  busy: '[UNAVAILABLE] Server busy, try again later.',
 } as const;
 
 /** "<tag> BAD Error in IMAP command X: <why>" (Dovecot's wording for a refused command). */
@@ -62,6 +64,10 @@ export function lastWords(why: HangUp, err?: ParseError): string[] {
       return [`* BYE ${imapText.tooManyAuthFailures}`];
     case 'shutdown':
       return [`* BYE ${imapText.shuttingDown}`];
+    case 'too-many-from-ip': // a BYE greeting (RFC 9051 §7.1.5): the server refuses the connection
+      return [`* BYE ${imapText.tooManyFromIp}`];
+    case 'busy':
+      return [`* BYE ${imapText.busy}`];
     default:
       return exhaustive(why);
   }

@@ -25,6 +25,8 @@ export const pop3Text = {
   tooMuchInput: 'Too much input before login.',
   inactivity: 'Disconnected for inactivity.',
   shuttingDown: '[SYS/TEMP] Server shutting down.',
+  tooManyFromIp: '[SYS/TEMP] Too many connections from your address.',
+  busy: '[SYS/TEMP] Server busy, try again later.',
 } as const;
 
 export function ok(text = ''): string {
@@ -73,6 +75,10 @@ export function lastWords(why: HangUp): string[] {
       return [err(pop3Text.tooManyBad)];
     case 'shutdown':
       return [err(pop3Text.shuttingDown)];
+    case 'too-many-from-ip': // a -ERR greeting: the client tries again later (RFC 2449 [SYS/TEMP])
+      return [err(pop3Text.tooManyFromIp)];
+    case 'busy':
+      return [err(pop3Text.busy)];
     case 'too-many-auth-failures':
     case 'fatal-syntax': // POP3 has no fatal syntax: every line stands alone
       return [];

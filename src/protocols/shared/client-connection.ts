@@ -1,9 +1,9 @@
 import type net from 'node:net';
-import type tls from 'node:tls';
 import { limits } from '../../core/limits.js';
 import { LogEvent } from '../../core/log-events.js';
 import { logSafeError } from '../../core/log-safe-error.js';
 import type { Logger } from '../../core/logger.js';
+import { currentSecureContext, type SecureContextSource } from '../../core/secure-context-holder.js';
 import type { Protocol } from '../../policy/types.js';
 import { LineReader } from './line-reader.js';
 import { SessionOver } from './session-over.js';
@@ -17,7 +17,8 @@ export interface ClientConnectionOptions {
   /** The socket is already TLS (implicit-TLS listener). */
   tls: boolean;
   logger: Logger;
-  secureContext: tls.SecureContext;
+  /** Read when STARTTLS begins: a reload's new certificate serves the sessions that upgrade after it. */
+  secureContext: SecureContextSource;
   /** The protocol's pre-auth line cap (limits.preAuthLineBytes, limits.pop3PreAuthLineBytes). */
   maxLineBytes: number;
   /** The pre-auth or idle deadline passed; the session says goodbye its way (or not, once logged in). */
@@ -127,7 +128,7 @@ export class ClientConnection {
     if (injected.length) this.log.warn({ event: LogEvent.starttlsInjection, bytes: injected.length });
     this.#upgrading = true;
     try {
-      const secure = await upgradeServerTls(this.#rawSocket, this.#o.secureContext, limits.tlsHandshakeMs);
+      const secure = await upgradeServerTls(this.#rawSocket, currentSecureContext(this.#o.secureContext), limits.tlsHandshakeMs);
       this.#socket = secure;
       this.#tls = true;
       this.#reader = this.#newReader(secure, total);

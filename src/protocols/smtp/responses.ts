@@ -33,6 +33,8 @@ export const smtpReply = {
   tooManyAuthFailures: '421 4.7.0 Error: too many failed authentication attempts',
   backendLost: '421 4.4.2 Error: lost connection to the mail server, try again later',
   shuttingDown: '421 4.3.2 Service shutting down',
+  tooManyFromIp: '421 4.7.0 Error: too many connections from your address',
+  busy: '421 4.3.2 Error: server busy, try again later',
   // After AUTH (Postfix's words for the same refusals):
   insufficientAuthorization: '550 5.7.0 Error: insufficient authorization',
   alreadyAuthenticated: '503 5.5.1 Error: already authenticated',
@@ -81,6 +83,10 @@ export function lastWords(why: HangUp): string[] {
       return [smtpReply.tooManyAuthFailures];
     case 'shutdown':
       return [smtpReply.shuttingDown];
+    case 'too-many-from-ip': // a 421 greeting (RFC 5321 §3.1): the client tries again later
+      return [smtpReply.tooManyFromIp];
+    case 'busy':
+      return [smtpReply.busy];
     case 'fatal-syntax': // SMTP has no fatal syntax: every line stands alone
       return [];
     default:
