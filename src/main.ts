@@ -2,7 +2,7 @@ import { awaitBackends } from './checks/backend-checks.js';
 import { describeListenError } from './checks/listen-error.js';
 import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
 import type { BackendTls, Config } from './config/schema.js';
-import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
+import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath, storeLocation } from './config/runtime-config.js';
 import { configFileError } from './core/config-file-error.js';
 import { formatHostPort, type HostPort } from './core/host-port.js';
 import { limits } from './core/limits.js';
@@ -17,7 +17,8 @@ import { startPop3Server } from './protocols/pop3/pop3-server.js';
 import { startSmtpServer } from './protocols/smtp/smtp-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
-import { openStore } from './store/index.js';
+import { existsSync } from 'node:fs';
+import { openStore, type Store } from './store/index.js';
 import { imapPasswordChecker } from './portal/imap-password-checker.js';
 import { startPortal, type RunningPortal } from './portal/portal-server.js';
 import { KickingPolicy } from './verify/kicking-policy.js';
@@ -43,8 +44,9 @@ export interface OpenedPolicy {
 export async function openPolicy(config: Config, logger: Logger): Promise<OpenedPolicy> {
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
-    store = await openStore(config.store.path, { logger });
+    store = await openStore(storeLocation(config), { logger });
   } catch (err) {
+    if (config.store.url !== undefined) throw err; // names store.url and why (open-postgres-store.ts)
     // The folder or file cannot be made or opened (EACCES, SQLITE_CANTOPEN, "file is not a
     // database"), also as the store's own error's cause: one line naming the key and the path.
     // A busy or locked database passes as it is.
@@ -56,6 +58,7 @@ export async function openPolicy(config: Config, logger: Logger): Promise<Opened
   }
   let masterKey: Buffer;
   try {
+    if (config.store.url !== undefined) await refuseNewKeyForSharedStore(store, secretKeyPath(config));
     masterKey = loadOrCreateKeyFile(secretKeyPath(config));
   } catch (err) {
     await store.close();
@@ -70,6 +73,20 @@ export async function openPolicy(config: Config, logger: Logger): Promise<Opened
     drain: () => kicker?.drain() ?? Promise.resolve([]),
     close: () => store.close(),
   };
+}
+
+/**
+ * A shared (PostgreSQL) store that already holds accounts or admins was keyed by another node's
+ * key file: a new key here would fail every code and TOTP key there, so none is made.
+ */
+async function refuseNewKeyForSharedStore(store: Store, keyPath: string): Promise<void> {
+  if (existsSync(keyPath)) return;
+  if ((await store.accounts.listAll(1)).length === 0 && (await store.admins.list()).length === 0) return;
+  throw configFileError(
+    'store.secret_key_file',
+    keyPath,
+    'missing, and the shared database already holds accounts: copy the key file from a node that uses this database',
+  );
 }
 
 export interface Running {
