@@ -3,6 +3,7 @@ import { describeListenError } from './checks/listen-error.js';
 import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
 import type { BackendTls, Config } from './config/schema.js';
 import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath, storeLocation } from './config/runtime-config.js';
+import { AddressList } from './core/address-list.js';
 import { configFileError } from './core/config-file-error.js';
 import { formatHostPort, type HostPort } from './core/host-port.js';
 import { limits } from './core/limits.js';
@@ -15,6 +16,7 @@ import { Policy } from './policy/index.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
 import { startPop3Server } from './protocols/pop3/pop3-server.js';
 import { startSmtpServer } from './protocols/smtp/smtp-server.js';
+import { ProxyProtocolGate } from './protocols/shared/proxy-protocol.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { existsSync } from 'node:fs';
@@ -133,6 +135,13 @@ function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
   return timer;
 }
 
+/** [server] proxy_protocol_from: the balancers whose connections start with a PROXY header; none: off. */
+function proxyProtocolGate(config: Config, logger: Logger): ProxyProtocolGate | undefined {
+  const from = config.server.proxy_protocol_from;
+  if (from.length === 0) return undefined;
+  return new ProxyProtocolGate({ from: new AddressList(from), logger, timeoutMs: limits.proxyHeaderMs, maxBytes: limits.proxyHeaderMaxBytes });
+}
+
 /** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
 export async function serve(config: Config, logger: Logger): Promise<Running> {
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
@@ -155,7 +164,15 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     // time for a backend still starting): clients never meet a twostep that cannot log them in.
     await awaitBackends(config, master, logger);
     // What every front end shares; each adds its listeners and backend.
-    const common = { authenticator: opened.policy, logger, master, secureContext, allowPlaintext: config.auth.allow_plaintext, registry };
+    const common = {
+      authenticator: opened.policy,
+      logger,
+      master,
+      secureContext,
+      allowPlaintext: config.auth.allow_plaintext,
+      registry,
+      proxyProtocol: proxyProtocolGate(config, logger),
+    };
     const imap = await startImapServer({
       ...common,
       ...endpoints(config, config.imap),

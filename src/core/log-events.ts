@@ -26,6 +26,10 @@ export const LogEvent = {
   earlyTalker: 'client.early-talker',
   httpRequest: 'client.http-request',
   starttlsInjection: 'client.starttls-injection',
+  /** A balancer's connection ([server] proxy_protocol_from) without a valid PROXY header: closed. */
+  proxyRefused: 'proxy.refused',
+  /** A PROXY header from an address not in proxy_protocol_from: closed. */
+  proxyUntrusted: 'proxy.untrusted',
   socketError: 'client.socket-error',
   tlsFailed: 'tls.failed',
   sessionError: 'session.error',

@@ -10,6 +10,7 @@ import type { Secret } from '../../core/secret.js';
 import type { Authenticator, Protocol } from '../../policy/types.js';
 import { newConnectionId } from './connection-id.js';
 import { startListener, type Listener } from './listener.js';
+import type { Peer, ProxyProtocolGate } from './proxy-protocol.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { UpstreamTarget } from './upstream-connect.js';
 import { UpstreamSpares } from './upstream-spares.js';
@@ -35,11 +36,15 @@ export interface FrontEndSettings {
    * login. Only for backends whose upstream login takes them (IMAP).
    */
   backendSpares?: number;
+  /** [server] proxy_protocol_from: the listeners read a balancer's PROXY header first (proxy-protocol.ts). */
+  proxyProtocol?: ProxyProtocolGate;
 }
 
 /** What one client session is started with: the front end's settings and its socket. */
-export interface SessionSettings extends Omit<FrontEndSettings, 'listen' | 'listenTls' | 'backendSpares'> {
+export interface SessionSettings extends Omit<FrontEndSettings, 'listen' | 'listenTls' | 'backendSpares' | 'proxyProtocol'> {
   socket: net.Socket;
+  /** The client's ends as the listener learnt them (a PROXY header's, else the socket's). */
+  peer?: Peer;
   /** Connection id, on every log line of the session. */
   cid: string;
   /** The socket is already TLS (implicit-TLS listener). */
@@ -82,7 +87,7 @@ export interface FrontEnd {
 
 /** The listeners of one protocol front end (plaintext and implicit TLS) and its live sessions. */
 export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
-  const { protocol, newSession, listen, listenTls, backendSpares, ...rest } = o;
+  const { protocol, newSession, listen, listenTls, backendSpares, proxyProtocol, ...rest } = o;
   const log = o.logger.child({ proto: protocol });
   const spares = backendSpares ? new UpstreamSpares(o.backend, backendSpares) : undefined;
   const settings = spares ? { ...rest, backend: { ...rest.backend, spares } } : rest;
@@ -95,8 +100,9 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
       address,
       implicitTls: implicitTls ? { secureContext: o.secureContext, handshakeMs: limits.tlsHandshakeMs } : undefined,
       onHandshakeError: (err, remote) => log.debug({ event: LogEvent.tlsFailed, ip: remote.ip, ...logSafeError(err) }),
+      proxyProtocol,
       onConnection: (socket, info) => {
-        const session = newSession({ ...settings, socket, cid: newConnectionId(), tls: info.tls });
+        const session = newSession({ ...settings, socket, cid: newConnectionId(), tls: info.tls, peer: info.peer });
         sessions.add(session);
         void session.run().finally(() => {
           sessions.delete(session);

@@ -1,6 +1,7 @@
 import net, { type AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { HostPort } from '../../core/host-port.js';
+import { ownEnds, type Peer, type ProxyProtocolGate } from './proxy-protocol.js';
 import { upgradeServerTls } from './tls-upgrade.js';
 
 /** What a listener can end on close(): a protocol session. */
@@ -13,8 +14,13 @@ export interface ListenerOptions {
   address: HostPort;
   /** Implicit TLS: every accepted socket is wrapped before onConnection sees it. */
   implicitTls?: { secureContext: tls.SecureContext; handshakeMs: number };
-  /** Called once per connection (after the handshake for implicit TLS); returns the session. */
-  onConnection(socket: net.Socket, info: { tls: boolean; remoteIp: string; remotePort: number }): Closable;
+  /**
+   * Called once per connection (after the handshake for implicit TLS); returns the session.
+   * `peer`: the client's ends (from the PROXY header behind a balancer, else the socket's).
+   */
+  onConnection(socket: net.Socket, info: { tls: boolean; remoteIp: string; remotePort: number; peer: Peer }): Closable;
+  /** [server] proxy_protocol_from: balancers' connections start with a PROXY header (proxy-protocol.ts). */
+  proxyProtocol?: ProxyProtocolGate;
   /** Called when an implicit-TLS handshake fails (for a debug log line). */
   onHandshakeError?(err: Error, remote: { ip: string; port: number }): void;
 }
@@ -43,18 +49,31 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
   let accepting = true;
 
   const server = net.createServer({ noDelay: true }, (socket) => {
-    const remoteIp = socket.remoteAddress ?? '';
-    const remotePort = socket.remotePort ?? 0;
     socket.on('error', () => {}); // sessions log what matters; an unhandled error must not crash
     if (!accepting) {
       socket.destroy(); // accepted by the kernel as the listener closed
       return;
     }
+    if (!o.proxyProtocol) return void accepted(socket, ownEnds(socket));
+    // Behind a balancer: the header first (before TLS), then the connection as usual.
+    let gate: Closable | undefined;
+    const waiting: Closable = { destroy: () => (gate ? gate.destroy() : socket.destroy()) };
+    live.add(waiting);
+    handshakes.add(waiting);
+    gate = o.proxyProtocol.accept(socket, (peer) => {
+      live.delete(waiting);
+      handshakes.delete(waiting);
+      return accepting ? accepted(socket, peer) : void socket.destroy();
+    });
+  });
+
+  const accepted = (socket: net.Socket, peer: Peer): Closable | undefined => {
+    const { ip: remoteIp, port: remotePort } = peer;
     if (!o.implicitTls) {
-      const session = o.onConnection(socket, { tls: false, remoteIp, remotePort });
+      const session = o.onConnection(socket, { tls: false, remoteIp, remotePort, peer });
       live.add(session);
       socket.once('close', () => live.delete(session));
-      return;
+      return session;
     }
     const pending: Closable = { destroy: () => socket.destroy() };
     live.add(pending);
@@ -64,7 +83,7 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
         live.delete(pending);
         handshakes.delete(pending);
         tlsSocket.on('error', () => {});
-        const session = o.onConnection(tlsSocket, { tls: true, remoteIp, remotePort });
+        const session = o.onConnection(tlsSocket, { tls: true, remoteIp, remotePort, peer });
         live.add(session);
         tlsSocket.once('close', () => live.delete(session));
         socket.once('close', () => live.delete(session));
@@ -75,7 +94,8 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
         o.onHandshakeError?.(err, { ip: remoteIp, port: remotePort });
       },
     );
-  });
+    return pending;
+  };
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
