@@ -59,7 +59,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-describe('two nodes on one PostgreSQL', () => {
+// Dozens of real logins and CLI runs per test: generous deadlines for a busy machine.
+describe('two nodes on one PostgreSQL', { timeout: 60_000 }, () => {
   it('a code added on node A signs in on both nodes; the main password is refused on both', async () => {
     for (const n of fleet.nodes) {
       expect((await login(n.imapPort, 'alice', aliceCode)).answer).toMatch(/^t1 OK/m);
