@@ -54,6 +54,10 @@ export const LogEvent = {
   storeWriteFailed: 'store.write-failed',
   storeWriteDropped: 'store.write-dropped',
   storeWritesLost: 'store.writes-lost',
+  storeConnectionLost: 'store.connection-lost',
+  storeListenLost: 'store.listen-lost',
+  storeListenBack: 'store.listen-back',
+  storeRevocationListenerFailed: 'store.revocation-listener-failed',
 
   // policy (still spelled inline in src/policy)
   loginOk: 'login.ok',
