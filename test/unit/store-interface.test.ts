@@ -189,4 +189,16 @@ describe.each(STORE_BACKENDS)('store on $name', (backend) => {
     await cli.appCodes.revoke(id, 2);
     expect(await server.appCodes.findActiveByLookup(a.id, 'l1')).toBeUndefined();
   });
+
+  it('write-behind: a source seen again while queued is one write, with the newest time', async () => {
+    const s = await open();
+    for (const at of [5, 9, 7]) s.later({ kind: 'source-seen', username: 'alice', source: 'net:10.0.0.0/24', at });
+    s.later({ kind: 'source-seen', username: 'alice', source: 'net:10.9.0.0/24', at: 6 });
+    expect(await s.flush(5_000)).toBe(true);
+    expect(s.stats()).toMatchObject({ written: 2, failures: 0 });
+    expect(await s.knownSources.lastAt('alice', 'net:10.0.0.0/24')).toBe(9);
+    expect(await s.knownSources.note('alice', 'net:10.0.0.0/24', 8)).toBe(false); // older: kept at 9
+    expect(await s.knownSources.lastAt('alice', 'net:10.0.0.0/24')).toBe(9);
+    expect(await s.knownSources.note('bob', 'net:10.0.0.0/24', 8)).toBe(true);
+  });
 });

@@ -12,10 +12,11 @@ export class PgKnownSourcesRepo extends PgRepo implements KnownSourcesRepo {
   }
 
   async note(username: string, source: string, at: number): Promise<boolean> {
-    const sql = 'INSERT INTO known_sources (username, source, first_at, last_at) VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING';
-    if ((await this.changed(sql, [username, source, at])) === 1) return true;
-    await this.x.q('UPDATE known_sources SET last_at = $1 WHERE username = $2 AND source = $3 AND last_at < $1', [at, username, source]);
-    return false;
+    // One statement: a new row, or a later last_at; xmax = 0 only on a row this statement inserted.
+    const sql = `INSERT INTO known_sources (username, source, first_at, last_at) VALUES ($1, $2, $3, $3)
+                 ON CONFLICT (username, source) DO UPDATE SET last_at = EXCLUDED.last_at WHERE known_sources.last_at < EXCLUDED.last_at
+                 RETURNING (xmax = 0) AS inserted`;
+    return (await this.one<{ inserted: boolean }>(sql, [username, source, at]))?.inserted ?? false;
   }
 
   prune(before: number): Promise<number> {

@@ -8,8 +8,11 @@ import { isUnreachable, pgFault } from './pg-errors.js';
 
 /** How a repository runs its statements: on the pool (each on its own), or inside one transaction. */
 export interface PgExec {
-  /** One statement; its rows and how many rows it changed. */
-  q<R>(text: string, values?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
+  /**
+   * One statement; its rows and how many rows it changed. Prepared once per connection (named by
+   * its text) unless `prepare` is false (a text that varies, such as a multi-row INSERT).
+   */
+  q<R>(text: string, values?: readonly unknown[], prepare?: boolean): Promise<{ rows: R[]; rowCount: number }>;
   /** Several statements without parameters, as one text (a migration). */
   script(sql: string): Promise<void>;
 }
@@ -36,6 +39,9 @@ const nameOf = (text: string): string => {
   }
   return n;
 };
+
+const queryOf = (text: string, values: readonly unknown[], prepare: boolean): pg.QueryConfig =>
+  prepare ? { name: nameOf(text), text, values: values as unknown[] } : { text, values: values as unknown[] };
 
 /** What a pool connects with: the URL, and the session settings that bound every wait. */
 export function poolConfig(url: string): pg.PoolConfig {
@@ -83,10 +89,10 @@ export class PgConnection implements PgExec {
     });
   }
 
-  async q<R>(text: string, values: readonly unknown[] = []): Promise<{ rows: R[]; rowCount: number }> {
+  async q<R>(text: string, values: readonly unknown[] = [], prepare = true): Promise<{ rows: R[]; rowCount: number }> {
     if (this.#closed) throw new TwostepError('STORE_FAILED', 'the database is closed');
     try {
-      const r = await this.pool.query<R & pg.QueryResultRow>({ name: nameOf(text), text, values: values as unknown[] });
+      const r = await this.pool.query<R & pg.QueryResultRow>(queryOf(text, values, prepare));
       return { rows: r.rows, rowCount: r.rowCount ?? 0 };
     } catch (err) {
       throw pgFault(err);
@@ -140,7 +146,7 @@ export class PgConnection implements PgExec {
       }
     };
     const exec: PgExec = {
-      q: <R>(text: string, values: readonly unknown[] = []) => run<R>({ name: nameOf(text), text, values: values as unknown[] }),
+      q: <R>(text: string, values: readonly unknown[] = [], prepare = true) => run<R>(queryOf(text, values, prepare)),
       script: async (sql) => void (await run(sql)),
     };
     let timer: NodeJS.Timeout | undefined;
