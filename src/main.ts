@@ -2,9 +2,11 @@ import { awaitBackends } from './checks/backend-checks.js';
 import { describeListenError } from './checks/listen-error.js';
 import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
 import type { BackendTls, Config } from './config/schema.js';
-import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
+import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath, storeLocation } from './config/runtime-config.js';
+import { AddressList } from './core/address-list.js';
 import { configFileError } from './core/config-file-error.js';
 import { formatHostPort, type HostPort } from './core/host-port.js';
+import { limits } from './core/limits.js';
 import { LogEvent } from './core/log-events.js';
 import { logSafeError } from './core/log-safe-error.js';
 import { setMetricSources } from './core/metrics.js';
@@ -21,6 +23,8 @@ import { ConnectionGate } from './protocols/shared/connection-gate.js';
 import type { FrontEnd } from './protocols/shared/front-end-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
+import { ProxyProtocolGate } from './protocols/shared/proxy-protocol.js';
+import { existsSync } from 'node:fs';
 import { openStore, type Store } from './store/index.js';
 import { imapPasswordChecker } from './portal/imap-password-checker.js';
 import { startPortal, type RunningPortal } from './portal/portal-server.js';
@@ -55,8 +59,9 @@ export interface OpenedPolicy {
 export async function openPolicy(config: Config, logger: Logger): Promise<OpenedPolicy> {
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
-    store = await openStore(config.store.path, { logger });
+    store = await openStore(storeLocation(config), { logger });
   } catch (err) {
+    if (config.store.url !== undefined) throw err; // names store.url and why (open-postgres-store.ts)
     // The folder or file cannot be made or opened (EACCES, SQLITE_CANTOPEN, "file is not a
     // database"), also as the store's own error's cause: one line naming the key and the path.
     // A busy or locked database passes as it is.
@@ -68,6 +73,7 @@ export async function openPolicy(config: Config, logger: Logger): Promise<Opened
   }
   let masterKey: Buffer;
   try {
+    if (config.store.url !== undefined) await refuseNewKeyForSharedStore(store, secretKeyPath(config));
     masterKey = loadOrCreateKeyFile(secretKeyPath(config));
   } catch (err) {
     await store.close();
@@ -83,6 +89,20 @@ export async function openPolicy(config: Config, logger: Logger): Promise<Opened
     close: (flushMs) => store.close(flushMs),
     store,
   };
+}
+
+/**
+ * A shared (PostgreSQL) store that already holds accounts or admins was keyed by another node's
+ * key file: a new key here would fail every code and TOTP key there, so none is made.
+ */
+async function refuseNewKeyForSharedStore(store: Store, keyPath: string): Promise<void> {
+  if (existsSync(keyPath)) return;
+  if ((await store.accounts.listAll(1)).length === 0 && (await store.admins.list()).length === 0) return;
+  throw configFileError(
+    'store.secret_key_file',
+    keyPath,
+    'missing, and the shared database already holds accounts: copy the key file from a node that uses this database',
+  );
 }
 
 export interface Running {
@@ -126,6 +146,13 @@ function endpoints(
   };
 }
 
+/** [server] proxy_protocol_from: the balancers whose connections start with a PROXY header; none: off. */
+function proxyProtocolGate(config: Config, logger: Logger): ProxyProtocolGate | undefined {
+  const from = config.server.proxy_protocol_from;
+  if (from.length === 0) return undefined;
+  return new ProxyProtocolGate({ from: new AddressList(from), logger, timeoutMs: limits.proxyHeaderMs, maxBytes: limits.proxyHeaderMaxBytes });
+}
+
 /** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
 export async function serve(config: Config, logger: Logger, options: ServeOptions = {}): Promise<Running> {
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
@@ -162,7 +189,16 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
       started.push(metrics);
     }
     // What every front end shares; each adds its listeners and backend.
-    const common = { authenticator: opened.policy, logger, master, secureContext, allowPlaintext: config.auth.allow_plaintext, registry, gate };
+    const common = {
+      authenticator: opened.policy,
+      logger,
+      master,
+      secureContext,
+      allowPlaintext: config.auth.allow_plaintext,
+      registry,
+      gate,
+      proxyProtocol: proxyProtocolGate(config, logger),
+    };
     const imap = await startImapServer({
       ...common,
       ...endpoints(config, config.imap),

@@ -57,14 +57,14 @@ export async function startEnv({ root, log, onCleanup }) {
    * SMTP submission listener, { backendPort, backendLogin: 'master'|'xclient' } (smtpPort).
    * verifySocket: also the verify service for Dovecot's Lua passdb, on that unix socket.
    */
-  const startTwostep = async ({ name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), loginCacheSeconds = 300, smtp, verifySocket } = {}) => {
+  const startTwostep = async ({ name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), store, loginCacheSeconds = 300, smtp, verifySocket } = {}) => {
     const dir = path.join(root, name);
     fs.mkdirSync(dir, { recursive: true });
     const port = await freePort();
     const tlsPort = await freePort();
     const smtpPort = smtp ? await freePort() : null;
     const configText = twostepConfig({
-      storePath: path.join(storeDir, 'twostep.db'), cert: cert.cert, key: cert.key, masterPasswordFile, port, tlsPort,
+      storePath: path.join(storeDir, 'twostep.db'), store, cert: cert.cert, key: cert.key, masterPasswordFile, port, tlsPort,
       backendPort: dovecot.imapPort, logLevel: 'warn', loginCacheSeconds,
       smtp: smtp && { ...smtp, port: smtpPort },
       verifySocket,
@@ -76,12 +76,12 @@ export async function startEnv({ root, log, onCleanup }) {
     return { ...child, port, tlsPort, smtpPort, configPath, configText };
   };
 
-  /** Enrol `tfa` (two-step on, one app code) in the database of storeDir; returns the code. */
-  const enrol = async (storeDir = path.join(root, 'twostep-store')) => {
+  /** Enrol `tfa` (two-step on, one app code) in the database of storeDir (or `store`, PostgreSQL); returns the code. */
+  const enrol = async (storeDir = path.join(root, 'twostep-store'), store = undefined) => {
     const dir = path.join(storeDir, 'enrol');
     fs.mkdirSync(dir, { recursive: true });
     const text = twostepConfig({
-      storePath: path.join(storeDir, 'twostep.db'), cert: cert.cert, key: cert.key, masterPasswordFile, port: 1, tlsPort: 2,
+      storePath: path.join(storeDir, 'twostep.db'), store, cert: cert.cert, key: cert.key, masterPasswordFile, port: 1, tlsPort: 2,
       backendPort: dovecot.imapPort, logLevel: 'warn', loginCacheSeconds: 0,
     });
     const configPath = path.join(dir, 'twostep.toml');

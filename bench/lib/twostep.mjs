@@ -14,10 +14,12 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
  * in front of the Postfix service at smtp.backendPort, logging in there as smtp.backendLogin says.
  * verifySocket (optional): a [dovecot] section, the verify service for Dovecot's Lua passdb.
  */
-export function twostepConfig({ storePath, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300, smtp, verifySocket }) {
+export function twostepConfig({ storePath, store, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300, smtp, verifySocket }) {
   return [
     '[store]',
     `path = ${JSON.stringify(storePath)}`,
+    // store: { url, secretKeyFile }: PostgreSQL instead of the SQLite file.
+    ...(store ? [`url = ${JSON.stringify(store.url)}`, `secret_key_file = ${JSON.stringify(store.secretKeyFile)}`] : []),
     '[tls]',
     `cert = ${JSON.stringify(cert)}`,
     `key = ${JSON.stringify(key)}`,

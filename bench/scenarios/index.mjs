@@ -7,7 +7,8 @@ import dovecotPassdb from './dovecot-passdb.mjs';
 import idleConnections from './idle-connections.mjs';
 import imapDownload from './imap-download.mjs';
 import logins from './logins.mjs';
+import severalNodes from './several-nodes.mjs';
 import smtpSubmission from './smtp-submission.mjs';
 import storeScale from './store-scale.mjs';
 
-export const scenarios = [imapDownload, logins, idleConnections, storeScale, smtpSubmission, dovecotPassdb];
+export const scenarios = [imapDownload, logins, idleConnections, storeScale, smtpSubmission, dovecotPassdb, severalNodes];

@@ -6,6 +6,7 @@ import { readFileOrConfigError, readMasterPassword, secretKeyPath } from '../con
 import { configFileError, errnoText } from '../core/config-file-error.js';
 import type { Secret } from '../core/secret.js';
 import { readKeyFile } from '../crypto/key-file.js';
+import { redactedUrl } from '../store/index.js';
 import { describeCertificate, loadTlsFiles } from './tls-files.js';
 
 export interface CheckLine {
@@ -86,6 +87,6 @@ export function checkFiles(config: Config): { lines: CheckLine[]; master: { user
   }
   if (config.backend.ca) lines.push(caLine(config.backend.ca));
   lines.push(secretKeyLine(secretKeyPath(config)));
-  lines.push(storeLine(config.store.path));
+  lines.push(config.store.url !== undefined ? { status: 'ok', text: `store.url ${redactedUrl(config.store.url)}: PostgreSQL, opened by serve` } : storeLine(config.store.path));
   return { lines, master };
 }

@@ -8,6 +8,7 @@ import { disableCommand } from './commands/disable-command.js';
 import { doctorCommand } from './commands/doctor-command.js';
 import { initCommand } from './commands/init-command.js';
 import { serveCommand } from './commands/serve-command.js';
+import { storeCommand } from './commands/store-command.js';
 import { totpCommand } from './commands/totp-command.js';
 import { userCommand } from './commands/user-command.js';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     auditCommand(),
     adminCommand(),
     doctorCommand(),
+    storeCommand(),
   ]) {
     program.addCommand(sub);
   }

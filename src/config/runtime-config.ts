@@ -10,6 +10,11 @@ export function secretKeyPath(config: Config): string {
   return config.store.secret_key_file ?? join(dirname(config.store.path), 'secret.key');
 }
 
+/** Where the store is: the PostgreSQL URL when [store] url is set, else the SQLite file. */
+export function storeLocation(config: Config): string | { url: string } {
+  return config.store.url !== undefined ? { url: config.store.url } : config.store.path;
+}
+
 /** The master password, from the TOML or from master_password_file (first line, trailing newline dropped). */
 export function readMasterPassword(config: Config): Secret {
   const b = config.backend;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isAddressOrNetwork } from '../core/address-list.js';
 import { type HostPort, splitHostPort } from '../core/host-port.js';
 import { limits } from '../core/limits.js';
 import { DEFAULT_TLS12_CIPHERS } from '../core/server-tls.js';
@@ -28,12 +29,26 @@ export const configSchema = z
     store: z
       .object({
         path: z.string().min(1).default('data/twostep.db'),
+        /**
+         * A PostgreSQL database instead of the SQLite file at `path`, shared by several twostep
+         * nodes: "postgres://user:password@host:5432/twostep", or a unix socket with
+         * "postgresql://user@/twostep?host=/run/postgresql". Needs secret_key_file (the same
+         * key file on every node).
+         */
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\/\S+$/i, 'must be a "postgres://" or "postgresql://" URL')
+          .optional(),
         /** File holding the 32-byte key that encrypts TOTP secrets at rest; default: beside the database. */
         secret_key_file: z.string().min(1).optional(),
         /** Audit events older than this many days are deleted by `serve` (0 keeps them forever). */
         audit_retention_days: z.number().int().min(0).max(36_500).default(180),
       })
       .strict()
+      .refine((st) => st.url === undefined || st.secret_key_file !== undefined, {
+        message: 'required with store.url: every node needs the same key file (copy it from the first node)',
+        path: ['secret_key_file'],
+      })
       .prefault({}),
     tls: z
       .object({
@@ -224,6 +239,13 @@ export const configSchema = z
          * protocol's goodbye; the process exits within it. 0: goodbye at once.
          */
         shutdown_grace_seconds: z.number().int().min(0).max(3600).default(limits.shutdownGraceMsDefault / 1000),
+        /**
+         * Load balancers in front of the IMAP, POP3 and SMTP listeners that send the PROXY
+         * protocol (v1 or v2) header: addresses or networks ("10.0.0.5", "10.0.0.0/24", "::1").
+         * A connection from one of them must start with the header (else it is closed), and the
+         * client address it names is the one twostep uses; from anywhere else a header is refused.
+         */
+        proxy_protocol_from: z.array(z.string().refine(isAddressOrNetwork, 'must be an IP address or a network such as "10.0.0.0/24"')).max(256).default([]),
       })
       .strict()
       .prefault({}),

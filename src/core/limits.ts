@@ -253,6 +253,26 @@ export const limits = {
    * while the database is locked; what is still queued then is logged as lost.
    */
   storeCloseFlushMs: 10_000,
+  /**
+   * PostgreSQL ([store] url). Connections per node (a login runs one short query at a time; 10
+   * covers hundreds of logins/s). Connect 3 s: a database that does not answer makes a login fail
+   * as temporary within the decision deadline. A statement 5 s, a lock of another node (a
+   * guessing key, a row: held for milliseconds) 2 s. A connection idle in a transaction 10 s:
+   * a node that froze mid-transaction lets go of its locks. The LISTEN connection (revocations
+   * from other nodes) is tried again every 1 s while the database is away.
+   */
+  pgPoolMax: 10,
+  pgConnectMs: 3_000,
+  pgStatementMs: 5_000,
+  pgLockWaitMs: 2_000,
+  pgIdleInTransactionMs: 10_000,
+  pgListenRetryMs: 1_000,
+  /**
+   * PROXY protocol ([server] proxy_protocol_from): the balancer sends its header at once; longest
+   * wait for it, and its largest size (v1 is at most 107 bytes; v2 with TLVs, capped here).
+   */
+  proxyHeaderMs: 5_000,
+  proxyHeaderMaxBytes: 1_024,
   /** Rows deleted per statement while pruning: short write transactions, so logins never wait long. */
   auditPruneBatch: 5_000,
   /**

@@ -49,6 +49,10 @@ export const LogEvent = {
   earlyTalker: 'client.early-talker',
   httpRequest: 'client.http-request',
   starttlsInjection: 'client.starttls-injection',
+  /** A balancer's connection ([server] proxy_protocol_from) without a valid PROXY header: closed. */
+  proxyRefused: 'proxy.refused',
+  /** A PROXY header from an address not in proxy_protocol_from: closed. */
+  proxyUntrusted: 'proxy.untrusted',
   socketError: 'client.socket-error',
   tlsFailed: 'tls.failed',
   sessionError: 'session.error',
@@ -73,6 +77,10 @@ export const LogEvent = {
   storeWriteFailed: 'store.write-failed',
   storeWriteDropped: 'store.write-dropped',
   storeWritesLost: 'store.writes-lost',
+  storeConnectionLost: 'store.connection-lost',
+  storeListenLost: 'store.listen-lost',
+  storeListenBack: 'store.listen-back',
+  storeRevocationListenerFailed: 'store.revocation-listener-failed',
 
   // policy (still spelled inline in src/policy)
   loginOk: 'login.ok',

@@ -49,8 +49,11 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
     return fail(ctx, req, username, 'invalid-credentials', now, { why: 'authzid-mismatch' });
   }
 
+  // A repeated application code (a hit of the login cache): its row's check runs alongside the
+  // account's read, one round trip instead of two on PostgreSQL; used only if two-step is on.
+  const pre = prefetchStillValid(ctx, username, secret, now);
   const account = await ctx.readAccount(username);
-  if (account?.twofaState === 'on') return appCodeLogin(ctx, req, account, secret, now);
+  if (account?.twofaState === 'on') return appCodeLogin(ctx, req, account, secret, now, pre);
   // Dovecot's Lua passdb asks: "not mine", Dovecot's own passdb judges (and bounds guessing with
   // its auth penalty); twostep never hears that verdict, so it reserves nothing.
   if (req.origin === 'passdb') return { ok: true, via: 'passthrough', user: req.user.trim(), passthrough: DELEGATED };
@@ -76,12 +79,12 @@ const DELEGATED: PassthroughHandle = { settle: async () => {} };
  * and its owner, whatever others send: a valid code is accepted even from a throttled address. A
  * refusal counts against the source's bound only (the main password is never checked).
  */
-async function appCodeLogin(ctx: PolicyContext, req: AuthRequest, account: Account, secret: string, now: number): Promise<AuthDecision> {
+async function appCodeLogin(ctx: PolicyContext, req: AuthRequest, account: Account, secret: string, now: number, pre?: Prefetched): Promise<AuthDecision> {
   const code = normalizeAppCode(secret);
   const verified: Verified =
     code === null
       ? { ok: false, at: now, detail: { why: 'not-an-app-code' } } // e.g. the main password: refused unchecked
-      : await verifyCode(ctx, account.id, account.username, code);
+      : await verifyCode(ctx, account.id, account.username, code, pre);
   if (!verified.ok) {
     const ipRetry = await ctx.guard.verdict(ipBound(ctx, req.clientIp), now);
     if (ipRetry > 0) return throttled(ctx, req, account.username, `ip:${req.clientIp}`, ipRetry, now);
@@ -124,10 +127,10 @@ type Verified =
  * way the code row is checked in the database last (one lookup by primary key), so a revoke or a
  * disable made by any process, even during argon2, is honoured.
  */
-async function verifyCode(ctx: PolicyContext, accountId: number, username: string, code: string): Promise<Verified> {
+async function verifyCode(ctx: PolicyContext, accountId: number, username: string, code: string, pre?: Prefetched): Promise<Verified> {
   const hit = ctx.verified.get(username, code, ctx.clock());
   if (hit && hit.accountId === accountId) {
-    if (await stillValid(ctx, hit.codeId)) return { ok: true, code: hit, cached: true };
+    if (await (pre?.codeId === hit.codeId ? pre.valid : stillValid(ctx, hit.codeId))) return { ok: true, code: hit, cached: true };
     ctx.verified.invalidateCode(hit.codeId);
     return { ok: false, at: ctx.clock(), detail: { why: 'revoked', codeName: hit.codeName } };
   }
@@ -152,6 +155,21 @@ async function checkHash(ctx: PolicyContext, accountId: number, code: string): P
   if (!row) return { ok: false, detail: { why: 'unknown-code' } };
   if (!(await ctx.hasher.verify(row.hash, code))) return { ok: false, detail: { why: 'hash-mismatch' } };
   return { ok: true, code: { accountId, codeId: row.id, codeName: row.name } };
+}
+
+/** The check of a cached code's row, started before the account was read. */
+interface Prefetched {
+  codeId: number;
+  valid: Promise<boolean>;
+}
+
+function prefetchStillValid(ctx: PolicyContext, username: string, secret: string, now: number): Prefetched | undefined {
+  const code = normalizeAppCode(secret);
+  const hit = code === null ? undefined : ctx.verified.get(username, code, now);
+  if (!hit) return undefined;
+  const valid = stillValid(ctx, hit.codeId);
+  valid.catch(() => {}); // awaited only when the account has two-step on
+  return { codeId: hit.codeId, valid };
 }
 
 /** The code row is active and its account's two-step authentication is on. */

@@ -30,7 +30,7 @@ import { disable, listAudit, pruneAudit, pruneGuard, setAdminPolicy, showUser } 
 import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
 import { authenticate } from './login.js';
 import { oneTimeCodesRegenerate, oneTimeCodesShow } from './one-time-codes.js';
-import { recordSessionRevoked, revokedCodeIds } from './session-revocation.js';
+import { onRevocation, recordSessionRevoked, revokedCodeIds } from './session-revocation.js';
 import { PolicyContext, runWithAuditOrigin, type PolicyOptions } from './policy-context.js';
 import { normalizeUsername } from './username.js';
 import type { AppCodeInfo, AuditEntry, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
@@ -101,6 +101,11 @@ export class Policy implements Authenticator, RevocationCheck {
   /** Audit event 'session.revoked'. */
   recordSessionRevoked(s: RevokedSession): void {
     recordSessionRevoked(this.#ctx, s);
+  }
+
+  /** Calls `listener` at each revocation the store reports at once (PostgreSQL), after dropping the codes from the login cache. */
+  onRevocation(listener: () => void): () => void {
+    return onRevocation(this.#ctx, listener);
   }
 
   // admin

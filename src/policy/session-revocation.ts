@@ -19,3 +19,16 @@ export function recordSessionRevoked(ctx: PolicyContext, s: RevokedSession): voi
     detail: { codeId: s.codeId, codeName: s.codeName, cid: s.cid },
   });
 }
+
+/**
+ * See Policy.onRevocation: each notice of the store (a revoke or two-step off, by any process or
+ * node) first drops the codes from this process's login cache, then calls `listener`. A null
+ * notice (notices may have been missed) drops nothing: a cached login checks its code row anyway.
+ */
+export function onRevocation(ctx: PolicyContext, listener: () => void): () => void {
+  return ctx.store.watchRevocations((n) => {
+    if (n?.codeId === null) ctx.verified.invalidateAccount(n.accountId);
+    else if (n) ctx.verified.invalidateCode(n.codeId);
+    listener();
+  });
+}

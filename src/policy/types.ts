@@ -100,6 +100,11 @@ export interface RevocationCheck {
   revokedCodeIds(codeIds: readonly number[]): Promise<number[]>;
   /** Audits a session closed because its code was revoked (never the code itself). */
   recordSessionRevoked(s: RevokedSession): void;
+  /**
+   * Calls `listener` as soon as a revocation is known (any node, PostgreSQL's notices); returns
+   * the function that stops it. Absent or silent: the poll alone finds revocations.
+   */
+  onRevocation?(listener: () => void): () => void;
 }
 
 export function exhaustive(x: never): never {

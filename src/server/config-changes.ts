@@ -8,7 +8,9 @@ import type { Config } from '../config/schema.js';
  */
 const RESTART_ONLY = [
   'store.path',
+  'store.url',
   'store.secret_key_file',
+  'server.proxy_protocol_from',
   'backend.*',
   'imap.*',
   'pop3.*',

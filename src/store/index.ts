@@ -1,4 +1,5 @@
-export { openStore, type OpenStoreOptions } from './open-store.js';
+export { openStore, isPostgresUrl, type OpenStoreOptions, type StoreLocation } from './open-store.js';
+export { redactedUrl } from './postgres/open-postgres-store.js';
 export type {
   Store,
   StoreRepos,
@@ -11,6 +12,7 @@ export type {
   AuditRepo,
   WebSessionsRepo,
   AdminsRepo,
+  RevocationNotice,
 } from './store.js';
 export { SCHEMA_VERSION, SCHEMA_VERSIONS, type Migration } from './migrations.js';
 export type {

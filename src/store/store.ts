@@ -18,8 +18,8 @@ import type {
 
 /**
  * The store as everything above it sees it: asynchronous repositories, transactions, and a
- * write-behind queue. One implementation per database (src/store/sqlite/ today, PostgreSQL
- * later); nothing outside src/store knows which one runs.
+ * write-behind queue. One implementation per database (src/store/sqlite/, the embedded default,
+ * and src/store/postgres/ for several nodes); nothing outside src/store knows which one runs.
  *
  * Every method returns a Promise and may reject with:
  * - TwostepError('STORE_BUSY') when the database stayed locked by another process for
@@ -211,10 +211,21 @@ export interface WriteBehindStats {
   oldestAgeMs: number;
 }
 
+/**
+ * An application code that no longer signs in, as a process or node reported it: `codeId` null
+ * means every code of the account (its two-step authentication went off).
+ */
+export interface RevocationNotice {
+  accountId: number;
+  codeId: number | null;
+}
+
 export interface TransactionOptions {
   /**
    * How long to wait for another process's lock before STORE_BUSY (default limits.storeBusyMs):
-   * a caller with a fallback (the guessing bounds) waits less.
+   * a caller with a fallback (the guessing bounds) waits less. SQLite's notion (another process
+   * holds the whole database, e.g. a backup); PostgreSQL waits at most limits.pgLockWaitMs for a
+   * lock of another node (a row, a guessing key: held for milliseconds) whatever this says.
    */
   busyMs?: number;
 }
@@ -244,6 +255,13 @@ export interface Store extends StoreRepos {
    */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): WriteBehindStats;
+  /**
+   * Calls `fn` as soon as any process or node revokes an application code or turns an account's
+   * two-step authentication off (PostgreSQL: LISTEN/NOTIFY), and with null when notices may have
+   * been missed (the channel was down and is back). SQLite has no such channel and never calls
+   * it: the revocation watcher's poll covers it. Returns the function that unsubscribes.
+   */
+  watchRevocations(fn: (notice: RevocationNotice | null) => void): () => void;
   /**
    * Flushes (at most `flushMs`, default limits.storeCloseFlushMs: a shutdown passes what is left
    * of its grace; what is still queued then is logged as lost) and closes. Idempotent.

@@ -36,6 +36,9 @@ function keyOf(w: DeferredWrite): string | undefined {
       return `d${w.deviceId}`;
     case 'web-session-seen':
       return `s${w.sessionId}`;
+    case 'source-seen':
+      // Every login notes its source: a client that logs in again and again is one write.
+      return `n${w.username}\0${w.source}`;
     case 'audit':
       return undefined;
   }

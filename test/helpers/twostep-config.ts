@@ -35,6 +35,10 @@ export interface TestConfigOptions {
   dovecot?: Record<string, string | string[]>;
   /** File name of the config in dir (several configs may share one store); default twostep.toml. */
   fileName?: string;
+  /** [store] url (PostgreSQL) with its secret_key_file, instead of the SQLite file in dir. */
+  store?: { url: string; secretKeyFile: string };
+  /** [server] proxy_protocol_from. */
+  proxyProtocolFrom?: string[];
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -59,6 +63,8 @@ export function writeTestConfig(o: TestConfigOptions): string {
     [
       '[store]',
       `path = ${JSON.stringify(join(o.dir, 'data', 'twostep.db'))}`,
+      ...(o.store ? [`url = ${JSON.stringify(o.store.url)}`, `secret_key_file = ${JSON.stringify(o.store.secretKeyFile)}`] : []),
+      ...(o.proxyProtocolFrom ? ['[server]', `proxy_protocol_from = ${JSON.stringify(o.proxyProtocolFrom)}`] : []),
       '[tls]',
       `cert = ${JSON.stringify(o.cert.cert)}`,
       `key = ${JSON.stringify(o.cert.key)}`,

@@ -76,6 +76,25 @@ describe('config', () => {
     expect(e.message).not.toContain('\n');
   });
 
+  it('takes a PostgreSQL store (url, with its key file) and the balancers of the PROXY protocol', () => {
+    const c = parseConfig(`${MINIMAL}[store]\nurl = "postgresql://twostep@/twostep?host=/run/postgresql"\nsecret_key_file = "/etc/twostep/secret.key"\n[server]\nproxy_protocol_from = ["10.0.0.5", "10.0.1.0/24", "2001:db8::/32"]\n`);
+    expect(c.store.url).toBe('postgresql://twostep@/twostep?host=/run/postgresql');
+    expect(c.server.proxy_protocol_from).toEqual(['10.0.0.5', '10.0.1.0/24', '2001:db8::/32']);
+    expect(parseConfig(MINIMAL).server.proxy_protocol_from).toEqual([]);
+    expect(parseConfig(MINIMAL).store.url).toBeUndefined();
+    expect(errorOf(() => parseConfig(`${MINIMAL}[store]\nurl = "postgres://db/twostep"\n`)).message).toBe(
+      'config: store.secret_key_file: required with store.url: every node needs the same key file (copy it from the first node)',
+    );
+    expect(errorOf(() => parseConfig(`${MINIMAL}[store]\nurl = "mysql://db/twostep"\nsecret_key_file = "k"\n`)).message).toBe(
+      'config: store.url: must be a "postgres://" or "postgresql://" URL',
+    );
+    for (const bad of ['10.0.0.0/33', 'lb.example.org', '10.0.0.1/8/1', '::1/129']) {
+      expect(errorOf(() => parseConfig(`${MINIMAL}[server]\nproxy_protocol_from = ["${bad}"]\n`)).message, bad).toBe(
+        'config: server.proxy_protocol_from.0: must be an IP address or a network such as "10.0.0.0/24"',
+      );
+    }
+  });
+
   it('says how to start when the file is missing', () => {
     const e = errorOf(() => loadConfig('/nonexistent/twostep.toml'));
     expect(e.code).toBe('CONFIG_NOT_FOUND');

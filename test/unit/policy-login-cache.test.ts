@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeOpenedStores, enable2fa, req, setup } from '../helpers/policy-fixture.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Policy } from '../../src/policy/index.js';
+import { closeOpenedStores, countingHasher, enable2fa, makeConfig, MASTER_KEY, req, setup } from '../helpers/policy-fixture.js';
 import { VerifiedCredentialCache } from '../../src/policy/verified-credential-cache.js';
 
 afterEach(closeOpenedStores);
@@ -159,5 +161,35 @@ describe('VerifiedCredentialCache', () => {
     // user NUL code: no shift of letters between the two parts gives the same key
     expect(c.get('aliceR', 'FSALANSXUAFAYDT', 1)).toBeUndefined();
     expect(c.get('alice', 'RFSALANSXUAFAYDT', 1)).toEqual(v(1));
+  });
+});
+
+describe('revocation notices of the store (PostgreSQL: another node revoked)', () => {
+  it('drop the code, or every code of the account, from the login cache, then call the listener', async () => {
+    const { store, clock, code } = await aliceWithCode();
+    let notify: Parameters<typeof store.watchRevocations>[0] = () => {};
+    const announcing = { ...store, watchRevocations: (fn: typeof notify) => ((notify = fn), () => {}) };
+    const hasher = countingHasher();
+    const node = new Policy({ store: announcing, masterKey: MASTER_KEY, config: makeConfig({}), logger: silentLogger(), clock: () => clock.now, hasher });
+    let heard = 0;
+    node.onRevocation(() => heard++);
+    const alice = (await store.accounts.findByUsername('alice'))!;
+    const [row] = await store.appCodes.listActive(alice.id);
+    await node.authenticate(req('alice', code));
+    await node.authenticate(req('alice', code));
+    expect(hasher.verifies).toBe(1);
+    notify({ accountId: alice.id, codeId: row!.id + 1000 }); // another code: this one stays cached
+    await node.authenticate(req('alice', code));
+    expect(hasher.verifies).toBe(1);
+    notify({ accountId: alice.id, codeId: row!.id });
+    await node.authenticate(req('alice', code));
+    expect(hasher.verifies).toBe(2);
+    notify({ accountId: alice.id, codeId: null });
+    await node.authenticate(req('alice', code));
+    expect(hasher.verifies).toBe(3);
+    notify(null); // notices may have been missed: nothing dropped, the sessions are checked
+    await node.authenticate(req('alice', code));
+    expect(hasher.verifies).toBe(3);
+    expect(heard).toBe(4);
   });
 });

@@ -23,6 +23,8 @@ export interface ClientConnectionOptions {
   maxLineBytes: number;
   /** The pre-auth or idle deadline passed; the session says goodbye its way (or not, once logged in). */
   onTimeout(): void;
+  /** The client's ends when the listener knows better than the socket (a balancer's PROXY header). */
+  peer?: ClientAddress;
 }
 
 /** The client's address and the local address it connected to (forwarded to the backend). */
@@ -65,9 +67,8 @@ export class ClientConnection {
     this.#rawSocket = o.socket;
     this.#socket = o.socket;
     this.#tls = o.tls;
-    const ip = o.socket.remoteAddress ?? '';
-    this.client = { ip, port: o.socket.remotePort ?? 0, localIp: o.socket.localAddress ?? '', localPort: o.socket.localPort ?? 0 };
-    this.log = o.logger.child({ cid: o.cid, proto: o.protocol, ip });
+    this.client = o.peer ?? { ip: o.socket.remoteAddress ?? '', port: o.socket.remotePort ?? 0, localIp: o.socket.localAddress ?? '', localPort: o.socket.localPort ?? 0 };
+    this.log = o.logger.child({ cid: o.cid, proto: o.protocol, ip: this.client.ip });
     this.#reader = this.#newReader(o.socket, 0);
   }
 

@@ -12,6 +12,7 @@ import type { Authenticator, Protocol } from '../../policy/types.js';
 import type { Admission, ConnectionGate, Ticket } from './connection-gate.js';
 import { newConnectionId } from './connection-id.js';
 import { startListener, type Listener } from './listener.js';
+import type { Peer, ProxyProtocolGate } from './proxy-protocol.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { UpstreamTarget } from './upstream-connect.js';
 import { UpstreamSpares } from './upstream-spares.js';
@@ -40,11 +41,15 @@ export interface FrontEndSettings {
    * login. Only for backends whose upstream login takes them (IMAP).
    */
   backendSpares?: number;
+  /** [server] proxy_protocol_from: the listeners read a balancer's PROXY header first (proxy-protocol.ts). */
+  proxyProtocol?: ProxyProtocolGate;
 }
 
 /** What one client session is started with: the front end's settings and its socket. */
-export interface SessionSettings extends Omit<FrontEndSettings, 'listen' | 'listenTls' | 'backendSpares'> {
+export interface SessionSettings extends Omit<FrontEndSettings, 'listen' | 'listenTls' | 'backendSpares' | 'proxyProtocol'> {
   socket: net.Socket;
+  /** The client's ends as the listener learnt them (a PROXY header's, else the socket's). */
+  peer?: Peer;
   /** Connection id, on every log line of the session. */
   cid: string;
   /** The socket is already TLS (implicit-TLS listener). */
@@ -100,7 +105,7 @@ export interface ShutdownCounts {
 
 /** The listeners of one protocol front end (plaintext and implicit TLS) and its live sessions. */
 export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
-  const { protocol, newSession, listen, listenTls, backendSpares, ...rest } = o;
+  const { protocol, newSession, listen, listenTls, backendSpares, proxyProtocol, ...rest } = o;
   const log = o.logger.child({ proto: protocol });
   const spares = backendSpares ? new UpstreamSpares(o.backend, backendSpares) : undefined;
   const settings = spares ? { ...rest, backend: { ...rest.backend, spares } } : rest;
@@ -121,6 +126,7 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
         if (isOutOfFiles(err) && gate) gate.outOfFiles(err, 'accept');
         else log.error({ event: LogEvent.listenerError, ...logSafeError(err) });
       },
+      proxyProtocol,
       onConnection: (socket, info) => {
         const admission = shuttingDown ? 'shutdown' : (info.ticket?.admission ?? 'ok');
         const session = newSession({
@@ -128,6 +134,7 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
           socket,
           cid: newConnectionId(),
           tls: info.tls,
+          peer: info.peer,
           ...(info.ticket ? { ticket: info.ticket } : {}),
           ...(admission !== 'ok' ? { refusal: admission } : {}),
         });

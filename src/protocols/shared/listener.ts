@@ -3,6 +3,7 @@ import type { HostPort } from '../../core/host-port.js';
 import { limits } from '../../core/limits.js';
 import { currentSecureContext, type SecureContextSource } from '../../core/secure-context-holder.js';
 import type { Ticket } from './connection-gate.js';
+import { ownEnds, type Peer, type ProxyProtocolGate } from './proxy-protocol.js';
 import { upgradeServerTls } from './tls-upgrade.js';
 
 /** What a listener can end on close(): a protocol session. */
@@ -22,6 +23,8 @@ export interface ListenerOptions {
   enter?(socket: net.Socket, remoteIp: string): Ticket | Promise<Ticket>;
   /** Called once per connection (after the handshake for implicit TLS); returns the session. */
   onConnection(socket: net.Socket, info: ConnectionInfo): Closable;
+  /** [server] proxy_protocol_from: balancers' connections start with a PROXY header (proxy-protocol.ts). */
+  proxyProtocol?: ProxyProtocolGate;
   /** Called when an implicit-TLS handshake fails (for a debug log line). */
   onHandshakeError?(err: Error, remote: { ip: string; port: number }): void;
   /** The listening socket failed once listening (accept() with EMFILE when libuv could not cope). */
@@ -32,6 +35,8 @@ export interface ConnectionInfo {
   tls: boolean;
   remoteIp: string;
   remotePort: number;
+  /** The client's ends: from the PROXY header behind a balancer, else the socket's. */
+  peer: Peer;
   /** What enter() decided (absent without enter()). */
   ticket?: Ticket;
 }
@@ -60,19 +65,34 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
   let accepting = true;
 
   const server = net.createServer({ noDelay: true }, (socket) => {
-    const remoteIp = socket.remoteAddress ?? '';
-    const remotePort = socket.remotePort ?? 0;
     socket.on('error', () => {}); // sessions log what matters; an unhandled error must not crash
     if (!accepting) {
       socket.destroy(); // accepted by the kernel as the listener closed
       return;
     }
+    if (!o.proxyProtocol) return accepted(socket, ownEnds(socket));
+    // Behind a balancer: the header first (before the limits, which count the real client, and
+    // before TLS), then the connection as usual.
+    let gate: Closable | undefined;
+    const waiting: Closable = { destroy: () => (gate ? gate.destroy() : socket.destroy()) };
+    live.add(waiting);
+    handshakes.add(waiting);
+    gate = o.proxyProtocol.accept(socket, (peer) => {
+      live.delete(waiting);
+      handshakes.delete(waiting);
+      if (!accepting) return void socket.destroy();
+      accepted(socket, peer);
+    });
+  });
+
+  /** The connection limits (enter), then the session, after the handshake for implicit TLS. */
+  const accepted = (socket: net.Socket, peer: Peer): void => {
     const serve = (ticket: Ticket | undefined): void => {
       if (socket.destroyed) {
         ticket?.release();
         return;
       }
-      const info: ConnectionInfo = { tls: false, remoteIp, remotePort };
+      const info: ConnectionInfo = { tls: false, remoteIp: peer.ip, remotePort: peer.port, peer };
       if (ticket) info.ticket = ticket;
       if (!o.implicitTls) {
         const session = o.onConnection(socket, info);
@@ -82,7 +102,7 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
       }
       handshake(socket, info, o.implicitTls);
     };
-    const entered = o.enter?.(socket, remoteIp);
+    const entered = o.enter?.(socket, peer.ip);
     if (!(entered instanceof Promise)) return serve(entered);
     // Waiting for a place (no greeting yet): close() ends it, stopAccepting() leaves it to the gate.
     const waiting: Closable = { destroy: () => socket.destroy() };
@@ -91,7 +111,7 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
       live.delete(waiting);
       serve(ticket);
     });
-  });
+  };
 
   const handshake = (socket: net.Socket, info: ConnectionInfo, t: NonNullable<ListenerOptions['implicitTls']>): void => {
     const pending: Closable = { destroy: () => socket.destroy() };

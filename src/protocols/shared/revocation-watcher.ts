@@ -21,7 +21,7 @@ export interface RevocationWatcher {
 
 /**
  * Ends live sessions whose application code no longer signs in. Revocation happens in another
- * process (the CLI) that shares only the database, so the watcher polls: every intervalMs it
+ * process (the CLI, another node) that shares only the database, so the watcher polls: every intervalMs it
  * asks the policy about the code ids of the registered sessions (no query when there are none)
  * and ends the sessions of every code the policy reports as revoked.
  *
@@ -32,7 +32,10 @@ export interface RevocationWatcher {
  * closed instead; the client reconnects, and its next login is refused by the policy.
  *
  * A failed check (database busy or gone) is logged and the sessions are kept: the next poll
- * tries again. A poll that falls due while the previous check still runs is skipped.
+ * tries again. A poll that falls due while the previous check still runs is skipped. Where the
+ * store announces revocations (PostgreSQL's LISTEN/NOTIFY, policy.onRevocation), each notice
+ * checks at once (once more after a check under way), so a revoke on any node ends the sessions
+ * on every node within a round trip; the poll stays as the fallback.
  */
 export function startRevocationWatcher(o: RevocationWatcherOptions): RevocationWatcher {
   const log = o.logger;
@@ -68,14 +71,31 @@ export function startRevocationWatcher(o: RevocationWatcherOptions): RevocationW
     return sessions.length;
   };
   let running = false;
+  let again = false;
   const poll = () => {
-    if (running) return;
+    if (running) {
+      again = true; // a notice during a check: one more check after it
+      return;
+    }
     running = true;
     void check().finally(() => {
       running = false;
+      if (again) {
+        again = false;
+        poll();
+      }
     });
   };
   const timer = setInterval(poll, o.intervalMs);
   timer.unref(); // the listeners keep the process alive, not this timer
-  return { check, stop: () => clearInterval(timer) };
+  // A revocation announced by the store (another node, the CLI: PostgreSQL's NOTIFY) is checked
+  // at once instead of at the next poll.
+  const unsubscribe = o.policy.onRevocation?.(poll);
+  return {
+    check,
+    stop: () => {
+      clearInterval(timer);
+      unsubscribe?.();
+    },
+  };
 }

@@ -14,7 +14,7 @@ interface Row {
   updated_at: number;
 }
 
-const toAccount = (r: Row): Account => ({
+export const toAccount = (r: Row): Account => ({
   id: r.id,
   username: r.username,
   adminPolicy: r.admin_policy,

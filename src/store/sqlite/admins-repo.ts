@@ -13,7 +13,7 @@ interface Row {
   updated_at: number;
 }
 
-const toAdmin = (r: Row): AdminAccount => ({
+export const toAdmin = (r: Row): AdminAccount => ({
   id: r.id,
   name: r.name,
   passwordHash: r.password_hash,

@@ -17,7 +17,7 @@ interface Row {
   revoked_at: number | null;
 }
 
-const toAppCode = (r: Row): AppCode => ({
+export const toAppCode = (r: Row): AppCode => ({
   id: r.id,
   accountId: r.account_id,
   name: r.name,

@@ -6,7 +6,7 @@ import { SqliteRepo } from './sqlite-repo.js';
 /** The stored row: as AuditEvent, with detail still JSON text. */
 type Row = Omit<AuditEvent, 'detail'> & { detail: string };
 
-const toEvent = (r: Row): AuditEvent => {
+export const toEvent = (r: Row): AuditEvent => {
   let detail: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(r.detail);

@@ -12,7 +12,7 @@ interface Row {
   used_at: number | null;
 }
 
-const toOneTimeCode = (r: Row): OneTimeCode => ({
+export const toOneTimeCode = (r: Row): OneTimeCode => ({
   id: r.id,
   accountId: r.account_id,
   lookup: r.lookup,

@@ -104,6 +104,7 @@ function sqliteStore(conn: SqliteConnection, logger: Logger): Store {
     later: (w) => writeBehind.add(w),
     flush: (timeoutMs) => writeBehind.flush(timeoutMs),
     stats: () => writeBehind.stats(),
+    watchRevocations: () => () => {}, // no channel between SQLite processes: the watcher polls
     close: (flushMs = limits.storeCloseFlushMs) =>
       (closing ??= (async () => {
         await writeBehind.close(flushMs);

@@ -13,7 +13,7 @@ interface Row {
   revoked_at: number | null;
 }
 
-const toTrustedDevice = (r: Row): TrustedDevice => ({
+export const toTrustedDevice = (r: Row): TrustedDevice => ({
   id: r.id,
   accountId: r.account_id,
   tokenHash: r.token_hash,

@@ -16,7 +16,7 @@ interface Row {
   expires_at: number;
 }
 
-const toSession = (r: Row): WebSession => ({
+export const toSession = (r: Row): WebSession => ({
   id: r.id,
   tokenHash: r.token_hash,
   kind: r.kind,
