@@ -2,9 +2,8 @@ import { awaitBackends } from './checks/backend-checks.js';
 import { describeListenError } from './checks/listen-error.js';
 import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
 import type { BackendTls, Config } from './config/schema.js';
-import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath, storeLocation } from './config/runtime-config.js';
+import { backendTarget, type BackendTarget, readMasterPassword } from './config/runtime-config.js';
 import { AddressList } from './core/address-list.js';
-import { configFileError } from './core/config-file-error.js';
 import { formatHostPort, type HostPort } from './core/host-port.js';
 import { limits } from './core/limits.js';
 import { LogEvent } from './core/log-events.js';
@@ -14,8 +13,6 @@ import { openFileLimit } from './core/open-files.js';
 import { SecureContextHolder } from './core/secure-context-holder.js';
 import { serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
-import { loadOrCreateKeyFile } from './crypto/index.js';
-import { Policy } from './policy/index.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
 import { startPop3Server } from './protocols/pop3/pop3-server.js';
 import { startSmtpServer } from './protocols/smtp/smtp-server.js';
@@ -24,86 +21,19 @@ import type { FrontEnd } from './protocols/shared/front-end-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { ProxyProtocolGate } from './protocols/shared/proxy-protocol.js';
-import { existsSync } from 'node:fs';
-import { openStore, type Store } from './store/index.js';
 import { imapPasswordChecker } from './portal/imap-password-checker.js';
 import { startPortal, type RunningPortal } from './portal/portal-server.js';
 import { startAuditPruner } from './server/audit-pruner.js';
+import { openPolicy, type OpenedPolicy } from './server/open-policy.js';
 import { sizeConnectionLimits } from './server/connection-budget.js';
 import { gracefulShutdown, type ShutdownSummary } from './server/graceful-shutdown.js';
 import type { RunningMetrics } from './server/metrics-server.js';
 import { ReadinessCheck } from './server/readiness.js';
 import { Reloader } from './server/reloader.js';
-import { KickingPolicy } from './verify/kicking-policy.js';
-import { PasswordCheckPasses } from './verify/password-check-passes.js';
-import { createSessionKicker } from './verify/session-kicker.js';
+import { PasswordCheckPasses, type PasswordPasses } from './verify/password-check-passes.js';
 import { startDovecotVerify, type RunningVerifyServer } from './verify/start-dovecot-verify.js';
 
-export interface OpenedPolicy {
-  policy: Policy;
-  /**
-   * Waits for the [dovecot] kick_command runs started by revokes so far; returns one line per
-   * failure. Call before close() (the CLI shows the lines as warnings).
-   */
-  drain(): Promise<string[]>;
-  /** The store, for its write-behind counters (metrics, the shutdown line, /readyz). */
-  store: Store;
-  /** Writes what is queued (audit, Last Used; waiting at most `flushMs` for a locked database), then closes the store. */
-  close(flushMs?: number): Promise<void>;
-}
-
-/**
- * Composition of config → store → key file → policy, shared by `serve` and the admin commands.
- * The store comes first: it creates its folder (0700), where the key file goes by default.
- */
-export async function openPolicy(config: Config, logger: Logger): Promise<OpenedPolicy> {
-  let store: Awaited<ReturnType<typeof openStore>>;
-  try {
-    store = await openStore(storeLocation(config), { logger });
-  } catch (err) {
-    if (config.store.url !== undefined) throw err; // names store.url and why (open-postgres-store.ts)
-    // The folder or file cannot be made or opened (EACCES, SQLITE_CANTOPEN, "file is not a
-    // database"), also as the store's own error's cause: one line naming the key and the path.
-    // A busy or locked database passes as it is.
-    const fault = [err, (err as { cause?: unknown }).cause].find((e): e is Error & { code: string } =>
-      e instanceof Error && /^E[A-Z]+$|^SQLITE_(CANTOPEN|NOTADB|READONLY|PERM|CORRUPT)/.test(String((e as { code?: unknown }).code)),
-    );
-    if (!fault) throw err;
-    throw configFileError('store.path', config.store.path, `cannot open the database: ${fault.message} (${fault.code})`, err);
-  }
-  let masterKey: Buffer;
-  try {
-    if (config.store.url !== undefined) await refuseNewKeyForSharedStore(store, secretKeyPath(config));
-    masterKey = loadOrCreateKeyFile(secretKeyPath(config));
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  const kickArgv = config.dovecot?.kick_command ?? [];
-  const kicker = kickArgv.length > 0 ? createSessionKicker(kickArgv, logger) : undefined;
-  const opts = { store, masterKey, config, logger };
-  const policy = kicker ? new KickingPolicy(opts, kicker) : new Policy(opts);
-  return {
-    policy,
-    drain: () => kicker?.drain() ?? Promise.resolve([]),
-    close: (flushMs) => store.close(flushMs),
-    store,
-  };
-}
-
-/**
- * A shared (PostgreSQL) store that already holds accounts or admins was keyed by another node's
- * key file: a new key here would fail every code and TOTP key there, so none is made.
- */
-async function refuseNewKeyForSharedStore(store: Store, keyPath: string): Promise<void> {
-  if (existsSync(keyPath)) return;
-  if ((await store.accounts.listAll(1)).length === 0 && (await store.admins.list()).length === 0) return;
-  throw configFileError(
-    'store.secret_key_file',
-    keyPath,
-    'missing, and the shared database already holds accounts: copy the key file from a node that uses this database',
-  );
-}
+export { openPolicy, type OpenedPolicy };
 
 export interface Running {
   imap: Awaited<ReturnType<typeof startImapServer>>;
@@ -115,12 +45,17 @@ export interface Running {
   smtp?: Awaited<ReturnType<typeof startSmtpServer>>;
   /** The verify service for Dovecot's Lua passdb, when [dovecot] is configured. */
   verify?: RunningVerifyServer;
-  /** /metrics, /healthz, /readyz, when [metrics] is configured. */
+  /** /metrics, /healthz, /readyz, when [metrics] is configured (in the supervisor, with workers). */
   metrics?: RunningMetrics;
+  /** /readyz's checks, when [metrics] is configured (a worker answers the supervisor with them). */
+  readiness?: ReadinessCheck;
   /** The connection limits the mail front ends share. */
   gate: ConnectionGate;
-  /** SIGHUP: the config file and certificates read again (src/server/reloader.ts); false: refused, the old ones stay. */
-  reload(): boolean;
+  /**
+   * SIGHUP: the config file and certificates read again (src/server/reloader.ts); false: refused,
+   * the old ones stay. `next`: the file as the supervisor of the workers read it.
+   */
+  reload(next?: Config): boolean;
   /** SIGTERM / SIGINT: goodbyes, then exit within [server] shutdown_grace_seconds (src/server/graceful-shutdown.ts). */
   shutdown(signal: string): Promise<ShutdownSummary>;
   /** [server] shutdown_grace_seconds in ms, as the last reload left it. */
@@ -132,6 +67,20 @@ export interface Running {
 export interface ServeOptions {
   /** The config file `config` came from: reload() reads it again. Absent: reload() refuses. */
   configPath?: string;
+  /** This process is one of [server] workers (src/server/cluster/worker-main.ts). */
+  worker?: WorkerRole;
+}
+
+/**
+ * A worker's part: the supervisor ran the start-up checks (backends, certificate) and holds the
+ * metrics listener; the worker takes its share of [limits], prunes the audit only as worker 1,
+ * leaves the verify socket file to the supervisor, and shares the portal's keys and passes.
+ */
+export interface WorkerRole {
+  id: number;
+  workers: number;
+  csrfKey: Buffer;
+  passes: PasswordPasses;
 }
 
 /** A protocol section's listeners and backend, as its front end takes them. */
@@ -155,13 +104,14 @@ function proxyProtocolGate(config: Config, logger: Logger): ProxyProtocolGate | 
 
 /** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
 export async function serve(config: Config, logger: Logger, options: ServeOptions = {}): Promise<Running> {
+  const worker = options.worker;
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
   const tls = loadTlsFiles(config); // each file problem is one line naming the key and the path
   const tlsFiles = tls.files;
   // Read by every handshake: a reload swaps the certificate for the connections after it.
   const secureContext = new SecureContextHolder(tls.secureContext);
   const cert = describeCertificate(tls.certificate);
-  if (cert.expired) logger.warn({ event: LogEvent.tlsCertExpired, path: config.tls.cert }, `tls.cert ${config.tls.cert}: ${cert.text}`);
+  if (cert.expired && !worker) logger.warn({ event: LogEvent.tlsCertExpired, path: config.tls.cert }, `tls.cert ${config.tls.cert}: ${cert.text}`);
   const opened = await openPolicy(config, logger);
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
@@ -174,9 +124,10 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   try {
     // No listener before every backend answered and the master login works (waiting a bounded
     // time for a backend still starting): clients never meet a twostep that cannot log them in.
-    await awaitBackends(config, master, logger);
+    // (With workers the supervisor did, once.)
+    if (!worker) await awaitBackends(config, master, logger);
     const fdLimit = openFileLimit();
-    const gate = new ConnectionGate(sizeConnectionLimits(config, fdLimit, logger), logger);
+    const gate = new ConnectionGate(sizeConnectionLimits(config, fdLimit, logger, undefined, worker?.workers), logger);
     const threadPoolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
     setMetricSources({ connections: () => gate.counts(), store: () => opened.store.stats(), threadPoolSize });
     // Before the first client, so every login is counted. Loaded only when on: the CLI stays quick.
@@ -184,9 +135,14 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     let readiness: ReadinessCheck | undefined;
     if (config.metrics) {
       const check = (readiness = new ReadinessCheck(config, opened.store));
-      const { startMetricsServer } = await import('./server/metrics-server.js');
-      metrics = await startMetricsServer({ listen: config.metrics.listen, readiness: () => check.check(), logger });
-      started.push(metrics);
+      if (worker) {
+        // The supervisor listens, and asks each worker for its numbers and checks.
+        (await import('./server/prometheus-metrics.js')).prometheusRegistry();
+      } else {
+        const { startMetricsServer } = await import('./server/metrics-server.js');
+        metrics = await startMetricsServer({ listen: config.metrics.listen, readiness: () => check.check(), logger });
+        started.push(metrics);
+      }
     }
     // What every front end shares; each adds its listeners and backend.
     const common = {
@@ -211,7 +167,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
       started.push(pop3);
     }
     // The portal's main-password check through a Dovecot that asks twostep (the Lua passdb).
-    const passes = config.dovecot ? new PasswordCheckPasses() : undefined;
+    const passes = config.dovecot ? (worker?.passes ?? new PasswordCheckPasses()) : undefined;
     let portal: RunningPortal | undefined;
     const p = config.portal;
     if (p) {
@@ -226,6 +182,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
           secureCookies: p.secure_cookies ?? p.tls,
           trustProxy: p.trust_proxy,
           trustedDeviceDays: p.trusted_device_days,
+          ...(worker ? { csrfKey: worker.csrfKey } : {}),
         },
       });
       started.push(portal);
@@ -241,7 +198,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     }
     let verify: RunningVerifyServer | undefined;
     if (config.dovecot) {
-      verify = await startDovecotVerify(config.dovecot, opened.policy, logger, passes ?? new PasswordCheckPasses());
+      verify = await startDovecotVerify(config.dovecot, opened.policy, logger, passes ?? new PasswordCheckPasses(), worker !== undefined);
       started.push(verify);
     }
     const watcher = startRevocationWatcher({
@@ -250,14 +207,19 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
       intervalMs: config.auth.revocation_poll_seconds * 1000,
       logger,
     });
-    const pruner = startAuditPruner(opened.policy, logger);
+    // Once per server: with workers, worker 1 prunes (and its replacement, should it die).
+    const pruner = !worker || worker.id === 1 ? startAuditPruner(opened.policy, logger) : undefined;
     const reloader = options.configPath
-      ? new Reloader(options.configPath, { config, tls }, { logger, secureContext, gate, policy: opened.policy, fdLimit, ...(portal ? { portal } : {}) })
+      ? new Reloader(
+          options.configPath,
+          { config, tls },
+          { logger, secureContext, gate, policy: opened.policy, fdLimit, ...(portal ? { portal } : {}), ...(worker ? { workers: worker.workers } : {}) },
+        )
       : undefined;
     const frontEnds = [imap, pop3, smtp].filter((f): f is FrontEnd => f !== undefined);
     logger.info(
       {
-        event: LogEvent.ready,
+        event: worker ? LogEvent.workerReady : LogEvent.ready,
         backend: formatHostPort(config.imap.backend),
         ...(config.pop3 ? { pop3Backend: formatHostPort(config.pop3.backend) } : {}),
         ...(config.smtp ? { smtpBackend: formatHostPort(config.smtp.backend) } : {}),
@@ -265,14 +227,14 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
         ...(config.dovecot ? { verifySocket: config.dovecot.verify_socket, verifyListen: verify?.address?.port } : {}),
         ...(metrics ? { metricsPort: metrics.address.port } : {}),
       },
-      'twostep ready',
+      worker ? 'worker ready' : 'twostep ready',
     );
     const running: Running = {
       imap,
       gate,
-      reload: () => {
+      reload: (next) => {
         try {
-          if (reloader) return reloader.reload();
+          if (reloader) return reloader.reload(next);
           logger.error({ event: LogEvent.reloadFailed }, 'reload refused: serve was started without a config file');
         } catch (err) {
           logger.error({ event: LogEvent.reloadFailed, ...logSafeError(err) }, 'reload failed part way');
@@ -295,7 +257,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
             },
             stopLast: [() => metrics?.close()],
           },
-          { graceMs: running.graceMs(), signal, logger },
+          { graceMs: running.graceMs(), signal, logger, ...(worker ? { event: LogEvent.workerStopped } : {}) },
         ),
       async close() {
         clearInterval(pruner);
@@ -310,6 +272,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     if (portal) running.portal = portal;
     if (verify) running.verify = verify;
     if (metrics) running.metrics = metrics;
+    if (readiness) running.readiness = readiness;
     return running;
   } catch (err) {
     // e.g. a port is taken: nothing stays bound, and the error names the key ("imap.listen ...").

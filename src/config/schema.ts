@@ -246,6 +246,11 @@ export const configSchema = z
          * client address it names is the one twostep uses; from anywhere else a header is refused.
          */
         proxy_protocol_from: z.array(z.string().refine(isAddressOrNetwork, 'must be an IP address or a network such as "10.0.0.0/24"')).max(256).default([]),
+        /**
+         * Worker processes sharing every listener (src/server/cluster): unset, one per core
+         * (os.availableParallelism()); 1 runs the single process of old, without a supervisor.
+         */
+        workers: z.number().int().min(1).max(limits.workersMax).optional(),
       })
       .strict()
       .prefault({}),

@@ -385,6 +385,43 @@ export const limits = {
   readyWriteAgeMs: 30_000,
   /** Request headers and whole request of the metrics listener (a scraper sends them at once). */
   metricsRequestMs: 10_000,
+  /**
+   * Most [server] workers: each is a whole Node process (about 60 MiB at rest) with its own store
+   * connection (PostgreSQL: its own pool of pgPoolMax); more processes than cores only add memory.
+   */
+  workersMax: 64,
+  /**
+   * A worker that died is started again after this pause, doubling with each death in a row up
+   * to workerRestartMaxMs: a crash loop (a broken disk, a store that refuses) costs a few starts
+   * a minute, not a hot loop, while a single crash is replaced at once.
+   */
+  workerRestartFirstMs: 250,
+  workerRestartMaxMs: 30_000,
+  /** A worker that ran this long before it died starts the backoff over (its death is no loop). */
+  workerStableMs: 60_000,
+  /**
+   * From fork to "listening" for one worker: it opens the store and binds through the supervisor
+   * (the backend checks ran once, before it); past this it is stopped (at start: serve fails).
+   */
+  workerStartMs: 30_000,
+  /**
+   * A question between the supervisor and a worker (metrics, readiness, a portal pass): answered
+   * in microseconds, /readyz's backend probes in limits.readyProbeMs; a worker silent longer is
+   * left out of that answer.
+   */
+  workerRequestMs: 5_000,
+  /**
+   * At a shutdown with workers, how long past a worker's own deadline (the grace and
+   * shutdownOverrunMs) the supervisor waits for it to exit before it kills what is left: its
+   * last lines and its exit take milliseconds; systemd's TimeoutStopSec is longer than all three.
+   */
+  supervisorStopMarginMs: 500,
+  /**
+   * Largest write of a worker's log stream: every worker and the supervisor write to the same
+   * stderr, and a pipe write up to PIPE_BUF (4096 on Linux) is never interleaved with another
+   * process's, so lines stay whole.
+   */
+  workerLogWriteBytes: 4_096,
 } as const;
 
 export type Limits = typeof limits;

@@ -41,6 +41,20 @@ export const LogEvent = {
   /** A listening socket failed after it was bound (not EMFILE/ENFILE: those are files.exhausted). */
   listenerError: 'listener.error',
 
+  // [server] workers (src/server/cluster): the supervisor's lines carry worker 0, a worker's its number
+  /** A worker listens on everything (the supervisor's `ready` follows once all do). */
+  workerReady: 'worker.ready',
+  /** The supervisor forked a worker (at start, or to replace one that died). */
+  workerStarted: 'worker.started',
+  /** A worker died (or stopped) outside a shutdown: its sessions are gone; it is replaced after a pause. */
+  workerExited: 'worker.exited',
+  /** A worker's start failed (at serve's start: serve fails with its error). */
+  workerFailed: 'worker.failed',
+  /** A worker's graceful shutdown ended, with its own counts (the supervisor's `shutdown` line adds them up). */
+  workerStopped: 'worker.stopped',
+  /** The supervisor got no answer from a worker (metrics, readiness): left out of that answer. */
+  workerSilent: 'worker.silent',
+
   // one client session (protocols)
   connect: 'connect',
   login: 'login',

@@ -24,12 +24,14 @@ const REDACT_PATHS = [
 export interface LoggerOptions {
   level?: string;
   destination?: DestinationStream;
+  /** Fields on every line after svc, e.g. { worker: 2 } in a worker process. */
+  bindings?: Record<string, unknown>;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const options = {
     level: opts.level ?? process.env.TWOSTEP_LOG_LEVEL ?? 'info',
-    base: { svc: 'twostep' },
+    base: { svc: 'twostep', ...opts.bindings },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
@@ -43,11 +45,16 @@ export function silentLogger(): Logger {
 
 /**
  * A logger on stderr, and end(): writes out the lines it still buffers (pino writes them
- * asynchronously) and stops it, so a line written to stderr afterwards comes last.
+ * asynchronously) and stops it, so a line written to stderr afterwards comes last. With workers
+ * (`shared`), several processes write to the same stderr: each write holds whole lines and at
+ * most maxWrite bytes (limits.workerLogWriteBytes, PIPE_BUF), so lines never interleave.
  */
-export function createStderrLogger(level: string): { logger: Logger; end(): Promise<void> } {
-  const destination = pino.destination(2);
-  const logger = createLogger({ level, destination });
+export function createStderrLogger(
+  level: string,
+  shared?: { bindings: Record<string, unknown>; maxWrite: number },
+): { logger: Logger; end(): Promise<void> } {
+  const destination = shared ? pino.destination({ dest: 2, minLength: 0, maxWrite: shared.maxWrite }) : pino.destination(2);
+  const logger = createLogger({ level, destination, ...(shared ? { bindings: shared.bindings } : {}) });
   return {
     logger,
     end: () =>

@@ -15,9 +15,17 @@ import type { PasswordChecker, PasswordVerdict } from '../policy/index.js';
  * With `passes` (Dovecot asks twostep through its Lua passdb), ID also carries a one-time pass,
  * so that passdb leaves this one password to Dovecot (see PasswordCheckPasses).
  */
-export function imapPasswordChecker(target: BackendTarget, logger: Logger, passes?: { issue(user: string): string }): PasswordChecker {
+export function imapPasswordChecker(target: BackendTarget, logger: Logger, passes?: { issue(user: string): string | Promise<string> }): PasswordChecker {
   return {
     async check(user: string, password: Secret, clientIp: string): Promise<PasswordVerdict> {
+      let pass: string | undefined;
+      try {
+        pass = passes ? await passes.issue(user) : undefined;
+      } catch (err) {
+        // With workers the pass comes from the supervisor (src/server/cluster/shared-passes.ts).
+        logger.warn({ event: 'portal.password-check-failed', ...logSafeError(err) }, 'no pass for a portal password check');
+        return 'backend-unavailable';
+      }
       const client = new ImapFlow({
         host: target.host,
         port: target.port,
@@ -28,7 +36,7 @@ export function imapPasswordChecker(target: BackendTarget, logger: Logger, passe
         auth: { user, pass: password.reveal() },
         verifyOnly: true,
         // imapflow sends ID before it logs in (Dovecot honours x-originating-ip from login_trusted_networks).
-        clientInfo: { name: 'twostep portal', 'x-originating-ip': clientIp, ...(passes ? { 'x-twostep-check': passes.issue(user) } : {}) },
+        clientInfo: { name: 'twostep portal', 'x-originating-ip': clientIp, ...(pass !== undefined ? { 'x-twostep-check': pass } : {}) },
         logger: false,
         connectionTimeout: limits.portalPasswordCheckMs,
         greetingTimeout: limits.portalPasswordCheckMs,

@@ -33,6 +33,8 @@ export interface PortalSettings {
   secureCookies: boolean;
   trustProxy: boolean;
   trustedDeviceDays: number;
+  /** The key of the forms shown before sign-in (CsrfGuard); default: a new one for this process. */
+  csrfKey?: Buffer;
 }
 
 export interface RunningPortal {
@@ -75,7 +77,7 @@ export async function startPortal(o: { policy: Policy; checker: PasswordChecker;
     policy: o.policy,
     checker: o.checker,
     cookies: new PortalCookies(s.secureCookies),
-    csrf: new CsrfGuard(),
+    csrf: new CsrfGuard(s.csrfKey),
     logger: o.logger,
     trustedDeviceDays: s.trustedDeviceDays,
   };

@@ -11,6 +11,7 @@ const RESTART_ONLY = [
   'store.url',
   'store.secret_key_file',
   'server.proxy_protocol_from',
+  'server.workers',
   'backend.*',
   'imap.*',
   'pop3.*',

@@ -26,15 +26,28 @@ export function reservedFiles(config: Config): number {
   );
 }
 
+/** One worker's share of a limit the config gives for all of them together: rounded up, at least 1. */
+export function workerShare(total: number, workers: number): number {
+  return Math.max(1, Math.ceil(total / workers));
+}
+
 /**
  * [limits] sized to the open-file limit: each proxied session holds two files (client and
  * backend), and the rest of the process (reservedFiles) and the clients waiting for a place keep
  * theirs. Unset values take what fits (max_connections) or the default (per IP); configured
  * values that do not fit are lowered, with a line saying so. Never below 1.
+ *
+ * With `workers` processes ([server] workers), each sizes its own: the open-file limit is per
+ * process, so what fits is per worker; the configured values are for the whole server, so each
+ * worker takes its share (workerShare) of max_connections and of max_connections_per_ip.
  */
-export function connectionBudget(config: Config, fdLimit: number | undefined): ConnectionBudget {
+export function connectionBudget(config: Config, fdLimit: number | undefined, workers = 1): ConnectionBudget {
   const lowered: string[] = [];
-  const configured = config.limits;
+  const configured = {
+    max_connections: config.limits.max_connections === undefined ? undefined : workerShare(config.limits.max_connections, workers),
+    max_connections_per_ip: config.limits.max_connections_per_ip === undefined ? undefined : workerShare(config.limits.max_connections_per_ip, workers),
+  };
+  const each = workers > 1 ? ` (its share in each of ${workers} workers)` : '';
   let fit: number;
   let maxWaiting: number;
   if (fdLimit === undefined) {
@@ -48,16 +61,16 @@ export function connectionBudget(config: Config, fdLimit: number | undefined): C
   let maxConnections = configured.max_connections ?? fit;
   if (maxConnections > fit) {
     lowered.push(
-      `limits.max_connections ${maxConnections} does not fit the open-file limit ${fdLimit} ` +
+      `limits.max_connections ${maxConnections}${each} does not fit the open-file limit ${fdLimit} ` +
         `(${limits.fdsPerSession} files per session, ${fdLimit === undefined ? 0 : reservedFiles(config)} kept for the rest): ` +
         `using ${fit}; raise LimitNOFILE= (systemd) or ulimit -n`,
     );
     maxConnections = fit;
   }
-  let maxPerIp = configured.max_connections_per_ip ?? limits.maxConnectionsPerIpDefault;
+  let maxPerIp = configured.max_connections_per_ip ?? workerShare(limits.maxConnectionsPerIpDefault, workers);
   if (maxPerIp > maxConnections) {
     if (configured.max_connections_per_ip !== undefined) {
-      lowered.push(`limits.max_connections_per_ip ${maxPerIp} is above max_connections: using ${maxConnections}`);
+      lowered.push(`limits.max_connections_per_ip ${maxPerIp}${each} is above max_connections: using ${maxConnections}`);
     }
     maxPerIp = maxConnections;
   }
@@ -68,20 +81,33 @@ export function connectionBudget(config: Config, fdLimit: number | undefined): C
  * Sizes the limits for `config` and says so: a warning per lowered value, and one `limits.set`
  * line when they differ from `current` (always at start). Returns them.
  */
-export function sizeConnectionLimits(config: Config, fdLimit: number | undefined, log: Logger, current?: ConnectionLimits): ConnectionLimits {
-  const budget = connectionBudget(config, fdLimit);
+export function sizeConnectionLimits(
+  config: Config,
+  fdLimit: number | undefined,
+  log: Logger,
+  current?: ConnectionLimits,
+  workers = 1,
+): ConnectionLimits {
+  const budget = connectionBudget(config, fdLimit, workers);
   for (const line of budget.lowered) log.warn({ event: LogEvent.limitsLowered }, line);
   const l = budget.limits;
   if (!current || current.maxConnections !== l.maxConnections || current.maxPerIp !== l.maxPerIp || current.maxWaiting !== l.maxWaiting) {
     log.info(
-      { event: LogEvent.limitsSet, maxConnections: l.maxConnections, maxConnectionsPerIp: l.maxPerIp, maxWaiting: l.maxWaiting, fdLimit: fdLimit ?? null },
-      `connection limits: ${l.maxConnections} clients, ${l.maxPerIp} not logged in per address (open-file limit ${fdLimit ?? 'unknown'})`,
+      {
+        event: LogEvent.limitsSet,
+        maxConnections: l.maxConnections,
+        maxConnectionsPerIp: l.maxPerIp,
+        maxWaiting: l.maxWaiting,
+        fdLimit: fdLimit ?? null,
+        ...(workers > 1 ? { workers } : {}),
+      },
+      `connection limits${workers > 1 ? ' of this worker' : ''}: ${l.maxConnections} clients, ${l.maxPerIp} not logged in per address (open-file limit ${fdLimit ?? 'unknown'})`,
     );
   }
   return l;
 }
 
 /** A reload's [limits]: sized again (the fd limit stays what it was at start) and given to the gate. */
-export function applyConnectionBudget(gate: ConnectionGate, config: Config, fdLimit: number | undefined, log: Logger): void {
-  gate.setLimits(sizeConnectionLimits(config, fdLimit, log, gate.limits));
+export function applyConnectionBudget(gate: ConnectionGate, config: Config, fdLimit: number | undefined, log: Logger, workers = 1): void {
+  gate.setLimits(sizeConnectionLimits(config, fdLimit, log, gate.limits, workers));
 }

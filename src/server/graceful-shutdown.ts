@@ -49,7 +49,10 @@ export interface ShutdownSummary extends ShutdownCounts {
  * grace (half of it when shorter); whatever is still open near the end is cut; the write-behind
  * queue gets what is left, then the store closes. One `shutdown` line with the counts.
  */
-export async function gracefulShutdown(p: ShutdownParts, o: { graceMs: number; signal: string; logger: Logger }): Promise<ShutdownSummary> {
+export async function gracefulShutdown(
+  p: ShutdownParts,
+  o: { graceMs: number; signal: string; logger: Logger; /** The closing line's event (a worker's: worker.stopped). */ event?: string },
+): Promise<ShutdownSummary> {
   const started = Date.now();
   const left = () => Math.max(0, started + o.graceMs - Date.now());
   const goodbyeMs = o.graceMs - Math.min(limits.shutdownLastWordsMs, o.graceMs / 2);
@@ -73,6 +76,6 @@ export async function gracefulShutdown(p: ShutdownParts, o: { graceMs: number; s
   await p.store.close(0);
   await Promise.all(p.stopLast.map((stop) => stop()));
   const summary = { ...counts, cut, writesLost, durationMs: Date.now() - started };
-  o.logger.info({ event: LogEvent.shutdown, signal: o.signal, graceMs: o.graceMs, ...summary }, 'stopped');
+  o.logger.info({ event: o.event ?? LogEvent.shutdown, signal: o.signal, graceMs: o.graceMs, ...summary }, 'stopped');
   return summary;
 }

@@ -8,6 +8,12 @@ import type { Logger } from '../core/logger.js';
 import { prometheusRegistry } from './prometheus-metrics.js';
 import type { Readiness } from './readiness.js';
 
+/** The Prometheus text of /metrics and its content type (a prom-client Registry is one). */
+export interface MetricsText {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
 export interface RunningMetrics {
   address: AddressInfo;
   close(): Promise<void>;
@@ -23,8 +29,14 @@ function send(res: ServerResponse, status: number, type: string, body: string, h
  * open fds, event-loop lag, heap, CPU), /healthz (200 while the process runs) and /readyz (200
  * when every backend greets and the store takes writes, else 503 with what is wrong, as JSON).
  */
-export async function startMetricsServer(o: { listen: HostPort; readiness: () => Promise<Readiness>; logger: Logger }): Promise<RunningMetrics> {
-  const registry = prometheusRegistry();
+export async function startMetricsServer(o: {
+  listen: HostPort;
+  readiness: () => Promise<Readiness>;
+  logger: Logger;
+  /** What /metrics shows: this process's registry, or (with workers) every worker's added up. */
+  source?: MetricsText;
+}): Promise<RunningMetrics> {
+  const registry = o.source ?? prometheusRegistry();
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const head = req.method === 'HEAD';
     if (req.method !== 'GET' && !head) {

@@ -85,11 +85,14 @@ function build(): Registry {
     },
   });
 
-  const storeGauge = (name: string, help: string, read: (q: StoreQueueStats) => number) =>
+  // With workers the supervisor adds up each worker's numbers (src/server/cluster/cluster-metrics.ts):
+  // counts sum; an age is the oldest of them.
+  const storeGauge = (name: string, help: string, read: (q: StoreQueueStats) => number, aggregator: 'sum' | 'max' = 'sum') =>
     new Gauge({
       name,
       help,
       registers,
+      aggregator,
       collect() {
         const q = s().store?.();
         if (q) this.set(read(q));
@@ -100,6 +103,7 @@ function build(): Registry {
     'twostep_store_queue_oldest_age_seconds',
     'Age of the oldest write waiting in the write-behind queue (0: none waits); grows while another process locks the database',
     (q) => q.oldestAgeMs / 1000,
+    'max',
   );
 
   /** A counter following a total the store keeps, adding what it grew by since the last scrape. */

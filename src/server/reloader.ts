@@ -21,6 +21,8 @@ export interface ReloadTargets {
   policy: { reconfigure(config: Config): void };
   /** The open-file limit the connection limits are sized from. */
   fdLimit: number | undefined;
+  /** [server] workers when this process is one of them (each takes its share of [limits]). */
+  workers?: number;
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -51,30 +53,33 @@ export class Reloader {
     return this.#config;
   }
 
-  /** One reload; false when the new config was refused (the old one keeps serving). */
-  reload(): boolean {
+  /**
+   * One reload; false when the new config was refused (the old one keeps serving). `next`: the
+   * file as the supervisor of the workers read and checked it (src/server/cluster), else read here.
+   */
+  reload(next?: Config): boolean {
     const log = this.#t.logger;
     let changes: ReturnType<typeof configChanges>;
     let tls: TlsFiles;
     try {
-      changes = configChanges(this.#config, loadConfig(this.#path));
+      changes = configChanges(this.#config, next ?? loadConfig(this.#path));
       tls = loadTlsFiles(changes.effective);
     } catch (err) {
       log.error({ event: LogEvent.reloadFailed }, `reload refused, the running config stays: ${message(err)}`);
       return false;
     }
-    const next = changes.effective;
-    log.level = next.log.level;
+    const effective = changes.effective;
+    log.level = effective.log.level;
     this.#t.secureContext.replace(tls.secureContext);
-    if (next.portal?.tls) this.#t.portal?.setTls({ ...tls.files, ...serverTlsOptions(next.tls) });
-    applyConnectionBudget(this.#t.gate, next, this.#t.fdLimit, log);
-    this.#t.policy.reconfigure(next);
-    this.#config = next;
+    if (effective.portal?.tls) this.#t.portal?.setTls({ ...tls.files, ...serverTlsOptions(effective.tls) });
+    applyConnectionBudget(this.#t.gate, effective, this.#t.fdLimit, log, this.#t.workers);
+    this.#t.policy.reconfigure(effective);
+    this.#config = effective;
 
     const cert = describeCertificate(tls.certificate);
     const certificateChanged = tls.certificate.fingerprint256 !== this.#fingerprint;
     this.#fingerprint = tls.certificate.fingerprint256;
-    if (cert.expired) log.warn({ event: LogEvent.tlsCertExpired, path: next.tls.cert }, `tls.cert ${next.tls.cert}: ${cert.text}`);
+    if (cert.expired) log.warn({ event: LogEvent.tlsCertExpired, path: effective.tls.cert }, `tls.cert ${effective.tls.cert}: ${cert.text}`);
     if (changes.restart.length > 0) {
       log.warn({ event: LogEvent.reloadRestartNeeded, keys: changes.restart }, `${changes.restart.join(', ')} changed: restart twostep to apply`);
     }

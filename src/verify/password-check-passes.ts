@@ -3,6 +3,16 @@ import { limits } from '../core/limits.js';
 import { normalizeUsername } from '../policy/index.js';
 
 /**
+ * Where passes are issued and redeemed: a PasswordCheckPasses in this process, or, with
+ * [server] workers, the supervisor's one (src/server/cluster/shared-passes.ts): the portal may
+ * issue a pass in one worker and Dovecot's question reach the verify service in another.
+ */
+export interface PasswordPasses {
+  issue(user: string): string | Promise<string>;
+  redeem(user: string, pass: string): boolean | Promise<boolean>;
+}
+
+/**
  * One-time passes for the portal's own password check when Dovecot asks twostep (the Lua
  * passdb). The portal checks a user's main password with an IMAP login to Dovecot; for a
  * two-step account the passdb would refuse it like any main password. So the portal sends a
@@ -12,7 +22,7 @@ import { normalizeUsername } from '../policy/index.js';
  * once, and lapses after limits.portalPasswordCheckMs; an unknown, used or foreign pass counts
  * for nothing (the login is decided as any other).
  */
-export class PasswordCheckPasses {
+export class PasswordCheckPasses implements PasswordPasses {
   readonly #passes = new Map<string, { user: string; expires: number }>();
   readonly #clock: () => number;
 

@@ -2,7 +2,7 @@ import { formatHostPort } from '../core/host-port.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { Authenticator } from '../policy/types.js';
-import type { PasswordCheckPasses } from './password-check-passes.js';
+import type { PasswordPasses } from './password-check-passes.js';
 import { groupId } from './unix-socket-file.js';
 import { startVerifyServer, type RunningVerifyServer } from './verify-server.js';
 
@@ -13,9 +13,11 @@ export function startDovecotVerify(
   section: NonNullable<Config['dovecot']>,
   authenticator: Authenticator,
   logger: Logger,
-  passes: PasswordCheckPasses,
+  passes: PasswordPasses,
+  inWorker = false,
 ): Promise<RunningVerifyServer> {
   const opts = {
+    removeSocketFile: !inWorker,
     socketPath: section.verify_socket,
     socketMode: parseInt(section.verify_socket_mode, 8),
     listen: section.verify_listen === null ? '' : formatHostPort(section.verify_listen),

@@ -31,9 +31,7 @@ export async function listenUnixSocket(server: net.Server, path: string, mode: n
     await listen(server, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw socketError(path, err);
-    if (!lstatSync(path).isSocket()) throw new TwostepError('CONFIG_INVALID', `dovecot.verify_socket: ${path} exists and is not a socket`);
-    if (await answers(path)) throw new TwostepError('CONFIG_INVALID', `dovecot.verify_socket: ${path} is in use by another process`);
-    unlinkSync(path);
+    await removeStaleSocket(path);
     await listen(server, path).catch((e: unknown) => {
       throw socketError(path, e);
     });
@@ -50,6 +48,23 @@ export async function listenUnixSocket(server: net.Server, path: string, mode: n
     );
   }
   return lstatSync(path).ino;
+}
+
+/**
+ * A socket file at `path` left by a twostep that died is removed; one that a live process still
+ * answers on, or a file that is not a socket, is an error. No file: nothing to do. (The
+ * supervisor of [server] workers runs this before its workers listen there through it.)
+ */
+export async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // no file
+  }
+  if (!isSocket) throw new TwostepError('CONFIG_INVALID', `dovecot.verify_socket: ${path} exists and is not a socket`);
+  if (await answers(path)) throw new TwostepError('CONFIG_INVALID', `dovecot.verify_socket: ${path} is in use by another process`);
+  unlinkSync(path);
 }
 
 /** Removes the socket file if it is still the one we created (a newer instance may own the path). */

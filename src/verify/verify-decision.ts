@@ -4,7 +4,7 @@ import { metrics } from '../core/metrics.js';
 import { exhaustive, type AuthRequest, type Authenticator, type Protocol } from '../policy/types.js';
 import { decideWithin } from '../policy/decide-within.js';
 import { clientNameFromDovecotId, dovecotIdFields } from './client-name-from-dovecot-id.js';
-import type { PasswordCheckPasses } from './password-check-passes.js';
+import type { PasswordPasses } from './password-check-passes.js';
 import type { VerifyAnswer, VerifyRequest } from './verify-protocol.js';
 
 /** Dovecot's service names that are one of twostep's protocols; any other is 'other'. */
@@ -29,10 +29,10 @@ let requests = 0;
  * A live one-time pass of the portal's password check (`passes`) is 'next' without a decision:
  * the portal's sign-in has throttled and audits that check itself.
  */
-export async function answerVerify(authenticator: Authenticator, r: VerifyRequest, log: Logger, passes?: PasswordCheckPasses): Promise<VerifyAnswer> {
+export async function answerVerify(authenticator: Authenticator, r: VerifyRequest, log: Logger, passes?: PasswordPasses): Promise<VerifyAnswer> {
   // The portal checking a main password through Dovecot (see PasswordCheckPasses): Dovecot judges it.
   const pass = passes && r.clientId ? dovecotIdFields(r.clientId)?.get('x-twostep-check') : undefined;
-  if (pass !== undefined && passes?.redeem(r.user, pass)) {
+  if (pass !== undefined && (await passes?.redeem(r.user, pass))) {
     log.debug({ event: 'verify', service: r.service.slice(0, 32), user: r.user.slice(0, 255), answer: 'next', why: 'portal-password-check' }, 'verify');
     return { kind: 'next' };
   }

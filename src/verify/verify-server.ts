@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.js';
 import { logSafeError } from '../core/log-safe-error.js';
 import type { Authenticator } from '../policy/types.js';
 import { LineReadError, LineReader } from '../protocols/shared/line-reader.js';
-import type { PasswordCheckPasses } from './password-check-passes.js';
+import type { PasswordPasses } from './password-check-passes.js';
 import { listenUnixSocket, removeUnixSocket } from './unix-socket-file.js';
 import { answerVerify } from './verify-decision.js';
 import { parseVerifyLine, renderVerifyAnswer, type VerifyAnswer } from './verify-protocol.js';
@@ -19,8 +19,13 @@ export interface VerifyServerOptions {
   listen: string;
   authenticator: Authenticator;
   logger: Logger;
-  /** The portal's one-time passes for its own password checks (same process), when it runs. */
-  passes?: PasswordCheckPasses;
+  /** The portal's one-time passes for its own password checks, when it runs. */
+  passes?: PasswordPasses;
+  /**
+   * false: close() leaves the socket file (a worker: the supervisor holds the listening socket
+   * for every worker, and the file goes when the last one stops). Default true.
+   */
+  removeSocketFile?: boolean;
 }
 
 export interface RunningVerifyServer {
@@ -65,7 +70,7 @@ export async function startVerifyServer(o: VerifyServerOptions): Promise<Running
       server.maxConnections = limits.verifyMaxConnections;
       const ino = await listenUnixSocket(server, o.socketPath, o.socketMode, o.socketGid);
       servers.push(server);
-      cleanups.push(() => removeUnixSocket(o.socketPath, ino));
+      if (o.removeSocketFile !== false) cleanups.push(() => removeUnixSocket(o.socketPath, ino));
     }
     if (o.listen !== '') {
       const server = net.createServer(onConnection);
