@@ -4,17 +4,21 @@ import { limits } from '../../core/limits.js';
 import { LogEvent } from '../../core/log-events.js';
 import { createStderrLogger } from '../../core/logger.js';
 import { serve } from '../../main.js';
+import { runSupervisor, workerCount } from '../../server/cluster/supervisor.js';
 import { configPathOf } from '../context.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
     .description(
       'run the front ends: IMAP, and POP3, SMTP submission and the web portal when their sections are set (JSON logs on stderr); ' +
-        'SIGHUP reloads the config and certificates, SIGTERM stops within [server] shutdown_grace_seconds',
+        'SIGHUP reloads the config and certificates, SIGTERM stops within [server] shutdown_grace_seconds; ' +
+        '[server] workers processes (default: one per core) share the listeners',
     )
     .action(async (_o, cmd: Command) => {
       const configPath = configPathOf(cmd);
       const config = loadConfig(configPath);
+      const workers = workerCount(config);
+      if (workers > 1) return runSupervisor(config, configPath, workers); // src/server/cluster
       const log = createStderrLogger(config.log.level);
       const logger = log.logger;
       // A SIGHUP while the backends are still being checked must not kill the process (its
