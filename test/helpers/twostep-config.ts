@@ -39,6 +39,13 @@ export interface TestConfigOptions {
   store?: { url: string; secretKeyFile: string };
   /** [server] proxy_protocol_from. */
   proxyProtocolFrom?: string[];
+  /**
+   * [server] workers. Default 1: the suite's servers are the single process unless a test asks
+   * for workers (test/integration/serve-workers.test.ts); an install's default is one per core.
+   */
+  workers?: number;
+  /** More [server] keys, e.g. { shutdown_grace_seconds: 8 }. */
+  server?: Record<string, number>;
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -64,7 +71,10 @@ export function writeTestConfig(o: TestConfigOptions): string {
       '[store]',
       `path = ${JSON.stringify(join(o.dir, 'data', 'twostep.db'))}`,
       ...(o.store ? [`url = ${JSON.stringify(o.store.url)}`, `secret_key_file = ${JSON.stringify(o.store.secretKeyFile)}`] : []),
-      ...(o.proxyProtocolFrom ? ['[server]', `proxy_protocol_from = ${JSON.stringify(o.proxyProtocolFrom)}`] : []),
+      '[server]',
+      `workers = ${o.workers ?? 1}`,
+      ...(o.proxyProtocolFrom ? [`proxy_protocol_from = ${JSON.stringify(o.proxyProtocolFrom)}`] : []),
+      ...Object.entries(o.server ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
       '[tls]',
       `cert = ${JSON.stringify(o.cert.cert)}`,
       `key = ${JSON.stringify(o.cert.key)}`,
