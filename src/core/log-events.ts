@@ -41,7 +41,7 @@ export const LogEvent = {
   /** A listening socket failed after it was bound (not EMFILE/ENFILE: those are files.exhausted). */
   listenerError: 'listener.error',
 
-  // [server] workers (src/server/cluster): the supervisor's lines carry worker 0, a worker's its number
+  // [server] workers (src/server/cluster): the supervisor's lines carry role: "supervisor", a worker's `worker` its number
   /** A worker listens on everything (the supervisor's `ready` follows once all do). */
   workerReady: 'worker.ready',
   /** The supervisor forked a worker (at start, or to replace one that died). */
@@ -54,6 +54,8 @@ export const LogEvent = {
   workerStopped: 'worker.stopped',
   /** The supervisor got no answer from a worker (metrics, readiness): left out of that answer. */
   workerSilent: 'worker.silent',
+  /** A write to a worker's channel failed (it is dying: its exit follows as worker.exited). */
+  workerChannelError: 'worker.channel-error',
 
   // one client session (protocols)
   connect: 'connect',

@@ -155,6 +155,11 @@ export class WorkerPool {
     );
     Object.assign(slot, { worker, channel, attached: false, ready: false, startedAt: Date.now(), summary: undefined });
     worker.on('message', (m) => channel.receive(m));
+    // node:cluster's own writes to a worker that just died (a connection handed to it, a reply)
+    // fail with EPIPE and are emitted here: unheard, they would throw and end the supervisor.
+    worker.on('error', (err) => {
+      this.#o.logger.warn({ event: LogEvent.workerChannelError, worker: slot.id, pid: worker.process.pid, err: err.message }, `worker ${slot.id}: ${err.message}`);
+    });
     this.#o.answer(channel);
     channel.answer('start', () => {
       slot.attached = true;
