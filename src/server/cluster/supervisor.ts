@@ -17,12 +17,15 @@ import { answerPasses } from './shared-passes.js';
 import { WorkerPool } from './worker-pool.js';
 
 /**
- * How connections reach the workers: the supervisor accepts each and hands it to the next free
- * worker in turn (round robin), rather than every worker accepting from the shared socket (the
- * kernel's choice). Measured on a 2-core machine (docs/operations.md, "Workers"). The
+ * How connections reach the workers: every worker accepts from the shared listening socket (the
+ * kernel's choice), not the supervisor accepting each and handing it to the next worker in turn
+ * (node:cluster's round robin). Measured on a 2-core machine (docs/operations.md, "Workers"):
+ * logins as fast, transfers as fast or faster, workers within 60/40 of each other; and a worker
+ * that dies loses only the connections it had accepted, where round robin may hand a new one to
+ * it in the instant before the supervisor sees it gone (that client then hangs). The
  * environment's NODE_CLUSTER_SCHED_POLICY ("rr" | "none"), when set, decides instead.
  */
-const SCHEDULING = cluster.SCHED_RR;
+const SCHEDULING = cluster.SCHED_NONE;
 
 /** [server] workers, or one per core when unset (at most limits.workersMax). */
 export function workerCount(config: Config, cores = availableParallelism()): number {
