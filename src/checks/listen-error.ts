@@ -29,7 +29,8 @@ function listenKeys(config: Config): [string, HostPort][] {
 export function describeListenError(err: unknown, config: Config): unknown {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   const why = e?.code ? WHY[e.code] : undefined;
-  if (!why || e.syscall !== 'listen' || typeof e.port !== 'number') return err;
+  // 'bind' in a worker of [server] workers: node:cluster reports the shared socket's failure so.
+  if (!why || (e.syscall !== 'listen' && e.syscall !== 'bind') || typeof e.port !== 'number') return err;
   const matches = listenKeys(config).filter(([, a]) => a.port === e.port);
   const [key, address] = matches.find(([, a]) => a.host === e.address) ?? matches[0] ?? ['listen', { host: e.address ?? '', port: e.port }];
   return new TwostepError('CONFIG_INVALID', `${key} ${formatHostPort(address)}: ${why}`, { cause: err });

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -276,4 +278,24 @@ describe('two workers', () => {
       expect(l.worker === 1 || l.worker === 2 || l.role === 'supervisor', line).toBe(true);
     }
   });
+});
+
+describe('a failed start with two workers', () => {
+  it.each(['imap.listen', 'metrics.listen'])('%s on a port in use: exit 2 and the one line naming the key, as with one process', async (key) => {
+    const sub = mkdtempSync(join(dir, 'taken-'));
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const [free] = (await freePorts(1)) as [number];
+      const imap = key === 'imap.listen' ? port : free;
+      const path = writeTestConfig({ dir: sub, cert: makeTestCert(sub), backendImapPort: dovecot.imapPort, listen: `127.0.0.1:${imap}`, listenTls: '', workers: 2 });
+      if (key === 'metrics.listen') writeFileSync(path, `${readFileSync(path, 'utf8')}[metrics]\nlisten = "127.0.0.1:${port}"\n`);
+      const r = await runCli(['--config', path, 'serve']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n').at(-1)).toBe(`twostep: ${key} 127.0.0.1:${port}: address already in use`);
+    } finally {
+      taken.close();
+    }
+  }, LONG);
 });

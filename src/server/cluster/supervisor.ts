@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { describeListenError } from '../../checks/listen-error.js';
 import { loadTlsFiles } from '../../checks/tls-files.js';
 import { loadConfig } from '../../config/load-config.js';
 import type { Config } from '../../config/schema.js';
@@ -75,7 +76,7 @@ export async function runSupervisor(start: Config, configPath: string, workers: 
     process.off('SIGHUP', early);
     await metrics?.close();
     await log.end(); // the log lines so far go out before the CLI's one error line
-    throw err;
+    throw describeListenError(err, start); // e.g. metrics.listen in use: the key named, exit 2
   }
   logger.info(
     {
