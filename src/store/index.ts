@@ -11,6 +11,8 @@ export type {
   AuditRepo,
   WebSessionsRepo,
   AdminsRepo,
+  MailNoticesRepo,
+  ExpiringAppCode,
 } from './store.js';
 export { SCHEMA_VERSION, SCHEMA_VERSIONS, type Migration } from './migrations.js';
 export type {
@@ -18,6 +20,7 @@ export type {
   AdminPolicy,
   TwofaState,
   AppCode,
+  AppCodeScope,
   AppCodeUse,
   OneTimeCode,
   TrustedDevice,
@@ -31,4 +34,6 @@ export type {
   NewTrustedDevice,
   NewAuditEvent,
   NewWebSession,
+  MailNotice,
+  NewMailNotice,
 } from './types.js';

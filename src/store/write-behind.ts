@@ -43,7 +43,8 @@ function keyOf(w: DeferredWrite): string | undefined {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-const timeOf = (w: DeferredWrite): number => (w.kind === 'app-code-used' ? w.use.at : w.kind === 'audit' ? w.event.at : w.at);
+const timeOf = (w: DeferredWrite): number =>
+  w.kind === 'app-code-used' ? w.use.at : w.kind === 'audit' ? w.event.at : w.kind === 'mail-notice' ? w.notice.createdAt : w.at;
 
 /** Applies one deferred write through repositories (of a transaction). */
 export async function applyDeferred(tx: StoreRepos, w: DeferredWrite): Promise<void> {
@@ -67,8 +68,13 @@ export async function applyDeferred(tx: StoreRepos, w: DeferredWrite): Promise<v
       await tx.attempts.record(w.keys, w.at);
       return;
     case 'source-seen':
-      await tx.knownSources.note(w.username, w.source, w.at);
+      if ((await tx.knownSources.note(w.username, w.source, w.at)) && w.noticeIfNew) await tx.mailNotices.insert(w.noticeIfNew);
       return;
+    case 'mail-notice': {
+      const last = w.quietMs === undefined ? null : await tx.mailNotices.lastQueuedAt(w.notice.username, w.notice.kind);
+      if (last === null || last <= w.notice.createdAt - (w.quietMs ?? 0)) await tx.mailNotices.insert(w.notice);
+      return;
+    }
   }
 }
 
