@@ -1,6 +1,7 @@
 import { awaitBackends } from './checks/backend-checks.js';
 import { describeListenError } from './checks/listen-error.js';
 import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
+import { clientSettings } from './config/client-settings.js';
 import type { BackendTls, Config } from './config/schema.js';
 import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
 import { configFileError } from './core/config-file-error.js';
@@ -11,7 +12,9 @@ import { logSafeError } from './core/log-safe-error.js';
 import { serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
-import { Policy } from './policy/index.js';
+import { Policy, defaultExpiryDays } from './policy/index.js';
+import { startNoticeSender, type NoticeSender } from './notify/notice-sender.js';
+import { noticeTarget } from './notify/notice-target.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
 import { startPop3Server } from './protocols/pop3/pop3-server.js';
 import { startSmtpServer } from './protocols/smtp/smtp-server.js';
@@ -82,6 +85,8 @@ export interface Running {
   smtp?: Awaited<ReturnType<typeof startSmtpServer>>;
   /** The verify service for Dovecot's Lua passdb, when [dovecot] is configured. */
   verify?: RunningVerifyServer;
+  /** The sender of mail notices to users, when [notify] is configured. */
+  notices?: NoticeSender;
   close(): Promise<void>;
 }
 
@@ -154,6 +159,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     const passes = config.dovecot ? new PasswordCheckPasses() : undefined;
     let portal: RunningPortal | undefined;
     const p = config.portal;
+    const clients = clientSettings(config);
     if (p) {
       portal = await startPortal({
         policy: opened.policy,
@@ -166,6 +172,9 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
           secureCookies: p.secure_cookies ?? p.tls,
           trustProxy: p.trust_proxy,
           trustedDeviceDays: p.trusted_device_days,
+          expiry: { defaultDays: defaultExpiryDays(config.codes), maxDays: config.codes.max_expiry_days },
+          ...(clients ? { clients } : {}),
+          ...(clients?.signProfiles ? { profileSigning: { cert: config.tls.cert, key: config.tls.key } } : {}),
         },
       });
       started.push(portal);
@@ -183,6 +192,20 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     if (config.dovecot) {
       verify = await startDovecotVerify(config.dovecot, opened.policy, logger, passes ?? new PasswordCheckPasses());
       started.push(verify);
+    }
+    // Mails to users about their account: queued by every process, sent from here (off the login path).
+    let notices: NoticeSender | undefined;
+    if (config.notify && p?.public_url) {
+      const recipientDomain = config.notify.recipient_domain ?? clients?.domains[0];
+      notices = startNoticeSender({
+        queue: opened.policy.notices,
+        target: noticeTarget(config.notify),
+        from: config.notify.from,
+        portalUrl: p.public_url,
+        logger,
+        ...(recipientDomain ? { recipientDomain } : {}),
+      });
+      started.push(notices);
     }
     const watcher = startRevocationWatcher({
       registry,
@@ -216,6 +239,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     if (smtp) running.smtp = smtp;
     if (portal) running.portal = portal;
     if (verify) running.verify = verify;
+    if (notices) running.notices = notices;
     return running;
   } catch (err) {
     // e.g. a port is taken: nothing stays bound, and the error names the key ("imap.listen ...").
