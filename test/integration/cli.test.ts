@@ -63,9 +63,9 @@ describe('twostep CLI', () => {
     const list = JSON.parse((await cli('appcode', 'list', 'carol', '--json')).stdout) as Array<Record<string, unknown>>;
     expect(list).toHaveLength(1);
     expect(Object.keys(list[0] as object).sort()).toEqual(
-      ['createdAt', 'lastUsedAt', 'lastUsedClient', 'lastUsedIp', 'lastUsedProtocol', 'name'].sort(),
+      ['createdAt', 'expired', 'expiresAt', 'lastUsedAt', 'lastUsedClient', 'lastUsedIp', 'lastUsedProtocol', 'name', 'scopes'].sort(),
     );
-    expect(list[0]).toMatchObject({ name: 'Outlook without connector', lastUsedAt: null });
+    expect(list[0]).toMatchObject({ name: 'Outlook without connector', lastUsedAt: null, scopes: ['imap', 'pop3', 'smtp'], expiresAt: null, expired: false });
     expect((await cli('appcode', 'list', 'carol')).stdout).toMatch(/^Outlook without connector\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+-/m);
     expect((await cli('appcode', 'revoke', 'carol', 'Outlook without connector')).code).toBe(0);
     expect((await cli('appcode', 'revoke', 'carol', 'Outlook without connector')).code).toBe(1);
