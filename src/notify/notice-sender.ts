@@ -43,6 +43,8 @@ export function startNoticeSender(o: NoticeSenderOptions): NoticeSender {
   let lastPrune = -Infinity;
   let running: Promise<void> | undefined;
   let closed = false;
+  /** Aborted by close(): a round stuck on a silent mail server lets go (its notices are retried later). */
+  const stop = new AbortController();
 
   const chores = async (): Promise<void> => {
     const now = Date.now();
@@ -73,7 +75,7 @@ export function startNoticeSender(o: NoticeSenderOptions): NoticeSender {
     if (ready.length === 0) return;
     let smtp: SmtpSubmission;
     try {
-      smtp = await SmtpSubmission.open(o.target);
+      smtp = await SmtpSubmission.open(o.target, stop.signal);
     } catch (err) {
       for (const r of ready) await retry(r.n, err);
       return;
@@ -135,7 +137,9 @@ export function startNoticeSender(o: NoticeSenderOptions): NoticeSender {
     async close() {
       closed = true;
       clearInterval(timer);
-      await running;
+      stop.abort();
+      // A connect still under way has its own deadline (limits.noticeSmtpConnectMs); shutdown does not wait that long.
+      await Promise.race([running, new Promise((r) => setTimeout(r, limits.closeLingerMs).unref())]);
     },
   };
 }

@@ -47,8 +47,11 @@ export class SmtpSubmission {
     return new LineReader(socket, { maxLineBytes: limits.noticeSmtpReplyBytes, maxTotalBytes: Infinity });
   }
 
-  static async open(t: SubmitTarget): Promise<SmtpSubmission> {
+  /** Connects and logs in; `signal` (the sender closing) ends the connection at any point after the connect. */
+  static async open(t: SubmitTarget, signal?: AbortSignal): Promise<SmtpSubmission> {
     const c = new SmtpSubmission(await connectUpstream(t, limits.noticeSmtpConnectMs));
+    if (signal?.aborted) c.destroy();
+    signal?.addEventListener('abort', () => c.destroy(), { once: true });
     try {
       const greeting = await c.#reply();
       if (greeting.code !== 220) throw new TwostepError('BACKEND_UNAVAILABLE', `greeting: ${replyText(greeting)}`);

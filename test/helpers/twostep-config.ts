@@ -35,6 +35,8 @@ export interface TestConfigOptions {
   dovecot?: Record<string, string | string[]>;
   /** File name of the config in dir (several configs may share one store); default twostep.toml. */
   fileName?: string;
+  /** More sections, e.g. { clients: { host: 'localhost' }, notify: {...} }: values as JSON (strings, numbers, arrays). */
+  sections?: Record<string, Record<string, unknown>>;
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -86,6 +88,7 @@ export function writeTestConfig(o: TestConfigOptions): string {
       ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
       ...(o.portal ? ['[portal]', ...Object.entries(o.portal).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),
       ...(o.dovecot ? ['[dovecot]', ...Object.entries(o.dovecot).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),
+      ...Object.entries(o.sections ?? {}).flatMap(([name, keys]) => [`[${name}]`, ...Object.entries(keys).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)]),
       '',
     ].join('\n'),
   );
