@@ -124,6 +124,8 @@ function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
 /** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
 export async function serve(config: Config, logger: Logger): Promise<Running> {
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
+  // [notify]'s CA and password files are read now: a missing one stops the start, naming its key.
+  const noticeServer = config.notify ? noticeTarget(config.notify) : undefined;
   const tls = loadTlsFiles(config); // each file problem is one line naming the key and the path
   const tlsFiles = tls.files;
   const secureContext = tls.secureContext;
@@ -195,11 +197,11 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     }
     // Mails to users about their account: queued by every process, sent from here (off the login path).
     let notices: NoticeSender | undefined;
-    if (config.notify && p?.public_url) {
+    if (config.notify && noticeServer && p?.public_url) {
       const recipientDomain = config.notify.recipient_domain ?? clients?.domains[0];
       notices = startNoticeSender({
         queue: opened.policy.notices,
-        target: noticeTarget(config.notify),
+        target: noticeServer,
         from: config.notify.from,
         portalUrl: p.public_url,
         logger,
