@@ -16,7 +16,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('twostep CLI', () => {
+// About 25 CLI runs in the admin story, each a node start (over a second on a loaded 2-core machine) and argon2.
+describe('twostep CLI', { timeout: 90_000 }, () => {
   it('init writes a config that loads, a 0600 store key and master password, and a certificate', async () => {
     const r = await cli('init', '--data-dir', join(dir, 'data'), '--imap-backend', '127.0.0.1:10143');
     expect(r.code, r.stderr).toBe(0);
