@@ -1,6 +1,7 @@
 import { awaitBackends } from './checks/backend-checks.js';
 import { describeListenError } from './checks/listen-error.js';
 import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
+import { clientSettings } from './config/client-settings.js';
 import type { BackendTls, Config } from './config/schema.js';
 import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath, storeLocation } from './config/runtime-config.js';
 import { AddressList } from './core/address-list.js';
@@ -15,7 +16,9 @@ import { SecureContextHolder } from './core/secure-context-holder.js';
 import { serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
 import { loadOrCreateKeyFile } from './crypto/index.js';
-import { Policy } from './policy/index.js';
+import { Policy, defaultExpiryDays } from './policy/index.js';
+import { startNoticeSender, type NoticeSender } from './notify/notice-sender.js';
+import { noticeTarget } from './notify/notice-target.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
 import { startPop3Server } from './protocols/pop3/pop3-server.js';
 import { startSmtpServer } from './protocols/smtp/smtp-server.js';
@@ -125,6 +128,8 @@ export interface Running {
   shutdown(signal: string): Promise<ShutdownSummary>;
   /** [server] shutdown_grace_seconds in ms, as the last reload left it. */
   graceMs(): number;
+  /** The sender of mail notices to users, when [notify] is configured. */
+  notices?: NoticeSender;
   /** Everything closed at once, without a word (tests, a failed start). */
   close(): Promise<void>;
 }
@@ -156,6 +161,8 @@ function proxyProtocolGate(config: Config, logger: Logger): ProxyProtocolGate | 
 /** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
 export async function serve(config: Config, logger: Logger, options: ServeOptions = {}): Promise<Running> {
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
+  // [notify]'s CA and password files are read now: a missing one stops the start, naming its key.
+  const noticeServer = config.notify ? noticeTarget(config.notify) : undefined;
   const tls = loadTlsFiles(config); // each file problem is one line naming the key and the path
   const tlsFiles = tls.files;
   // Read by every handshake: a reload swaps the certificate for the connections after it.
@@ -214,6 +221,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     const passes = config.dovecot ? new PasswordCheckPasses() : undefined;
     let portal: RunningPortal | undefined;
     const p = config.portal;
+    const clients = clientSettings(config);
     if (p) {
       portal = await startPortal({
         policy: opened.policy,
@@ -226,6 +234,9 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
           secureCookies: p.secure_cookies ?? p.tls,
           trustProxy: p.trust_proxy,
           trustedDeviceDays: p.trusted_device_days,
+          expiry: { defaultDays: defaultExpiryDays(config.codes), maxDays: config.codes.max_expiry_days },
+          ...(clients ? { clients } : {}),
+          ...(clients?.signProfiles ? { profileSigning: { cert: config.tls.cert, key: config.tls.key } } : {}),
         },
       });
       started.push(portal);
@@ -243,6 +254,20 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     if (config.dovecot) {
       verify = await startDovecotVerify(config.dovecot, opened.policy, logger, passes ?? new PasswordCheckPasses());
       started.push(verify);
+    }
+    // Mails to users about their account: queued by every process, sent from here (off the login path).
+    let notices: NoticeSender | undefined;
+    if (config.notify && noticeServer && p?.public_url) {
+      const recipientDomain = config.notify.recipient_domain ?? clients?.domains[0];
+      notices = startNoticeSender({
+        queue: opened.policy.notices,
+        target: noticeServer,
+        from: config.notify.from,
+        portalUrl: p.public_url,
+        logger,
+        ...(recipientDomain ? { recipientDomain } : {}),
+      });
+      started.push(notices);
     }
     const watcher = startRevocationWatcher({
       registry,
@@ -310,6 +335,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     if (portal) running.portal = portal;
     if (verify) running.verify = verify;
     if (metrics) running.metrics = metrics;
+    if (notices) running.notices = notices;
     return running;
   } catch (err) {
     // e.g. a port is taken: nothing stays bound, and the error names the key ("imap.listen ...").

@@ -385,6 +385,54 @@ export const limits = {
   readyWriteAgeMs: 30_000,
   /** Request headers and whole request of the metrics listener (a scraper sends them at once). */
   metricsRequestMs: 10_000,
+  /**
+   * The Apple profile offered after "Add Application Code" holds the new code: it can be
+   * downloaded once, by the session that made the code, within this time (the page says so);
+   * then it is gone from memory, like the code from the page.
+   */
+  profileOfferMs: 10 * 60_000,
+  /** Profiles waiting to be downloaded at most (each a few hundred bytes); the oldest goes first. */
+  profileOffersMax: 10_000,
+  /** Deadline of `openssl cms -sign` for one profile (milliseconds of work; a hung one is killed). */
+  profileSignMs: 10_000,
+  /** Largest signed profile read back from openssl (a profile is ~3 KiB, with a certificate chain ~10 KiB). */
+  profileSignedBytes: 256 * 1024,
+  /**
+   * How often `serve`'s notice sender looks for due notices: one indexed query, so a notice made
+   * by the CLI or another process goes out within seconds.
+   */
+  noticePollMs: 2_000,
+  /** Notices claimed and sent in one go (one SMTP connection). */
+  noticeBatch: 50,
+  /**
+   * How long a claimed notice stays with its sender: longer than a whole batch can take (each
+   * SMTP step has its own deadline below), so a sender that died frees its notices after it.
+   */
+  noticeLeaseMs: 10 * 60_000,
+  /**
+   * First wait before a notice that could not be sent is tried again; it doubles up to
+   * noticeRetryMaxMs. A mail server restarting is back within seconds; a longer outage gets one
+   * try per half hour, not a connection every few seconds.
+   */
+  noticeRetryFirstMs: 5_000,
+  noticeRetryMaxMs: 30 * 60_000,
+  /** A notice not sent after this many tries, or this old, is given up (logged): two days, as mail servers bounce late mail. */
+  noticeMaxAttempts: 100,
+  noticeMaxAgeMs: 2 * 24 * 60 * 60_000,
+  /** TCP connect and TLS handshake to the mail server that takes notices. */
+  noticeSmtpConnectMs: 10_000,
+  /** One reply of that server (Postfix answers at once; the end of DATA may take a content filter's time). */
+  noticeSmtpReplyMs: 60_000,
+  /** Largest reply (all its lines) read from it: Postfix's EHLO is well under 1 KiB. */
+  noticeSmtpReplyBytes: 16 * 1024,
+  /** Sent and given-up notices are kept this long (the admin can see what went out), then pruned. */
+  noticeKeepMs: 30 * 24 * 60 * 60_000,
+  /** How often (and at start) `serve` looks for codes that expire within codeExpiryNoticeMs. */
+  noticeExpiryScanMs: 10 * 60_000,
+  /** A user is told this long before an application code expires (issue 15: a week). */
+  codeExpiryNoticeMs: 7 * 24 * 60 * 60_000,
+  /** At most one "account locked" notice per user within this time, however often a guesser trips the bound. */
+  noticeLockedQuietMs: 60 * 60_000,
 } as const;
 
 export type Limits = typeof limits;

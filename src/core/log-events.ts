@@ -89,6 +89,18 @@ export const LogEvent = {
   lastUsedWriteFailed: 'last-used.write-failed',
   auditPruned: 'audit.pruned',
 
+  // mail notices to users (src/notify)
+  /** A notice the mail server took. */
+  noticeSent: 'notice.sent',
+  /** A notice not sent this time (server down, 4xx): due again later. */
+  noticeRetry: 'notice.retry',
+  /** A notice given up (5xx, no address, too many tries). */
+  noticeFailed: 'notice.failed',
+  /** A round of the sender failed (the database): the next one tries again. */
+  noticeError: 'notice.error',
+  /** An Apple profile could not be signed (openssl): sent unsigned. */
+  profileSignFailed: 'portal.profile-sign-failed',
+
   // portal (still spelled inline in src/portal)
   portalListening: 'portal.listening',
   portalError: 'portal.error',

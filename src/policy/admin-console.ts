@@ -42,6 +42,7 @@ export async function resetUser(ctx: PolicyContext, actor: AdminActor, user: str
       await tx.trustedDevices.revokeAllForAccount(a.id, now);
     });
     ctx.audit({ at: now, username: a.username, event: 'twofa.reset', detail: { appCodesKept: true } });
+    if (a.twofaState === 'on') ctx.notify(a.username, 'two-step-off', { by: 'admin' });
   }
   recordAdminAction(ctx, actor, 'reset-2fa', user, { revokeAppCodes: opts.revokeAppCodes });
 }

@@ -15,13 +15,15 @@ export async function setAdminPolicy(ctx: PolicyContext, user: string, policy: A
   }
   const username = ctx.adminUsername(user);
   const now = ctx.clock();
-  await ctx.tx(async (tx) => {
+  const wasOn = await ctx.tx(async (tx) => {
     const existing = await tx.accounts.findByUsername(username);
     const account = existing ?? (await tx.accounts.create(username, policy, now));
     if (existing) await tx.accounts.setAdminPolicy(account.id, policy, now);
     if (policy === 'disallowed') await ctx.wipeTwoStep(tx, account.id, now);
+    return existing?.twofaState === 'on';
   });
   ctx.audit({ at: now, username, event: 'admin.policy', detail: { policy } });
+  if (policy === 'disallowed' && wasOn) ctx.notify(username, 'two-step-off', { by: 'admin' });
 }
 
 export async function showUser(ctx: PolicyContext, user: string): Promise<UserSummary> {
@@ -42,6 +44,7 @@ export async function disable(ctx: PolicyContext, user: string): Promise<void> {
   const now = ctx.clock();
   await ctx.tx((tx) => ctx.wipeTwoStep(tx, a.id, now));
   ctx.audit({ at: now, username: a.username, event: 'twofa.disable' });
+  if (a.twofaState === 'on') ctx.notify(a.username, 'two-step-off');
 }
 
 export async function listAudit(ctx: PolicyContext, opts: { user?: string; limit?: number }): Promise<AuditEntry[]> {

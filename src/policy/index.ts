@@ -5,11 +5,16 @@ export type {
   UserSummary,
   TotpEnrollment,
   AppCodeInfo,
+  AppCodeScope,
+  NewAppCodeOptions,
   OneTimeCodesView,
   AuditEntry,
 } from './policy-results.js';
 export { normalizeUsername, usernameProblem } from './username.js';
 export { normalizeAppCodeName, APP_CODE_NAME_MAX_CHARS } from './app-code-name.js';
+export { APP_CODE_SCOPES, defaultExpiryDays, scopeOf } from './code-limits.js';
+export { NOTICE_KINDS, type NoticeKind } from './notice-kinds.js';
+export type { MailNoticeQueue } from './notices.js';
 export * from './types.js';
 export type { PasswordChecker, PasswordVerdict } from './password-checker.js';
 export type { PortalSignInRequest, PortalSignInResult, SecondFactorResult } from './portal-sign-in.js';

@@ -6,9 +6,11 @@ import type { PolicyContext } from './policy-context.js';
 import type { VerifiedCredential } from './verified-credential-cache.js';
 import type { Account } from '../store/types.js';
 import type { Reservation } from './attempt-guard.js';
-import { attemptSource, ipBound, knownSource, noteSource, subjectBound } from './sources.js';
+import { codeRefusal } from './code-limits.js';
+import { attemptSource, ipBound, knownSource, noteCodeNetwork, noteSource, subjectBound } from './sources.js';
 import type { AuthDecision, AuthRequest, FailReason, PassthroughHandle } from './types.js';
 import { isMasterSpelling, normalizeUsername, usernameProblem } from './username.js';
+import { notifyLocked } from './notices.js';
 
 /**
  * The login rule (see Policy.authenticate). Like Dovecot's auth_failure_delay, a refusal is not
@@ -92,9 +94,15 @@ async function appCodeLogin(ctx: PolicyContext, req: AuthRequest, account: Accou
   }
   const row = verified.code;
   const at = ctx.clock();
+  // A code limited to other protocols, or past its expiry, is refused like a wrong one; the
+  // audit says why.
+  const why = codeRefusal(row, req.protocol, at);
+  if (why !== null) return fail(ctx, req, account.username, 'app-code-required', at, { why, codeName: row.codeName });
   // Last Used, the audit event and the source are queued, not written here (write-behind).
   ctx.store.later({ kind: 'app-code-used', codeId: row.codeId, use: { at, ip: req.clientIp, protocol: req.protocol, client: req.clientName ?? null } });
-  noteSource(ctx, account.username, attemptSource(req.clientIp), at);
+  const source = attemptSource(req.clientIp);
+  noteSource(ctx, account.username, source, at);
+  noteCodeNetwork(ctx, account.username, row, source, req, at);
   log(ctx, 'login.ok', req, account.username, { via: 'app-code', codeName: row.codeName, cached: verified.cached });
   ctx.audit({
     at,
@@ -112,6 +120,7 @@ function throttled(ctx: PolicyContext, req: AuthRequest, username: string | null
   log(ctx, 'login.throttled', req, username, { reason: 'throttled', bound: key.split(':')[0], retryAfterMs });
   if (ctx.firstRefusal(key, now + retryAfterMs)) {
     ctx.audit({ at: now, username, event: 'login.throttled', protocol: req.protocol, ip: req.clientIp, detail: loginDetail(req, { bound: key.split(':')[0], retryAfterMs }) });
+    if (username !== null && key.startsWith('user:')) notifyLocked(ctx, username, { protocol: req.protocol, ip: req.clientIp, retryAfterMs });
   }
   return { ok: false, reason: 'throttled', retryAfterMs };
 }
@@ -154,7 +163,7 @@ async function checkHash(ctx: PolicyContext, accountId: number, code: string): P
   // time of every refusal).
   if (!row) return { ok: false, detail: { why: 'unknown-code' } };
   if (!(await ctx.hasher.verify(row.hash, code))) return { ok: false, detail: { why: 'hash-mismatch' } };
-  return { ok: true, code: { accountId, codeId: row.id, codeName: row.name } };
+  return { ok: true, code: { accountId, codeId: row.id, codeName: row.name, scopes: row.scopes, expiresAt: row.expiresAt } };
 }
 
 /** The check of a cached code's row, started before the account was read. */

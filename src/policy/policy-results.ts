@@ -1,6 +1,6 @@
-import type { AdminPolicy, TwofaState } from '../store/types.js';
+import type { AdminPolicy, AppCodeScope, TwofaState } from '../store/types.js';
 
-export type { AdminPolicy, TwofaState };
+export type { AdminPolicy, AppCodeScope, TwofaState };
 
 /** showUser() */
 export interface UserSummary {
@@ -32,6 +32,20 @@ export interface AppCodeInfo {
   lastUsedIp: string | null;
   lastUsedProtocol: string | null;
   lastUsedClient: string | null;
+  /** The protocols it signs in to (all three unless it was limited). */
+  scopes: AppCodeScope[];
+  /** When it stops signing in, or null: never. */
+  expiresAt: string | null;
+  /** Past expiresAt: refused (revoke it, or leave it). */
+  expired: boolean;
+}
+
+/** appCodeAdd() options: what a new code may do (default: every protocol, [codes] default_expiry_days). */
+export interface NewAppCodeOptions {
+  /** "imap", "pop3", "smtp": some or all; absent: all. */
+  scopes?: readonly string[];
+  /** Lifetime in days; 0: never expires; absent: the configured default. */
+  expiresDays?: number;
 }
 
 /** oneTimeCodesShow() */

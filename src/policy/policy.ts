@@ -29,11 +29,12 @@ import { limits } from '../core/limits.js';
 import { disable, listAudit, pruneAudit, pruneGuard, setAdminPolicy, showUser } from './admin.js';
 import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
 import { authenticate } from './login.js';
+import { MailNoticeQueue } from './notices.js';
 import { oneTimeCodesRegenerate, oneTimeCodesShow } from './one-time-codes.js';
 import { onRevocation, recordSessionRevoked, revokedCodeIds } from './session-revocation.js';
 import { PolicyContext, runWithAuditOrigin, type PolicyOptions } from './policy-context.js';
 import { normalizeUsername } from './username.js';
-import type { AppCodeInfo, AuditEntry, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
+import type { AppCodeInfo, AuditEntry, NewAppCodeOptions, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
 import { totpConfirm, totpEnroll, verifySecondFactor } from './totp-enrolment.js';
 import { isTrustedDevice, revokeTrustedDevices, trustDevice } from './trusted-devices.js';
 import type {
@@ -56,6 +57,7 @@ export type { PolicyOptions };
  */
 export class Policy implements Authenticator, RevocationCheck {
   readonly #ctx: PolicyContext;
+  #notices: MailNoticeQueue | undefined;
 
   constructor(opts: PolicyOptions) {
     this.#ctx = new PolicyContext(opts);
@@ -84,6 +86,11 @@ export class Policy implements Authenticator, RevocationCheck {
   /** A reloaded config (SIGHUP): every rule reads it from the next call on. */
   reconfigure(config: Config): void {
     this.#ctx.reconfigure(config);
+  }
+
+  /** The queue of mail notices, for `serve`'s sender (src/notify). */
+  get notices(): MailNoticeQueue {
+    return (this.#notices ??= new MailNoticeQueue(this.#ctx));
   }
 
   /** Writes what this process queued (audit, Last Used, last seen) now; the store's close does it too. */
@@ -163,8 +170,8 @@ export class Policy implements Authenticator, RevocationCheck {
 
   // application codes
 
-  appCodeAdd(user: string, name: string): Promise<{ name: string; code: string }> {
-    return appCodeAdd(this.#ctx, user, name);
+  appCodeAdd(user: string, name: string, opts?: NewAppCodeOptions): ReturnType<typeof appCodeAdd> {
+    return appCodeAdd(this.#ctx, user, name, opts);
   }
 
   appCodeList(user: string): Promise<AppCodeInfo[]> {
@@ -210,8 +217,8 @@ export class Policy implements Authenticator, RevocationCheck {
   }
 
   /** Sign-in step two: a TOTP code or a one-time code. */
-  portalSecondFactor(user: string, code: string, clientIp: string, browserToken?: string): Promise<SecondFactorResult> {
-    return portalSecondFactor(this.#ctx, user, code, clientIp, browserToken);
+  portalSecondFactor(user: string, code: string, clientIp: string, browserToken?: string, browserLabel?: string): Promise<SecondFactorResult> {
+    return portalSecondFactor(this.#ctx, user, code, clientIp, browserToken, browserLabel);
   }
 
   /** A trusted device of the user, trusted within [portal] trusted_device_days. */

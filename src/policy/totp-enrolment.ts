@@ -56,6 +56,7 @@ export async function totpConfirm(ctx: PolicyContext, user: string, code: string
     await replaceOneTimeCodes(tx, a.id, prepared, now);
   });
   ctx.audit({ at: now, username: a.username, event: 'totp.confirm' });
+  ctx.notify(a.username, 'two-step-on');
   return { oneTimeCodes: prepared.map((p) => p.code) };
 }
 
@@ -90,5 +91,9 @@ export async function verifySecondFactor(
     return false;
   }
   ctx.audit({ at: now, username: a.username, event: '2fa.ok', ...from, detail: { method } });
+  if (method === 'one-time-code' && ctx.notifies('one-time-code-used')) {
+    const left = await ctx.wrapStore(() => ctx.store.oneTimeCodes.countUnused(a.id)).catch(() => null);
+    ctx.notify(a.username, 'one-time-code-used', { ...from, ...(left === null ? {} : { left }) });
+  }
   return true;
 }

@@ -5,8 +5,10 @@ import type {
   AppCode,
   AppCodeUse,
   AuditEvent,
+  MailNotice,
   NewAppCode,
   NewAuditEvent,
+  NewMailNotice,
   NewOneTimeCode,
   NewTrustedDevice,
   NewWebSession,
@@ -64,6 +66,43 @@ export interface AppCodesRepo {
    * authentication is on. One query.
    */
   stillValidAmong(ids: readonly number[]): Promise<number[]>;
+  /** Of these ids, those whose code has an expiry at or before `now`. One query. */
+  expiredAmong(ids: readonly number[], now: number): Promise<number[]>;
+  /**
+   * Active codes of accounts with two-step on that expire after `after` and at or before
+   * `before`, whose "expires soon" notice is not queued yet; oldest expiry first, at most `limit`.
+   */
+  expiringUnnoticed(after: number, before: number, limit: number): Promise<ExpiringAppCode[]>;
+  /** Records that the expiry notice of this code was queued. False if it already was. */
+  markExpiryNoticed(id: number, at: number): Promise<boolean>;
+}
+
+/** An application code with its account's user name (expiringUnnoticed). */
+export type ExpiringAppCode = AppCode & { username: string };
+
+/**
+ * Mails to users about their account (see MailNotice), queued here by any process and sent by
+ * `serve`. A notice is due at `nextAt`; a sender claims it for a while (so two senders never
+ * send one notice twice), then marks it sent, due again later, or given up.
+ */
+export interface MailNoticesRepo {
+  insert(n: NewMailNotice): Promise<number>;
+  /** When the user's latest notice of this kind was queued, or null. */
+  lastQueuedAt(username: string, kind: string): Promise<number | null>;
+  /**
+   * Up to `limit` notices due at `now` (not sent, not given up, not held by a sender past `now`),
+   * oldest due first, each now held until `until`. Atomic: two senders never get the same one.
+   */
+  claimDue(now: number, until: number, limit: number): Promise<MailNotice[]>;
+  markSent(id: number, at: number): Promise<boolean>;
+  /** One more failed attempt: due again at `nextAt`, no longer held. */
+  markRetry(id: number, nextAt: number, error: string): Promise<boolean>;
+  /** One more failed attempt, and no more: given up at `at`. */
+  markFailed(id: number, at: number, error: string): Promise<boolean>;
+  /** Deletes sent or given-up notices queued before `before`; at most `batch`; returns how many. */
+  prune(before: number, batch: number): Promise<number>;
+  /** The user's notices, newest first (the admin's and the tests' view). */
+  listForUser(username: string, limit: number): Promise<MailNotice[]>;
 }
 
 /** One-time (recovery) codes. Every call reads the database (no cache). */
@@ -177,6 +216,7 @@ export interface StoreRepos {
   readonly admins: AdminsRepo;
   readonly attempts: AttemptsRepo;
   readonly knownSources: KnownSourcesRepo;
+  readonly mailNotices: MailNoticesRepo;
 }
 
 /**
@@ -192,8 +232,13 @@ export type DeferredWrite =
   | { kind: 'attempt-settled'; attempt: string; failed: boolean; at: number }
   /** Failures that could not be written at once (the database was locked). */
   | { kind: 'attempt-failed'; keys: readonly string[]; at: number }
-  /** A user signed in from a source (known-sources). */
-  | { kind: 'source-seen'; username: string; source: string; at: number };
+  /**
+   * A user signed in from a source (known-sources); `noticeIfNew` is queued as a mail notice when
+   * the source was not known before (a new browser, a code's new network).
+   */
+  | { kind: 'source-seen'; username: string; source: string; at: number; noticeIfNew?: NewMailNotice }
+  /** A mail notice to queue; with `quietMs`, not when one of its kind for the user was queued that recently. */
+  | { kind: 'mail-notice'; notice: NewMailNotice; quietMs?: number };
 
 /** Counters of the write-behind queue, for logs and metrics. */
 export interface WriteBehindStats {

@@ -46,7 +46,19 @@ function keyOf(w: DeferredWrite): string | undefined {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-const timeOf = (w: DeferredWrite): number => (w.kind === 'app-code-used' ? w.use.at : w.kind === 'audit' ? w.event.at : w.at);
+/**
+ * A newer write of one row replacing a queued one. A source's "new to the user" notice is the
+ * first use's: the queued one's is kept (the newer use only moves the source's last-seen time).
+ */
+function merged(older: DeferredWrite, newer: DeferredWrite): DeferredWrite {
+  if (older.kind === 'source-seen' && newer.kind === 'source-seen' && older.noticeIfNew !== undefined) {
+    return { ...newer, noticeIfNew: older.noticeIfNew };
+  }
+  return newer;
+}
+
+const timeOf = (w: DeferredWrite): number =>
+  w.kind === 'app-code-used' ? w.use.at : w.kind === 'audit' ? w.event.at : w.kind === 'mail-notice' ? w.notice.createdAt : w.at;
 
 /** Applies one deferred write through repositories (of a transaction). */
 export async function applyDeferred(tx: StoreRepos, w: DeferredWrite): Promise<void> {
@@ -70,8 +82,13 @@ export async function applyDeferred(tx: StoreRepos, w: DeferredWrite): Promise<v
       await tx.attempts.record(w.keys, w.at);
       return;
     case 'source-seen':
-      await tx.knownSources.note(w.username, w.source, w.at);
+      if ((await tx.knownSources.note(w.username, w.source, w.at)) && w.noticeIfNew) await tx.mailNotices.insert(w.noticeIfNew);
       return;
+    case 'mail-notice': {
+      const last = w.quietMs === undefined ? null : await tx.mailNotices.lastQueuedAt(w.notice.username, w.notice.kind);
+      if (last === null || last <= w.notice.createdAt - (w.quietMs ?? 0)) await tx.mailNotices.insert(w.notice);
+      return;
+    }
   }
 }
 
@@ -121,7 +138,7 @@ export class WriteBehind {
     if (key !== undefined) {
       const queued = this.#byKey.get(key);
       if (queued) {
-        if (timeOf(queued.w) <= timeOf(w)) queued.w = w;
+        if (timeOf(queued.w) <= timeOf(w)) queued.w = merged(queued.w, w);
         return;
       }
     }

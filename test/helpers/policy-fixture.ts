@@ -53,9 +53,16 @@ export function countingHasher(): Counting {
 }
 
 export function makeConfig(
-  over: { auth?: Partial<Config['auth']>; codes?: Partial<Config['codes']>; store?: Partial<Config['store']> } = {},
+  over: {
+    auth?: Partial<Config['auth']>;
+    codes?: Partial<Config['codes']>;
+    store?: Partial<Config['store']>;
+    /** A [notify] section (raw TOML values) turns mail notices on; [portal] public_url comes with it. */
+    notify?: Record<string, unknown>;
+  } = {},
 ): Config {
   return configSchema.parse({
+    ...(over.notify ? { notify: over.notify, portal: { public_url: 'https://mail.example.com/' } } : {}),
     store: { ...over.store },
     backend: { master_user: 'master', master_password: 'not-used-here' },
     auth: { allow_plaintext: false, ip_failures: 3, user_failures: 5, failure_window_seconds: 60, failure_delay_ms: 0, ...over.auth },

@@ -24,7 +24,12 @@ export interface PortalEnv {
   stop(): Promise<void>;
 }
 
-export async function startPortalEnv(users: DovecotUser[], portal: Record<string, string | number | boolean> = {}): Promise<PortalEnv> {
+export async function startPortalEnv(
+  users: DovecotUser[],
+  portal: Record<string, string | number | boolean> = {},
+  /** More config sections, e.g. [clients] (see writeTestConfig). */
+  sections?: Record<string, Record<string, unknown>>,
+): Promise<PortalEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'twostep-portal-e2e-'));
   const dovecot = await startDovecot({ users, master: MASTER });
   for (const u of users) {
@@ -40,6 +45,7 @@ export async function startPortalEnv(users: DovecotUser[], portal: Record<string
     listenTls: `127.0.0.1:${imapsPort}`,
     auth: { revocation_poll_seconds: 1 },
     portal: { listen: `127.0.0.1:${portalPort}`, ...portal },
+    ...(sections ? { sections } : {}),
   });
   let serve: ServeProcess;
   try {

@@ -39,6 +39,8 @@ export interface TestConfigOptions {
   store?: { url: string; secretKeyFile: string };
   /** [server] proxy_protocol_from. */
   proxyProtocolFrom?: string[];
+  /** More sections, e.g. { clients: { host: 'localhost' }, notify: {...} }: values as JSON (strings, numbers, arrays). */
+  sections?: Record<string, Record<string, unknown>>;
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -92,6 +94,7 @@ export function writeTestConfig(o: TestConfigOptions): string {
       ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
       ...(o.portal ? ['[portal]', ...Object.entries(o.portal).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),
       ...(o.dovecot ? ['[dovecot]', ...Object.entries(o.dovecot).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),
+      ...Object.entries(o.sections ?? {}).flatMap(([name, keys]) => [`[${name}]`, ...Object.entries(keys).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)]),
       '',
     ].join('\n'),
   );

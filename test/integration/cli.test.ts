@@ -16,7 +16,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('twostep CLI', () => {
+// About 25 CLI runs in the admin story, each a node start (over a second on a loaded 2-core machine) and argon2.
+describe('twostep CLI', { timeout: 90_000 }, () => {
   it('init writes a config that loads, a 0600 store key and master password, and a certificate', async () => {
     const r = await cli('init', '--data-dir', join(dir, 'data'), '--imap-backend', '127.0.0.1:10143');
     expect(r.code, r.stderr).toBe(0);
@@ -63,9 +64,9 @@ describe('twostep CLI', () => {
     const list = JSON.parse((await cli('appcode', 'list', 'carol', '--json')).stdout) as Array<Record<string, unknown>>;
     expect(list).toHaveLength(1);
     expect(Object.keys(list[0] as object).sort()).toEqual(
-      ['createdAt', 'lastUsedAt', 'lastUsedClient', 'lastUsedIp', 'lastUsedProtocol', 'name'].sort(),
+      ['createdAt', 'expired', 'expiresAt', 'lastUsedAt', 'lastUsedClient', 'lastUsedIp', 'lastUsedProtocol', 'name', 'scopes'].sort(),
     );
-    expect(list[0]).toMatchObject({ name: 'Outlook without connector', lastUsedAt: null });
+    expect(list[0]).toMatchObject({ name: 'Outlook without connector', lastUsedAt: null, scopes: ['imap', 'pop3', 'smtp'], expiresAt: null, expired: false });
     expect((await cli('appcode', 'list', 'carol')).stdout).toMatch(/^Outlook without connector\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+-/m);
     expect((await cli('appcode', 'revoke', 'carol', 'Outlook without connector')).code).toBe(0);
     expect((await cli('appcode', 'revoke', 'carol', 'Outlook without connector')).code).toBe(1);

@@ -42,6 +42,7 @@ td.detail-cell{font-size:.85rem;word-break:break-word}td time{white-space:nowrap
 h1{font-size:1.6rem;margin:.5rem 0 1rem}h2{font-size:1.25rem;margin:1.5rem 0 .5rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
 label.check{font-weight:400;display:flex;gap:.5rem;align-items:center}
+fieldset.choices{border:none;padding:0;margin:.75rem 0 0}fieldset.choices legend{font-weight:600;padding:0;margin-bottom:.25rem}fieldset.choices label.check{margin:.25rem 0;min-height:2.75rem}
 input[type=text],input[type=email],input[type=password],select{width:100%;max-width:24rem;font-size:1.1rem;padding:.55rem;border:2px solid #555;border-radius:4px}
 input[type=checkbox]{width:1.25rem;height:1.25rem}
 form.inline{display:inline}

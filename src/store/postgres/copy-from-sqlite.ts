@@ -16,6 +16,7 @@ const TABLES: readonly { name: string; id: boolean }[] = [
   { name: 'admins', id: true },
   { name: 'auth_attempts', id: true },
   { name: 'known_sources', id: false },
+  { name: 'mail_notices', id: true },
 ];
 /** Rows per INSERT (PostgreSQL takes at most 65,535 parameters per statement). */
 const BATCH = 500;

@@ -140,4 +140,37 @@ ALTER TABLE web_sessions ADD COLUMN device_id INTEGER;
 CREATE INDEX web_sessions_device ON web_sessions(device_id) WHERE device_id IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    sql: `
+-- Codes that can do less: scopes NULL = every protocol, else a comma list of 'imap', 'pop3',
+-- 'smtp' (never empty); expires_at NULL = never. expiry_notice_at: when the "expires in a week"
+-- mail was queued (once per code).
+ALTER TABLE app_codes ADD COLUMN scopes TEXT CHECK (scopes IS NULL OR length(scopes) > 0);
+ALTER TABLE app_codes ADD COLUMN expires_at INTEGER;
+ALTER TABLE app_codes ADD COLUMN expiry_notice_at INTEGER;
+CREATE INDEX app_codes_expiring ON app_codes(expires_at)
+  WHERE expires_at IS NOT NULL AND revoked_at IS NULL AND expiry_notice_at IS NULL;
+
+-- Mails to users about their account, queued by any process and sent by serve (never on the
+-- login path). due: next_at; a sender holds a row until claimed_until; then sent_at, or
+-- next_at later (attempts + 1), or failed_at when given up. detail holds no secret.
+CREATE TABLE mail_notices (
+  id            INTEGER PRIMARY KEY,
+  username      TEXT    NOT NULL,
+  kind          TEXT    NOT NULL,
+  detail        TEXT    NOT NULL DEFAULT '{}',
+  created_at    INTEGER NOT NULL,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  next_at       INTEGER NOT NULL,
+  claimed_until INTEGER,
+  sent_at       INTEGER,
+  failed_at     INTEGER,
+  last_error    TEXT
+);
+CREATE INDEX mail_notices_due ON mail_notices(next_at) WHERE sent_at IS NULL AND failed_at IS NULL;
+CREATE INDEX mail_notices_user ON mail_notices(username, kind, created_at);
+CREATE INDEX mail_notices_created ON mail_notices(created_at);
+`,
+  },
 ]);
