@@ -12,9 +12,12 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 /**
  * The twostep config file text for the bench. smtp (optional): a plaintext submission listener
  * in front of the Postfix service at smtp.backendPort, logging in there as smtp.backendLogin says.
+ * workers (optional): writes `[server] workers = N` (serve's worker processes, issue 14); unset,
+ * the key is left out, as today's twostep knows no [server] section.
  */
-export function twostepConfig({ storePath, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300, smtp }) {
+export function twostepConfig({ storePath, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300, smtp, workers }) {
   return [
+    ...(workers === undefined ? [] : ['[server]', `workers = ${Number(workers)}`]),
     '[store]',
     `path = ${JSON.stringify(storePath)}`,
     '[tls]',
@@ -70,12 +73,17 @@ export async function enrolAppCodeUser(configText, configPath, user) {
   }
 }
 
-/** Start `twostep serve` as a child; resolves when the plaintext port greets. */
-export async function startTwostepChild({ configPath, port, logFile }) {
+/**
+ * Start `twostep serve` as a child; resolves when the plaintext port greets. execPath, nodeArgs
+ * and env (added to ours) change how Node runs it, e.g. another Node binary, V8 flags, or
+ * LD_PRELOAD of another malloc (bench/lib/memory-variants.mjs).
+ */
+export async function startTwostepChild({ configPath, port, logFile, execPath = process.execPath, nodeArgs = [], env = {} }) {
   const out = fs.openSync(logFile, 'a');
-  const proc = spawn(process.execPath, [path.join(repo, 'bin/twostep'), '--config', configPath, 'serve'], {
+  const proc = spawn(execPath, [...nodeArgs, path.join(repo, 'bin/twostep'), '--config', configPath, 'serve'], {
     cwd: repo,
     stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
   });
   fs.closeSync(out);
   const deadline = Date.now() + 15_000;
