@@ -55,11 +55,11 @@ export async function startEnv({ root, log, onCleanup }) {
    * A `twostep serve` child with its own ports. Same database as the main instance unless
    * storeDir is given. loginCacheSeconds 0 = every app-code login runs argon2. smtp: also an
    * SMTP submission listener, { backendPort, backendLogin: 'master'|'xclient' } (smtpPort).
-   * workers: `[server] workers = N` in its config (only when set). execPath, nodeArgs, env: how
-   * Node runs it (startTwostepChild).
+   * workers: `[server] workers = N` in its config (only when set). execPath, nodeArgs, env,
+   * repoDir: how Node runs it, and from which checkout (startTwostepChild).
    */
   const startTwostep = async ({
-    name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), loginCacheSeconds = 300, smtp, workers, execPath, nodeArgs, env,
+    name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), loginCacheSeconds = 300, smtp, workers, execPath, nodeArgs, env, repoDir,
   } = {}) => {
     const dir = path.join(root, name);
     fs.mkdirSync(dir, { recursive: true });
@@ -73,7 +73,7 @@ export async function startEnv({ root, log, onCleanup }) {
     });
     const configPath = path.join(dir, 'twostep.toml');
     fs.writeFileSync(configPath, configText);
-    const child = await startTwostepChild({ configPath, port, logFile: path.join(dir, 'serve.log'), execPath, nodeArgs, env });
+    const child = await startTwostepChild({ configPath, port, logFile: path.join(dir, 'serve.log'), execPath, nodeArgs, env, repoDir });
     onCleanup(() => child.stop());
     return { ...child, port, tlsPort, smtpPort, configPath, configText };
   };

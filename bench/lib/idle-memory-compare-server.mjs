@@ -39,7 +39,8 @@ class Wrap extends Duplex {
 }
 
 const [mode, port, backendPort, cert, key] = process.argv.slice(2);
-const secureContext = tls.createSecureContext({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) });
+const files = { cert: fs.readFileSync(cert), key: fs.readFileSync(key) };
+const secureContext = tls.createSecureContext(files);
 const proxy = (client) => {
   if (mode === 'wrapnobackend') {
     client.write('* OK hi\r\n');
@@ -51,7 +52,8 @@ const proxy = (client) => {
   client.on('error', () => b.destroy()); b.on('error', () => client.destroy());
 };
 if (mode === 'server') {
-  tls.createServer({ secureContext }, proxy).listen(Number(port), '127.0.0.1');
+  // (tls.Server builds its context from the options; it does not take a secureContext.)
+  tls.createServer(files, proxy).listen(Number(port), '127.0.0.1');
 } else {
   net.createServer((s) => { const t = new tls.TLSSocket(mode === 'jswrap' ? new Wrap(s) : s, { isServer: true, secureContext }); t.once('secure', () => proxy(t)); t.on('error', () => {}); }).listen(Number(port), '127.0.0.1');
 }

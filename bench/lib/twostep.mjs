@@ -76,12 +76,13 @@ export async function enrolAppCodeUser(configText, configPath, user) {
 /**
  * Start `twostep serve` as a child; resolves when the plaintext port greets. execPath, nodeArgs
  * and env (added to ours) change how Node runs it, e.g. another Node binary, V8 flags, or
- * LD_PRELOAD of another malloc (bench/lib/memory-variants.mjs).
+ * LD_PRELOAD of another malloc (bench/lib/memory-variants.mjs); repoDir: another checkout with
+ * its own dist/ (an A/B of two builds).
  */
-export async function startTwostepChild({ configPath, port, logFile, execPath = process.execPath, nodeArgs = [], env = {} }) {
+export async function startTwostepChild({ configPath, port, logFile, execPath = process.execPath, nodeArgs = [], env = {}, repoDir = repo }) {
   const out = fs.openSync(logFile, 'a');
-  const proc = spawn(execPath, [...nodeArgs, path.join(repo, 'bin/twostep'), '--config', configPath, 'serve'], {
-    cwd: repo,
+  const proc = spawn(execPath, [...nodeArgs, path.join(repoDir, 'bin/twostep'), '--config', configPath, 'serve'], {
+    cwd: repoDir,
     stdio: ['ignore', out, out],
     env: { ...process.env, ...env },
   });
