@@ -54,9 +54,9 @@ export function perConnection(a, b, n) {
 }
 
 /**
- * Open `count` sessions to target, `concurrency` at a time; phase: how far each goes
- * ('greeting': TLS + greeting; 'login'; 'idle': LOGIN, SELECT INBOX, IDLE). More than 8 parallel
- * logins of one user trip the user throttle's pending-attempt hold, hence 8.
+ * Open `count` sessions to target, `concurrency` at a time (all log in as one user: keep it below
+ * limits.userLoginsInFlight); phase: how far each goes ('greeting': TLS + greeting; 'login';
+ * 'idle': LOGIN, SELECT INBOX, IDLE).
  */
 export async function openIdle(target, count, { phase = 'idle', concurrency = 8 } = {}) {
   const conns = [];
