@@ -51,6 +51,7 @@ const VARIANTS = [
   { id: 'jemalloc', what: 'jemalloc 5.3 (LD_PRELOAD)', env: { LD_PRELOAD: 'libjemalloc.so.2' } },
   { id: 'mimalloc', what: 'mimalloc 2.0 (LD_PRELOAD)', env: MIMALLOC },
   { id: 'semi1', what: '--max-semi-space-size=1', nodeArgs: ['--max-semi-space-size=1'] },
+  { id: 'semi2', what: '--max-semi-space-size=2', nodeArgs: ['--max-semi-space-size=2'] },
   { id: 'pool1', what: '--v8-pool-size=1', nodeArgs: ['--v8-pool-size=1'] },
   { id: 'noticket', what: 'TLS: no tickets (SSL_OP_NO_TICKET)', hook: 'no-ticket' },
   { id: 'timeout0', what: 'TLS: session timeout 0', hook: 'session-timeout-0' },
@@ -60,10 +61,12 @@ const VARIANTS = [
   { id: 'jswrap+mimalloc', what: 'TLS over a JS-stream wrapper + mimalloc', hook: 'jswrap', env: MIMALLOC },
   { id: 'bare20', what: 'comparison server (TLSSocket piped to Dovecot), Node 20', bare: 'wrap' },
   { id: 'bare20+mimalloc', what: 'comparison server, Node 20 + mimalloc', bare: 'wrap', env: MIMALLOC },
+  { id: 'bare20prefill', what: 'comparison server, TLSSocket made once the ClientHello is buffered, Node 20', bare: 'prefill' },
   ...(NODE22
     ? [
         { id: 'bare22', what: 'comparison server, Node 22', bare: 'wrap', execPath: NODE22 },
         { id: 'bare22+mimalloc', what: 'comparison server, Node 22 + mimalloc', bare: 'wrap', execPath: NODE22, env: MIMALLOC },
+        { id: 'bare22prefill', what: 'comparison server, TLSSocket made once the ClientHello is buffered, Node 22', bare: 'prefill', execPath: NODE22 },
       ]
     : []),
 ];
