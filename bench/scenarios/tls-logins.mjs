@@ -17,7 +17,7 @@ export default {
   id: SCENARIO,
   title: 'Logins per second over TLS',
   async run({ env, rec, quick, twostepWorkers = [] }) {
-    const P = { seconds: quick ? 0.5 : 2, rounds: quick ? 3 : 5, settleMs: quick ? 150 : 300, clients: quick ? [16] : [1, 16] };
+    const P = { seconds: quick ? 0.4 : 2, rounds: quick ? 3 : 5, settleMs: quick ? 150 : 300, clients: quick ? [16] : [1, 16] };
     const t = env.target;
     const targets = [
       ['direct TLS', t.directTls('plain')],
