@@ -163,12 +163,13 @@ export const limits = {
    * Read buffer of a plaintext backend connection under bulk transfer, reused for every read.
    * 256 KiB: on loopback a 50 MiB copy took ~1.2x a direct read with 64 KiB reads (Node's
    * default), ~1.05x with 256 KiB (fewer reads, writes and callbacks); more gained nothing.
-   * Held only while a transfer runs; an idle session goes back to spliceReadSmallBytes.
+   * Held only while a transfer runs; an idle session goes back to the shared spliceReadSmallBytes.
    */
   spliceReadBytes: 256 * 1024,
   /**
-   * The same buffer while reads are small (commands, IDLE updates): what an idle session holds.
-   * Allocated on its own (allocUnsafeSlow), not from the shared pool.
+   * The read buffer while reads are small (commands, IDLE updates): one for the whole process,
+   * shared by every backend connection (each small read is copied out in its callback), so an
+   * idle session holds none. Allocated on its own (allocUnsafeSlow), not from Node's 8 KiB pool.
    */
   spliceReadSmallBytes: 2 * 1024,
   /** After one side of a proxied session closes, how long the other side may take to flush and close. */
