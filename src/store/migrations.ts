@@ -15,8 +15,10 @@ export interface Migration {
  * 1: accounts, app_codes, one_time_codes, trusted_devices, audit_events
  * 2: web_sessions, admins
  * 3: auth_attempts, known_sources (the guessing bounds)
+ * 5: domain_policies, accounts.own_policy and .domain, admins.totp_confirmed_at, audit_daily and
+ *    the admin console's indexes (issue 17; 4 is the user side's)
  */
-export const SCHEMA_VERSIONS: readonly number[] = [1, 2, 3];
+export const SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 5];
 
 export const SCHEMA_VERSION = SCHEMA_VERSIONS[SCHEMA_VERSIONS.length - 1] ?? 0;
 

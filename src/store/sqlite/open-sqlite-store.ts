@@ -12,6 +12,7 @@ import { SqliteAdminsRepo, adminStatements } from './admins-repo.js';
 import { SqliteAppCodesRepo, appCodeStatements } from './app-codes-repo.js';
 import { SqliteAttemptsRepo, attemptStatements } from './attempts-repo.js';
 import { SqliteAuditRepo, auditStatements } from './audit-repo.js';
+import { SqliteDomainsRepo, domainStatements } from './domains-repo.js';
 import { SqliteKnownSourcesRepo, knownSourceStatements } from './known-sources-repo.js';
 import { migrate } from './migrate.js';
 import { SqliteOneTimeCodesRepo, oneTimeCodeStatements } from './one-time-codes-repo.js';
@@ -32,6 +33,7 @@ function prepareAll(db: Database) {
     admins: adminStatements(db),
     attempts: attemptStatements(db),
     knownSources: knownSourceStatements(db),
+    domains: domainStatements(db),
   };
 }
 
@@ -47,6 +49,7 @@ function reposOf(s: ReturnType<typeof prepareAll>, x: Exec): StoreRepos {
     admins: new SqliteAdminsRepo(s.admins, x),
     attempts: new SqliteAttemptsRepo(s.attempts, x),
     knownSources: new SqliteKnownSourcesRepo(s.knownSources, x),
+    domains: new SqliteDomainsRepo(s.domains, x),
   };
 }
 
