@@ -57,6 +57,8 @@ export const LogEvent = {
   loginThrottled: 'login.throttled',
   lastUsedWriteFailed: 'last-used.write-failed',
   auditPruned: 'audit.pruned',
+  /** A new user of a domain with a policy could not be recorded after their sign-in (effective-policy.ts). */
+  accountNoteFailed: 'account.note-failed',
 
   // portal (still spelled inline in src/portal)
   portalListening: 'portal.listening',
