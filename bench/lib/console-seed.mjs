@@ -60,19 +60,32 @@ export async function seedUsers(store, spec) {
   return { users: rows.map((r) => r.username), states: new Map(rows.map((r) => [r.username, r.state])), counts };
 }
 
-/** The events of the cycle (i % 10), with what the overview's chart counts each as. */
+/**
+ * The kinds of event, with what the overview's chart counts each as, and their weight at `f` (0 at
+ * the start of the seeded days, 1 at the end) and UTC day number: a rollout under way. Application
+ * codes replace main passwords, enrolments and refused main passwords peak mid-way (apps not yet
+ * switched), lockouts jump one day a week.
+ */
 const KINDS = [
-  { event: 'login.ok', protocol: 'imap', detail: { via: 'app-code', codeName: 'Phone' }, series: 'app:imap' },
-  { event: 'login.ok', protocol: 'imap', detail: { via: 'passthrough' }, series: null },
-  { event: 'login.ok', protocol: 'smtp', detail: { via: 'app-code', codeName: 'Laptop' }, series: 'app:smtp' },
-  { event: 'login.fail', protocol: 'imap', detail: { reason: 'app-code-required', why: 'not-an-app-code' }, series: 'refused' },
-  { event: 'login.ok', protocol: 'pop3', detail: { via: 'app-code', codeName: 'Tablet' }, series: 'app:pop3' },
-  { event: 'login.fail', protocol: 'pop3', detail: { reason: 'invalid-credentials', via: 'passthrough' }, series: null },
-  { event: 'login.ok', protocol: 'imap', detail: { via: 'app-code', codeName: 'Phone' }, series: 'app:imap' },
-  { event: 'totp.confirm', protocol: 'portal', detail: {}, series: 'enrol' },
-  { event: 'login.throttled', protocol: 'imap', detail: { bound: 'ip', retryAfterMs: 60_000 }, series: 'lockout' },
-  { event: '2fa.ok', protocol: 'portal', detail: { method: 'totp' }, series: null },
+  { event: 'login.ok', protocol: 'imap', detail: { via: 'app-code', codeName: 'Phone' }, series: 'app:imap', w: (f) => 0.1 + 0.9 * f },
+  { event: 'login.ok', protocol: 'smtp', detail: { via: 'app-code', codeName: 'Laptop' }, series: 'app:smtp', w: (f) => 0.05 + 0.45 * f },
+  { event: 'login.ok', protocol: 'pop3', detail: { via: 'app-code', codeName: 'Tablet' }, series: 'app:pop3', w: (f) => 0.02 + 0.15 * f },
+  { event: 'login.ok', protocol: 'imap', detail: { via: 'passthrough' }, series: null, w: (f) => 1.3 - f },
+  { event: 'login.fail', protocol: 'pop3', detail: { reason: 'invalid-credentials', via: 'passthrough' }, series: null, w: () => 0.15 },
+  { event: 'login.fail', protocol: 'imap', detail: { reason: 'app-code-required', why: 'not-an-app-code' }, series: 'refused', w: (f) => 0.04 + f * (1 - f) },
+  { event: 'totp.confirm', protocol: 'portal', detail: {}, series: 'enrol', w: (f) => 0.02 + 0.5 * f * (1 - f) },
+  { event: 'login.throttled', protocol: 'imap', detail: { bound: 'ip', retryAfterMs: 60_000 }, series: 'lockout', w: (_f, day) => (day % 7 === 3 ? 0.06 : 0.01) },
+  { event: '2fa.ok', protocol: 'portal', detail: { method: 'totp' }, series: null, w: (f) => 0.1 + 0.3 * f },
 ];
+
+/** The kind of event i: a fixed pseudo-random draw (the same every run) by the weights at its time. */
+function kindOf(i, f, day) {
+  const u = (Math.imul(i + 1, 2654435761) >>> 0) / 2 ** 32;
+  const weights = KINDS.map((k) => k.w(f, day));
+  let x = u * weights.reduce((a, b) => a + b, 0);
+  for (let k = 0; k < KINDS.length; k++) if ((x -= weights[k]) < 0) return KINDS[k];
+  return KINDS[KINDS.length - 1];
+}
 
 const ADMIN_ACTION = { event: 'admin.action', protocol: 'portal', detail: { admin: 'root', action: 'set-policy', policy: 'required' }, series: null };
 
@@ -95,7 +108,7 @@ export async function seedAuditEvents(store, spec) {
         const user = spec.users[i % spec.users.length];
         const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
         const admin = i % 997 === 996;
-        const k = admin ? ADMIN_ACTION : KINDS[i % KINDS.length];
+        const k = admin ? ADMIN_ACTION : kindOf(i, i / spec.count, Math.floor(at / DAY));
         const e = { at, username: user, event: k.event, protocol: k.protocol, ip: admin ? '192.0.2.1' : ip, detail: { ...k.detail, cid: `c${i}` } };
         await tx.audit.insert(e);
         if (spec.keep) kept.push(e);

@@ -3,6 +3,7 @@
 // twostep instances, further backends through env.onCleanup), then reports through
 // rec.measure (sides in alternation, medians, ratios to the first side) or rec.record.
 // Adding one = a new file here + one line below.
+import adminConsole from './admin-console.mjs';
 import dovecotPassdb from './dovecot-passdb.mjs';
 import idleConnections from './idle-connections.mjs';
 import imapDownload from './imap-download.mjs';
@@ -10,4 +11,4 @@ import logins from './logins.mjs';
 import smtpSubmission from './smtp-submission.mjs';
 import storeScale from './store-scale.mjs';
 
-export const scenarios = [imapDownload, logins, idleConnections, storeScale, smtpSubmission, dovecotPassdb];
+export const scenarios = [imapDownload, logins, idleConnections, storeScale, smtpSubmission, dovecotPassdb, adminConsole];

@@ -207,7 +207,7 @@ describe('the admin console of an organisation of 100,000 users', { timeout: 120
     await admin.getByLabel('From (UTC)').fill(since);
     await admin.getByRole('button', { name: 'Filter' }).click();
     const want = events.filter((e) => e.event === 'login.fail' && e.protocol === 'imap' && e.at >= Date.parse(`${since}Z`)).reverse();
-    expect(want.length).toBeGreaterThan(300);
+    expect(want.length).toBeGreaterThan(150); // more than a page
     expect(await admin.locator('#audit tbody tr').count()).toBe(100);
 
     const [csv] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('link', { name: 'CSV' }).click()]);
