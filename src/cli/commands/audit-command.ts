@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AUDIT_CSV_HEADER, auditCsvLine, type AuditEntry } from '../../policy/index.js';
+import { AUDIT_CSV_HEADER, auditCsvLine, type AuditEntry, type AuditQuery } from '../../policy/index.js';
 import { withPolicy } from '../context.js';
 import { stdout, table } from '../output.js';
 
@@ -9,13 +9,7 @@ function positiveInt(v: string): number {
   return n;
 }
 
-interface AuditOptions {
-  user?: string;
-  event?: string;
-  protocol?: string;
-  ip?: string;
-  since?: string;
-  until?: string;
+interface AuditOptions extends AuditQuery {
   limit?: number;
   json?: boolean;
   csv?: boolean;
@@ -40,8 +34,8 @@ export function auditCommand(): Command {
     .addOption(new Option('--csv', 'CSV (time, user, event, protocol, ip, detail), e.g. to export a month').conflicts('json'))
     .action(async (opts: AuditOptions, cmd: Command) => {
       await withPolicy(cmd, async ({ policy }) => {
-        const filter = { user: opts.user, event: opts.event, protocol: opts.protocol, ip: opts.ip, since: opts.since, until: opts.until };
-        const events = policy.console.auditExport(filter, opts.limit ?? (opts.csv ? undefined : 100));
+        const { limit, json: _json, csv: _csv, ...filter } = opts;
+        const events = policy.console.auditExport(filter, limit ?? (opts.csv ? undefined : 100));
         if (opts.csv) {
           // Streamed: a year of events never sits in memory.
           let chunk = AUDIT_CSV_HEADER;

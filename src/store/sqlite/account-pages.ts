@@ -1,6 +1,7 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { AccountListQuery, RolloutState } from '../console-store.js';
 import type { AdminPolicy, TwofaState } from '../types.js';
+import { statementCache } from './statement-cache.js';
 
 /**
  * The admin console's account queries (see AccountsConsoleRepo). Each page query names its
@@ -55,17 +56,8 @@ export function pageParams(q: AccountListQuery): Record<string, string | number>
 }
 
 export function accountConsoleStatements(db: Database) {
-  const pages = new Map<string, Statement>();
   return {
-    /** Prepared once per shape (a few dozen at most). */
-    page(sql: string): Statement {
-      let st = pages.get(sql);
-      if (!st) {
-        st = db.prepare(sql);
-        pages.set(sql, st);
-      }
-      return st;
-    },
+    page: statementCache(db),
     rollout: db.prepare<[], { domain: string; admin_policy: AdminPolicy; twofa_state: TwofaState; n: number }>(
       `SELECT domain, admin_policy, twofa_state, count(*) AS n FROM accounts INDEXED BY accounts_rollout
        GROUP BY domain, admin_policy, twofa_state`,

@@ -1,5 +1,6 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { AuditDailyCount, AuditPageQuery } from '../console-store.js';
+import { statementCache } from './statement-cache.js';
 
 /**
  * The admin console's audit queries (see AuditConsoleRepo). A page walks one index in (at, id)
@@ -57,16 +58,8 @@ export function auditWalks(q: AuditPageQuery): AuditWalk[] {
 }
 
 export function auditConsoleStatements(db: Database) {
-  const walks = new Map<string, Statement>();
   return {
-    walk(sql: string): Statement {
-      let st = walks.get(sql);
-      if (!st) {
-        st = db.prepare(sql);
-        walks.set(sql, st);
-      }
-      return st;
-    },
+    walk: statementCache(db),
     daily: db.prepare<[{ day: number; event: string; protocol: string; via: string; why: string }]>(
       `INSERT INTO audit_daily (day, event, protocol, via, why, n) VALUES (@day, @event, @protocol, @via, @why, 1)
        ON CONFLICT (day, event, protocol, via, why) DO UPDATE SET n = n + 1`,
