@@ -124,6 +124,8 @@ export default {
       ['audit: rare event (admin.action)', '/admin/audit?event=admin.action'],
       ['audit: one address', '/admin/audit?ip=10.1.2.3'],
       ['audit: pop3, one day', `/admin/audit?protocol=pop3&since=${day(20)}&until=${day(19)}`],
+      // A worst case: a common event and a protocol it never has (every 2fa.ok is read to find none).
+      ['audit: 2fa.ok over pop3 (none)', '/admin/audit?event=2fa.ok&protocol=pop3'],
     ];
     for (const [, p] of pages) {
       const r = await b.get(p);

@@ -226,6 +226,7 @@ describe('query plans: every console page reads an index in order (no scan of th
       { events: ['login.ok'], since: 1, until: 2 },
       { protocol: 'pop3', after: { at: 5, id: 6 } },
       { events: ['x'], before: { at: 5, id: 6 } },
+      { events: ['2fa.ok', 'login.ok'], protocol: 'pop3' },
     ];
     for (const shape of shapes) {
       for (const w of auditWalks({ ...shape, limit: 101 })) {

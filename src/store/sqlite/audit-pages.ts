@@ -4,9 +4,9 @@ import { statementCache } from './statement-cache.js';
 
 /**
  * The admin console's audit queries (see AuditConsoleRepo). A page walks one index in (at, id)
- * order and stops after `limit` matches: the user's, the address's, the event's or the
- * protocol's index when that filter is given (in this order: the most selective first), else the
- * time index. Several event names without a user or address filter are one walk per name, merged
+ * order and stops after `limit` matches: the user's, the address's, the event's (the event's and
+ * protocol's, when both are given) or the protocol's index when that filter is given (in this
+ * order: the most selective first), else the time index. Several event names without a user or address filter are one walk per name, merged
  * (a prefix such as "login" is a handful of names).
  */
 
@@ -31,7 +31,7 @@ export function auditWalk(q: AuditPageQuery, event: string | undefined): AuditWa
   if (q.protocol !== undefined) add('protocol = @protocol', 'protocol', q.protocol);
   if (q.username !== undefined) index = 'audit_events_username';
   else if (q.ip !== undefined) index = 'audit_events_ip';
-  else if (event !== undefined) index = 'audit_events_event';
+  else if (event !== undefined) index = q.protocol === undefined ? 'audit_events_event' : 'audit_events_event_protocol';
   else if (q.protocol !== undefined) index = 'audit_events_protocol';
   if (q.since !== undefined) add('at >= @since', 'since', q.since);
   if (q.until !== undefined) add('at < @until', 'until', q.until);

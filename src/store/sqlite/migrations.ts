@@ -171,8 +171,10 @@ CREATE INDEX accounts_followers ON accounts(domain, admin_policy) WHERE own_poli
 ALTER TABLE admins ADD COLUMN totp_confirmed_at INTEGER;
 UPDATE admins SET totp_confirmed_at = updated_at WHERE totp_last_step IS NOT NULL;
 
--- The console's audit filters page through the newest events of one event, address or protocol.
+-- The console's audit filters page through the newest events of one event, address or protocol
+-- (or event and protocol together: a common event over a protocol it is rare on).
 CREATE INDEX audit_events_event ON audit_events(event, at);
+CREATE INDEX audit_events_event_protocol ON audit_events(event, protocol, at);
 CREATE INDEX audit_events_ip ON audit_events(ip, at);
 CREATE INDEX audit_events_protocol ON audit_events(protocol, at);
 
