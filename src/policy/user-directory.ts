@@ -17,7 +17,6 @@ export interface UserQuery {
   after?: string;
   /** The previous page: addresses before this one. */
   before?: string;
-  limit?: number;
 }
 
 export interface UserRow {
@@ -53,7 +52,7 @@ const text = (s: string | undefined): string | undefined => {
  */
 export async function findUsers(ctx: PolicyContext, query: UserQuery): Promise<UserPage> {
   if (query.state !== undefined && !ROLLOUT_STATES.includes(query.state)) throw new TwostepError('INVALID_INPUT', 'unknown state');
-  const limit = Math.min(Math.max(Math.trunc(query.limit ?? consoleLimits.userPageRows), 1), consoleLimits.userPageRows * 10);
+  const limit = consoleLimits.userPageRows;
   const after = text(query.after);
   const before = after === undefined ? text(query.before) : undefined;
   const q = { contains: text(query.q), domain: text(query.domain)?.replace(/^@/, ''), state: query.state, after, before, limit: limit + 1 };
