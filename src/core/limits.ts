@@ -1,5 +1,4 @@
-// The admin console's caps, kept in a file of their own (this one is long enough).
-export { consoleLimits } from './console-limits.js';
+export { consoleLimits } from './console-limits.js'; // the admin console's caps, in a file of their own
 
 /**
  * Every byte cap and deadline of the process, in one place, each with the reason for its value.
