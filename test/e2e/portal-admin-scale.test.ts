@@ -235,7 +235,7 @@ describe('the admin console of an organisation of 100,000 users', { timeout: 120
     expect(await admin.locator('#audit tbody tr').first().innerText()).toContain('action=audit-export');
   });
 
-  it('a domain set to require makes a new user of it required, whose mail keeps working until they set it up', async () => {
+  it('a domain set to require makes a new user of it required, whose mail keeps working until they set it up', { timeout: 180_000 }, async () => {
     await admin.goto(`${env.url}/admin/domains`);
     await admin.getByLabel('Domain', { exact: true }).fill('Fresh.Example');
     await admin.getByLabel('Two-step authentication for its users').selectOption({ label: 'Required' });
@@ -256,14 +256,30 @@ describe('the admin console of an organisation of 100,000 users', { timeout: 120
     expect(await user.textContent('main')).toContain('Your administrator requires two-step authentication');
     expect(await user.getByRole('link', { name: 'Setup two-step authentication' }).isVisible()).toBe(true);
     await saveScreenshot(user, 'portal-admin-scale-new-user-of-a-required-domain');
-    await userCtx.close();
 
     // Their sign-in made them known: the console lists them among those to chase.
-    await expect
-      .poll(async () => {
-        await admin.goto(`${env.url}/admin/users?domain=fresh.example&state=required`);
-        return userNames();
-      })
-      .toEqual([NEWBIE.user]);
+    const listed = (state: string) => async () => {
+      await admin.goto(`${env.url}/admin/users?domain=fresh.example&state=${state}`);
+      return userNames();
+    };
+    await expect.poll(listed('required')).toEqual([NEWBIE.user]);
+
+    // They set it up; from then on only an application code opens their mail.
+    await user.getByRole('link', { name: 'Setup two-step authentication' }).click();
+    await user.getByRole('link', { name: 'Begin Setup' }).click();
+    await user.getByLabel('Password:').fill(NEWBIE.password);
+    await user.getByRole('button', { name: 'Next' }).click();
+    await user.getByRole('button', { name: 'Next' }).click();
+    const userPhone = new TestAuthenticator((await user.locator('#totp-key').getAttribute('data-key')) as string);
+    await user.getByRole('link', { name: 'Next' }).click();
+    await user.getByLabel('Code :').fill(await userPhone.nextCode());
+    await user.getByRole('button', { name: 'Next' }).click();
+    await user.getByRole('link', { name: 'Finish' }).click();
+    expect(await user.textContent('main')).toContain('Using two-step authentication');
+    expect(await user.getByRole('link', { name: 'Disable two-step authentication ...' }).count()).toBe(0); // required by the domain
+    await userCtx.close();
+    expect(await env.imapLogin(NEWBIE.user, NEWBIE.password)).toMatch(/^t1 NO/m);
+    expect(JSON.parse((await env.cli('user', 'show', NEWBIE.user, '--json')).stdout)).toMatchObject({ adminPolicy: 'required', source: 'domain', twofaState: 'on' });
+    expect(await listed('on')()).toEqual([NEWBIE.user]);
   });
 });
