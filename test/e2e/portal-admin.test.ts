@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, saveScreenshot } from '../helpers/browser.js';
-import { startPortalEnv, TestAuthenticator, type PortalEnv } from '../helpers/portal-env.js';
+import { startPortalEnv, TestAuthenticator, walkSetupWizard, type PortalEnv } from '../helpers/portal-env.js';
 
 /**
  * Guide §3 in a real headless Chromium against `twostep serve` and a real Dovecot: an admin
@@ -84,16 +84,7 @@ const userRow = (name: string) => admin.getByRole('row', { name: new RegExp(`^${
 
 /** The user walks the setup wizard; returns the user's authenticator. */
 async function userSetUp(): Promise<TestAuthenticator> {
-  await user.getByRole('link', { name: 'Setup two-step authentication' }).click();
-  await user.getByRole('link', { name: 'Begin Setup' }).click();
-  await user.getByLabel('Password:').fill(DAVE.password);
-  await user.getByRole('button', { name: 'Next' }).click();
-  await user.getByRole('button', { name: 'Next' }).click();
-  const phone = new TestAuthenticator((await user.locator('#totp-key').getAttribute('data-key')) as string);
-  await user.getByRole('link', { name: 'Next' }).click();
-  await user.getByLabel('Code :').fill(await phone.nextCode());
-  await user.getByRole('button', { name: 'Next' }).click();
-  await user.getByRole('link', { name: 'Finish' }).click();
+  const phone = await walkSetupWizard(user, DAVE.password);
   expect(await user.textContent('main')).toContain('Using two-step authentication');
   return phone;
 }
