@@ -209,7 +209,7 @@ Users (their Dovecot passwords):
     one-time codes:     ${enrolled.oneTimeCodes.slice(0, 3).join('  ')}  (each works once instead of the 6-digit code)
   ${plain.email} / ${plain.password}   two-step authentication off: passes through
 Admin console ${portal}/admin: ${adminName} / ${adminPassword}
-    authenticator key:  ${enrolled.admin.key}  (shown once)
+    authenticator key:  ${enrolled.admin.key}  (shown once; the first sign-in also asks for the next code)
 No authenticator app at hand? The current 6-digit code of a key:
   node -e "console.log(require('otplib').authenticator.generate(process.argv[1]))" KEY
 

@@ -3,6 +3,7 @@
 // twostep instances, further backends through env.onCleanup), then reports through
 // rec.measure (sides in alternation, medians, ratios to the first side) or rec.record.
 // Adding one = a new file here + one line below.
+import adminConsole from './admin-console.mjs';
 import dovecotPassdb from './dovecot-passdb.mjs';
 import idleConnections from './idle-connections.mjs';
 import imapDownload from './imap-download.mjs';
@@ -12,4 +13,4 @@ import smtpSubmission from './smtp-submission.mjs';
 import storeScale from './store-scale.mjs';
 import tlsLogins from './tls-logins.mjs';
 
-export const scenarios = [imapDownload, logins, tlsLogins, idleConnections, storeScale, smtpSubmission, dovecotPassdb, severalNodes];
+export const scenarios = [imapDownload, logins, tlsLogins, idleConnections, storeScale, smtpSubmission, dovecotPassdb, severalNodes, adminConsole];

@@ -1,3 +1,5 @@
+export { consoleLimits } from './console-limits.js'; // the admin console's caps, in a file of their own
+
 /**
  * Every byte cap and deadline of the process, in one place, each with the reason for its value.
  * Protocol code imports these; nothing else hard-codes a size or a timeout.
@@ -150,6 +152,8 @@ export const limits = {
   kickCommandMs: 10_000,
   /** Bytes of a kick command's output kept for the log line when it fails. */
   kickOutputBytes: 2_048,
+  /** kick_command runs at most this many at once; more wait their turn (a domain disallowed may end thousands). */
+  kickParallel: 8,
   /**
    * Deadline of each `doveconf -n` / `postconf -n` / `postconf -M` run by `twostep doctor`
    * (they read local files and answer in well under a second).
@@ -302,8 +306,6 @@ export const limits = {
   portalPasswordCheckMs: 15_000,
   /** Audit rows the admin console shows at most on one page. */
   portalAuditRows: 500,
-  /** Users the admin console lists at most. */
-  portalUserRows: 5_000,
   /**
    * One start-up check of a backend (connect, greeting, STARTTLS, the master login): a healthy
    * Dovecot answers in milliseconds, but its auth penalty may hold a login from twostep's

@@ -88,6 +88,8 @@ export const LogEvent = {
   loginThrottled: 'login.throttled',
   lastUsedWriteFailed: 'last-used.write-failed',
   auditPruned: 'audit.pruned',
+  /** A new user of a domain with a policy could not be recorded after their sign-in (effective-policy.ts). */
+  accountNoteFailed: 'account.note-failed',
 
   // mail notices to users (src/notify)
   /** A notice the mail server took. */

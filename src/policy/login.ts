@@ -1,6 +1,7 @@
 import { limits } from '../core/limits.js';
 import { normalizeAppCode } from '../crypto/app-code.js';
 import { codeLookup } from '../crypto/derive-keys.js';
+import { noteSeenUser } from './effective-policy.js';
 import { loginGate } from './login-gate.js';
 import type { PolicyContext } from './policy-context.js';
 import type { VerifiedCredential } from './verified-credential-cache.js';
@@ -69,7 +70,7 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
   const known = await knownSource(ctx, username, source, now);
   const r = await ctx.guard.reserve(ctx.guard.dedupeKey(username, secret), [subjectBound(ctx, `user:${username}`, known)], now);
   if (!r.ok) return throttled(ctx, req, username, r.key, r.retryAfterMs, now);
-  return { ok: true, via: 'passthrough', user: req.user.trim(), passthrough: passthroughHandle(ctx, req, now, r.reservation) };
+  return { ok: true, via: 'passthrough', user: req.user.trim(), passthrough: passthroughHandle(ctx, req, now, r.reservation, account === undefined) };
 }
 
 /** The handle of a decision Dovecot's own passdb judges: nothing to settle. */
@@ -191,7 +192,7 @@ async function stillValid(ctx: PolicyContext, codeId: number): Promise<boolean> 
  * a failure of the account's bound, and one of the source's), remembers the source of an accepted
  * password, audits every outcome, and delays the answer to a refusal like any other.
  */
-function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number, reservation: Reservation): PassthroughHandle {
+function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number, reservation: Reservation, unknown: boolean): PassthroughHandle {
   let settled = false;
   return {
     settle: async (outcome) => {
@@ -208,6 +209,8 @@ function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number
         return;
       }
       if (outcome === 'ok') noteSource(ctx, username, attemptSource(req.clientIp), now);
+      // A user twostep has no account for, of a domain with a policy: the rollout counts them from now on.
+      if (outcome === 'ok' && unknown) noteSeenUser(ctx, username);
       const event = outcome === 'ok' ? 'login.ok' : 'login.error';
       const extra = outcome === 'ok' ? { via: 'passthrough' } : { via: 'passthrough', reason: 'backend-unavailable' };
       log(ctx, event, req, username, extra);

@@ -1,19 +1,23 @@
 import type { AdminPolicy, AppCodeScope, TwofaState } from '../store/types.js';
+import type { PolicySource } from './effective-policy.js';
 
-export type { AdminPolicy, AppCodeScope, TwofaState };
+export type { AdminPolicy, AppCodeScope, TwofaState, PolicySource };
 
 /** showUser() */
 export interface UserSummary {
   username: string;
+  /** The policy that applies to the user ... */
   adminPolicy: AdminPolicy;
+  /** ... and where it comes from: the user's own setting, their domain's, or the default. */
+  source: PolicySource;
   twofaState: TwofaState;
   /** Active (non-revoked) application codes. */
   appCodes: number;
   oneTimeCodesUnused: number;
   /** Active trusted devices. */
   trustedDevices: number;
-  /** ISO-8601 UTC. */
-  createdAt: string;
+  /** ISO-8601 UTC; null when twostep has no account for the user yet (their domain's policy applies). */
+  createdAt: string | null;
 }
 
 /** totpEnroll() */

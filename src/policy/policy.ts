@@ -2,7 +2,8 @@ import type { Config } from '../config/schema.js';
 import type { AdminPolicy, WebSessionKind, WebSessionStage } from '../store/types.js';
 import type { Secret } from '../core/secret.js';
 import { adminAdd, adminList, adminRemove, adminResetTotp, adminSetPassword, adminSignIn, type AdminInfo, type AdminSignInResult } from './admin-accounts.js';
-import { auditSearch, consoleSetPolicy, listUsers, recordAdminAction, resetUser, type AdminActor, type AuditFilter } from './admin-console.js';
+import { auditSearch, consoleSetPolicy, recordAdminAction, resetUser, type AdminActor, type AuditFilter } from './admin-console.js';
+import { ConsolePolicy } from './console-policy.js';
 import type { PasswordChecker } from './password-checker.js';
 import { accountOverview, totpPendingKey, userDisable, type AccountOverview } from './portal-account.js';
 import {
@@ -58,10 +59,16 @@ export type { PolicyOptions };
 export class Policy implements Authenticator, RevocationCheck {
   readonly #ctx: PolicyContext;
   #notices: MailNoticeQueue | undefined;
+  /** The admin console's organisation view: domains, user pages, the rollout, audit pages and exports. */
+  readonly console: ConsolePolicy;
 
   constructor(opts: PolicyOptions) {
     this.#ctx = new PolicyContext(opts);
+    this.console = new ConsolePolicy(this.#ctx, (users) => this.twoStepEnded(users));
   }
+
+  /** Called with the users whose two-step authentication a console change (a domain disallowed) turned off. */
+  protected twoStepEnded(_users: readonly string[]): void {}
 
   // login (protocol front ends)
 
@@ -194,8 +201,7 @@ export class Policy implements Authenticator, RevocationCheck {
 
   // trusted devices (web portal)
 
-  /** Returns the device token to keep in a cookie; only its SHA-256 is stored. */
-  /** `sessionToken`: the portal session of the browser being trusted (revoking the device ends it). */
+  /** Returns the device token to keep in a cookie (only its SHA-256 is stored). `sessionToken`: the portal session of the browser being trusted (revoking the device ends it). */
   trustDevice(user: string, label: string, sessionToken?: string): Promise<string> {
     return trustDevice(this.#ctx, user, label, sessionToken);
   }
@@ -297,10 +303,6 @@ export class Policy implements Authenticator, RevocationCheck {
 
   adminSignIn(req: { name: string; password: Secret; code: string; clientIp: string; browserToken?: string }): Promise<AdminSignInResult> {
     return adminSignIn(this.#ctx, req);
-  }
-
-  listUsers(): Promise<UserSummary[]> {
-    return listUsers(this.#ctx);
   }
 
   consoleSetPolicy(actor: AdminActor, user: string, policy: AdminPolicy): Promise<void> {

@@ -1,6 +1,7 @@
 import { isTwostepError } from '../core/errors.js';
 import { limits, secondFactorLimits as L } from '../core/limits.js';
 import type { Secret } from '../core/secret.js';
+import { noteSeenUser } from './effective-policy.js';
 import type { PasswordChecker, PasswordVerdict } from './password-checker.js';
 import type { PolicyContext } from './policy-context.js';
 import { notifyLocked } from './notices.js';
@@ -74,6 +75,7 @@ export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker,
   }
   ctx.audit({ at: ctx.clock(), username, event: 'login.ok', protocol: 'portal', ip: req.clientIp, detail: { via: 'password' } });
   const account = await ctx.readAccount(username);
+  if (!account) noteSeenUser(ctx, username); // counted by the rollout if their domain has a policy
   if (account?.twofaState !== 'on') {
     noteSource(ctx, username, source, now, { ip: req.clientIp, browserLabel: req.browserLabel });
     return { ok: true, user: username, secondFactor: 'not-needed' };

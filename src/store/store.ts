@@ -17,6 +17,7 @@ import type {
   WebSession,
   WebSessionKind,
 } from './types.js';
+import type { AccountsConsoleRepo, AdminsConsoleRepo, AuditConsoleRepo, DomainsRepo } from './console-store.js';
 
 /**
  * The store as everything above it sees it: asynchronous repositories, transactions, and a
@@ -31,7 +32,7 @@ import type {
  */
 
 /** Accounts keyed by lowercased user name. Every call reads the database (no cache). */
-export interface AccountsRepo {
+export interface AccountsRepo extends AccountsConsoleRepo {
   findByUsername(username: string): Promise<Account | undefined>;
   /** Every account, by name, at most `limit` (the admin console's user list). */
   listAll(limit: number): Promise<Account[]>;
@@ -129,7 +130,7 @@ export interface TrustedDevicesRepo {
 }
 
 /** Append-only security log. */
-export interface AuditRepo {
+export interface AuditRepo extends AuditConsoleRepo {
   insert(e: NewAuditEvent): Promise<number>;
   /** Deletes at most `batch` events older than `at` (oldest first); returns how many. */
   deleteBefore(at: number, batch: number): Promise<number>;
@@ -157,11 +158,12 @@ export interface WebSessionsRepo {
 }
 
 /** Admin console accounts (not mail users). Every call reads the database. */
-export interface AdminsRepo {
+export interface AdminsRepo extends AdminsConsoleRepo {
   findByName(name: string): Promise<AdminAccount | undefined>;
   list(): Promise<AdminAccount[]>;
   insert(name: string, passwordHash: string, now: number): Promise<number>;
   setPassword(id: number, passwordHash: string, now: number): Promise<void>;
+  /** A new key, unproven (totpConfirmedAt null) until confirmTotp. */
   setTotp(id: number, secretEnc: Buffer, now: number): Promise<void>;
   /** Accept `step` once: false for a replayed or older step. */
   advanceTotpStep(id: number, step: number, now: number): Promise<boolean>;
@@ -217,6 +219,7 @@ export interface StoreRepos {
   readonly attempts: AttemptsRepo;
   readonly knownSources: KnownSourcesRepo;
   readonly mailNotices: MailNoticesRepo;
+  readonly domains: DomainsRepo;
 }
 
 /**

@@ -8,7 +8,10 @@ export type AppCodeScope = 'imap' | 'pop3' | 'smtp';
 export interface Account {
   id: number;
   username: string;
+  /** The policy that applies: the user's own (ownPolicy), else kept equal to the domain's or the default. */
   adminPolicy: AdminPolicy;
+  /** True: adminPolicy is the user's own setting; false: the account follows its domain. */
+  ownPolicy: boolean;
   twofaState: TwofaState;
   totpSecretEnc: Buffer | null;
   totpLastStep: number | null;
@@ -88,6 +91,8 @@ export interface AdminAccount {
   passwordHash: string;
   totpSecretEnc: Buffer;
   totpLastStep: number | null;
+  /** When a console sign-in proved a code of the current key; null: not yet (admin add, reset-totp). */
+  totpConfirmedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }

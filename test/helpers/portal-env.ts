@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authenticator } from 'otplib';
+import type { Page } from 'playwright-core';
 import { startDovecot, type DovecotInstance, type DovecotUser } from './dovecot.js';
 import { freePort } from './ports.js';
 import { RawImapClient } from './raw-imap-client.js';
@@ -83,6 +84,24 @@ export async function startPortalEnv(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * From the Accounts page, the user walks the setup wizard (password, app, key, a code, Finish);
+ * returns the user's authenticator.
+ */
+export async function walkSetupWizard(user: Page, password: string): Promise<TestAuthenticator> {
+  await user.getByRole('link', { name: 'Setup two-step authentication' }).click();
+  await user.getByRole('link', { name: 'Begin Setup' }).click();
+  await user.getByLabel('Password:').fill(password);
+  await user.getByRole('button', { name: 'Next' }).click();
+  await user.getByRole('button', { name: 'Next' }).click();
+  const phone = new TestAuthenticator((await user.locator('#totp-key').getAttribute('data-key')) as string);
+  await user.getByRole('link', { name: 'Next' }).click();
+  await user.getByLabel('Code :').fill(await phone.nextCode());
+  await user.getByRole('button', { name: 'Next' }).click();
+  await user.getByRole('link', { name: 'Finish' }).click();
+  return phone;
 }
 
 const STEP_MS = 30_000;

@@ -32,7 +32,8 @@ describe('twostep CLI', { timeout: 90_000 }, () => {
     expect(again.stderr).toMatch(/already exists/);
   });
 
-  it('runs the whole admin story with stable JSON', async () => {
+  // A dozen CLI runs (a node start each): 10 s alone, past 20 s with the whole suite on 2 cores.
+  it('runs the whole admin story with stable JSON', { timeout: 90_000 }, async () => {
     expect((await cli('user', 'show', 'carol')).stderr).toMatch(/^twostep: .*carol/);
     expect((await cli('totp', 'enroll', 'carol')).code).toBe(1);
     expect((await cli('user', 'require', 'carol')).code).toBe(0);

@@ -79,7 +79,12 @@ describe('portal pages (accessibility)', () => {
     expectAccessible('/admin/sign-in', (await a.get('/admin/sign-in')).body);
     h.clock.now += 30_000;
     await a.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: totpCode(adminKey, h.clock.now) });
-    for (const p of ['/admin', '/admin/audit', '/admin/reset?user=alice']) expectAccessible(p, (await a.get(p)).body);
+    expectAccessible('/admin/confirm', (await a.get('/admin/confirm')).body); // a new key: one more code first
+    h.clock.now += 30_000;
+    expect((await a.post('/admin/confirm', { code: totpCode(adminKey, h.clock.now) })).location).toBe('/admin');
+    for (const p of ['/admin', '/admin/users', '/admin/users?q=ali&state=allowed', '/admin/domains', '/admin/audit', '/admin/audit?event=login', '/admin/reset?user=alice']) {
+      expectAccessible(p, (await a.get(p)).body);
+    }
   });
 
   it('ties each error message to the fields it is about', async () => {

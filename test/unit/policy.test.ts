@@ -350,6 +350,7 @@ describe('admin', () => {
     expect(await policy.showUser('ALICE')).toEqual({
       username: 'alice',
       adminPolicy: 'allowed',
+      source: 'user',
       twofaState: 'on',
       appCodes: 1,
       oneTimeCodesUnused: 10,

@@ -7,6 +7,7 @@ function printTotp(name: string, t: { key: string; uri: string }): void {
   stdout.line(`Admin ${name}: enter this key in an authenticator app (admins sign in with password and code).`);
   stdout.line(`key: ${t.key}`);
   stdout.line(`uri: ${t.uri}`);
+  stdout.line('The first console sign-in with this key asks for one more code (the next one the app shows) before anything else works.');
 }
 
 /** Admin console accounts: separate from mail users, password + TOTP (shown once here). */
@@ -51,7 +52,9 @@ export function adminCommand(): Command {
     .description('admin accounts')
     .action(async (_o, cmd: Command) => {
       await withPolicy(cmd, async ({ policy }) => {
-        for (const a of await policy.adminList()) stdout.line(`${a.name}  created ${a.createdAt.slice(0, 10)}`);
+        for (const a of await policy.adminList()) {
+          stdout.line(`${a.name}  created ${a.createdAt.slice(0, 10)}${a.confirmed ? '' : '  authenticator not confirmed yet'}`);
+        }
       });
     });
   return admin;

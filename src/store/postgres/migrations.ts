@@ -175,4 +175,48 @@ CREATE INDEX mail_notices_user ON mail_notices(username, kind, created_at);
 CREATE INDEX mail_notices_created ON mail_notices(created_at);
 `,
   },
+  {
+    version: 5,
+    sql: `
+CREATE TABLE domain_policies (
+  domain     TEXT   PRIMARY KEY CHECK (domain = lower(domain) AND length(domain) > 0),
+  policy     TEXT   NOT NULL CHECK (policy IN ('allowed', 'required', 'disallowed')),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+
+ALTER TABLE accounts ADD COLUMN own_policy INTEGER NOT NULL DEFAULT 1 CHECK (own_policy IN (0, 1));
+ALTER TABLE accounts ADD COLUMN domain TEXT GENERATED ALWAYS AS
+  (CASE WHEN strpos(username, '@') > 0 THEN substr(username, strpos(username, '@') + 1) ELSE '' END) STORED;
+CREATE INDEX accounts_domain ON accounts(domain, username COLLATE "C");
+CREATE INDEX accounts_policy ON accounts(admin_policy, username COLLATE "C");
+CREATE INDEX accounts_rollout ON accounts(domain, admin_policy, twofa_state);
+CREATE INDEX accounts_followers ON accounts(domain, admin_policy) WHERE own_policy = 0;
+
+ALTER TABLE admins ADD COLUMN totp_confirmed_at BIGINT;
+UPDATE admins SET totp_confirmed_at = updated_at WHERE totp_last_step IS NOT NULL;
+
+CREATE INDEX audit_events_event ON audit_events(event, at);
+CREATE INDEX audit_events_event_protocol ON audit_events(event, protocol, at);
+CREATE INDEX audit_events_ip ON audit_events(ip, at);
+CREATE INDEX audit_events_protocol ON audit_events(protocol, at);
+
+CREATE TABLE audit_daily (
+  day      BIGINT NOT NULL,
+  event    TEXT   NOT NULL,
+  protocol TEXT   NOT NULL,
+  via      TEXT   NOT NULL,
+  why      TEXT   NOT NULL,
+  n        BIGINT NOT NULL,
+  PRIMARY KEY (day, event, protocol, via, why)
+);
+INSERT INTO audit_daily (day, event, protocol, via, why, n)
+SELECT at / 86400000, event, COALESCE(protocol, ''),
+  -- detail is always JSON.stringify's output (twostep writes every row).
+  CASE WHEN jsonb_typeof(detail::jsonb -> 'via') = 'string' THEN substr(detail::jsonb ->> 'via', 1, 64) ELSE '' END,
+  CASE WHEN jsonb_typeof(detail::jsonb -> 'why') = 'string' THEN substr(detail::jsonb ->> 'why', 1, 64) ELSE '' END,
+  count(*)
+FROM audit_events GROUP BY 1, 2, 3, 4, 5;
+`,
+  },
 ]);

@@ -173,4 +173,63 @@ CREATE INDEX mail_notices_user ON mail_notices(username, kind, created_at);
 CREATE INDEX mail_notices_created ON mail_notices(created_at);
 `,
   },
+  {
+    version: 5,
+    sql: `
+-- Domain defaults: a user with no setting of their own follows the policy of their domain.
+CREATE TABLE domain_policies (
+  domain     TEXT    PRIMARY KEY CHECK (domain = lower(domain) AND length(domain) > 0),
+  policy     TEXT    NOT NULL CHECK (policy IN ('allowed', 'required', 'disallowed')),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- own_policy 1: admin_policy is the user's own setting; 0: the account follows its domain, and
+-- admin_policy is kept equal to what applies (the domain's policy, or the default without one).
+ALTER TABLE accounts ADD COLUMN own_policy INTEGER NOT NULL DEFAULT 1 CHECK (own_policy IN (0, 1));
+-- The part of the name after its first '@' ('' when it has none), as Dovecot's %d.
+ALTER TABLE accounts ADD COLUMN domain TEXT GENERATED ALWAYS AS
+  (CASE WHEN instr(username, '@') > 0 THEN substr(username, instr(username, '@') + 1) ELSE '' END) VIRTUAL;
+-- The admin console's user list: pages by name within a domain or a policy, and the rollout
+-- counts per domain read from an index alone. (No index leads with twofa_state: the login path's
+-- "still valid" join would start from it and read every account with two-step on.)
+CREATE INDEX accounts_domain ON accounts(domain, username);
+CREATE INDEX accounts_policy ON accounts(admin_policy, username);
+CREATE INDEX accounts_rollout ON accounts(domain, admin_policy, twofa_state);
+-- The accounts that follow their domain, found by domain when its policy changes.
+CREATE INDEX accounts_followers ON accounts(domain, admin_policy) WHERE own_policy = 0;
+
+-- An admin's TOTP key counts as proven once a console sign-in confirmed a code of it; a new key
+-- (admin add, admin reset-totp) is unproven. Admins who signed in before were proven then.
+ALTER TABLE admins ADD COLUMN totp_confirmed_at INTEGER;
+UPDATE admins SET totp_confirmed_at = updated_at WHERE totp_last_step IS NOT NULL;
+
+-- The console's audit filters page through the newest events of one event, address or protocol
+-- (or event and protocol together: a common event over a protocol it is rare on).
+CREATE INDEX audit_events_event ON audit_events(event, at);
+CREATE INDEX audit_events_event_protocol ON audit_events(event, protocol, at);
+CREATE INDEX audit_events_ip ON audit_events(ip, at);
+CREATE INDEX audit_events_protocol ON audit_events(protocol, at);
+
+-- Events per UTC day (at / 86400000), event, protocol and the detail's "via" and "why" (strings,
+-- '' when absent): the overview's 30-day chart reads a few hundred rows, not a million events.
+-- Every insert into audit_events adds one here (the repository does, in the same transaction);
+-- pruning old events leaves these counts.
+CREATE TABLE audit_daily (
+  day      INTEGER NOT NULL,
+  event    TEXT    NOT NULL,
+  protocol TEXT    NOT NULL,
+  via      TEXT    NOT NULL,
+  why      TEXT    NOT NULL,
+  n        INTEGER NOT NULL,
+  PRIMARY KEY (day, event, protocol, via, why)
+) WITHOUT ROWID;
+INSERT INTO audit_daily (day, event, protocol, via, why, n)
+SELECT at / 86400000, event, COALESCE(protocol, ''),
+  CASE WHEN json_valid(detail) AND json_type(detail, '$.via') = 'text' THEN substr(json_extract(detail, '$.via'), 1, 64) ELSE '' END,
+  CASE WHEN json_valid(detail) AND json_type(detail, '$.why') = 'text' THEN substr(json_extract(detail, '$.why'), 1, 64) ELSE '' END,
+  count(*)
+FROM audit_events GROUP BY 1, 2, 3, 4, 5;
+`,
+  },
 ]);

@@ -12,6 +12,7 @@ import { SqliteAdminsRepo, adminStatements } from './admins-repo.js';
 import { SqliteAppCodesRepo, appCodeStatements } from './app-codes-repo.js';
 import { SqliteAttemptsRepo, attemptStatements } from './attempts-repo.js';
 import { SqliteAuditRepo, auditStatements } from './audit-repo.js';
+import { SqliteDomainsRepo, domainStatements } from './domains-repo.js';
 import { SqliteKnownSourcesRepo, knownSourceStatements } from './known-sources-repo.js';
 import { SqliteMailNoticesRepo, mailNoticeStatements } from './mail-notices-repo.js';
 import { migrate } from './migrate.js';
@@ -34,6 +35,7 @@ function prepareAll(db: Database) {
     attempts: attemptStatements(db),
     knownSources: knownSourceStatements(db),
     mailNotices: mailNoticeStatements(db),
+    domains: domainStatements(db),
   };
 }
 
@@ -50,6 +52,7 @@ function reposOf(s: ReturnType<typeof prepareAll>, x: Exec): StoreRepos {
     attempts: new SqliteAttemptsRepo(s.attempts, x),
     knownSources: new SqliteKnownSourcesRepo(s.knownSources, x),
     mailNotices: new SqliteMailNoticesRepo(s.mailNotices, x),
+    domains: new SqliteDomainsRepo(s.domains, x),
   };
 }
 
