@@ -34,14 +34,7 @@ import { normalizeUsername } from './username.js';
 import type { AppCodeInfo, AuditEntry, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
 import { totpConfirm, totpEnroll, verifySecondFactor } from './totp-enrolment.js';
 import { isTrustedDevice, revokeTrustedDevices, trustDevice } from './trusted-devices.js';
-import type {
-  AuthDecision,
-  AuthRequest,
-  Authenticator,
-  Protocol,
-  RevocationCheck,
-  RevokedSession,
-} from './types.js';
+import type { AuthDecision, AuthRequest, Authenticator, Protocol, RevocationCheck, RevokedSession } from './types.js';
 
 export type { PolicyOptions };
 
