@@ -10,7 +10,7 @@ import { LogEvent } from './core/log-events.js';
 import { logSafeError } from './core/log-safe-error.js';
 import { serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
-import { loadOrCreateKeyFile } from './crypto/index.js';
+import { ARGON2_TEST_PARAMS, argon2ParamsFrom, createArgon2Hasher, loadOrCreateKeyFile } from './crypto/index.js';
 import { Policy } from './policy/index.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
 import { startPop3Server } from './protocols/pop3/pop3-server.js';
@@ -63,7 +63,9 @@ export async function openPolicy(config: Config, logger: Logger): Promise<Opened
   }
   const kickArgv = config.dovecot?.kick_command ?? [];
   const kicker = kickArgv.length > 0 ? createSessionKicker(kickArgv, logger) : undefined;
-  const opts = { store, masterKey, config, logger };
+  const argon2 = argon2ParamsFrom(process.env);
+  if (argon2 === ARGON2_TEST_PARAMS) logger.warn({ event: LogEvent.argon2TestParameters }, 'argon2 runs at the test suite\'s cost (NODE_ENV=test, TWOSTEP_TEST_ARGON2=cheap): never in production');
+  const opts = { store, masterKey, config, logger, hasher: createArgon2Hasher(argon2) };
   const policy = kicker ? new KickingPolicy(opts, kicker) : new Policy(opts);
   return {
     policy,
