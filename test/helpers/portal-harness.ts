@@ -11,7 +11,7 @@ import { testHasher } from './policy-fixture.js';
 import { startPortal, type RunningPortal } from '../../src/portal/portal-server.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { CookieJar, send, type HttpResponse } from './http-client.js';
-import { makeTestCert } from './tls.js';
+import { sharedTestCert } from './tls.js';
 
 /**
  * An in-process portal over real HTTP(S) with a real policy and store; the mail server's password
@@ -60,7 +60,7 @@ export async function startPortalHarness(opts: { tls?: boolean; userFailures?: n
       return PASSWORDS[user] === password.reveal() ? 'ok' : 'rejected';
     },
   };
-  const cert = opts.tls ? makeTestCert(dir) : undefined;
+  const cert = opts.tls ? sharedTestCert() : undefined;
   const portal = await startPortal({
     policy,
     checker,

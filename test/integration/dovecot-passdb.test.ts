@@ -9,7 +9,7 @@ import { browserFor, type Harness } from '../helpers/portal-harness.js';
 import { freePorts } from '../helpers/ports.js';
 import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -85,7 +85,7 @@ async function lastUsed(name: string, protocol: string): Promise<CodeRow> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twostep-doors-it-'));
   chmodSync(dir, 0o755); // Dovecot's auth-worker (user dovecot) reaches the socket below it
-  cert = makeTestCert(dir);
+  cert = sharedTestCert();
   const socket = join(dir, 'twostep-run', 'verify.sock');
   standbySocket = join(dir, 'twostep-run', 'standby.sock');
   const users = [ALICE, BOB];

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { makeTestCert, sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -30,7 +30,7 @@ async function serveWith(name: string, backendTls: 'starttls' | 'tls', backendCa
   const port = await freePort();
   const configPath = writeTestConfig({
     dir: sub,
-    cert: makeTestCert(sub),
+    cert: sharedTestCert(),
     backendImapPort: backendTls === 'tls' ? (dovecot.imapsPort as number) : dovecot.imapPort,
     backendTls,
     backendCa,
@@ -131,7 +131,7 @@ describe('twostep to Dovecot over TLS', () => {
       const port = await freePort();
       const configPath = writeTestConfig({
         dir: sub,
-        cert: makeTestCert(sub),
+        cert: sharedTestCert(),
         backendImapPort: forwardPort,
         backendTls: 'tls',
         backendCa: backendCert.cert,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -67,7 +67,7 @@ beforeAll(async () => {
   dovecot.deliver('alice', MESSAGE('alice', 'Message for alice'));
   dovecot.deliver('bob', MESSAGE('bob', 'Message for bob'));
 
-  const cert = makeTestCert(dir);
+  const cert = sharedTestCert();
   plainPort = await freePort();
   tlsPort = await freePort();
   configPath = writeTestConfig({

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -135,7 +135,7 @@ beforeAll(async () => {
   dovecot.deliver('bob', MESSAGE('bob', 'First for bob'));
   dovecot.deliver('bob', MESSAGE('bob', 'Second for bob'));
 
-  const cert = makeTestCert(dir);
+  const cert = sharedTestCert();
   plainPort = await freePort();
   tlsPort = await freePort();
   configPath = writeTestConfig({

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -28,7 +28,7 @@ interface Ports {
 
 async function serveWith(tlsKeys: string[] = []): Promise<Ports> {
   const sub = mkdtempSync(join(dir, 's-'));
-  const cert = makeTestCert(sub);
+  const cert = sharedTestCert();
   const ports = { imapTls: await freePort(), imapPlain: await freePort(), portal: await freePort() };
   const path = writeTestConfig({
     dir: sub,

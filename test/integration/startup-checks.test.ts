@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { postfixSnippet, startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { freePort } from '../helpers/ports.js';
-import { makeTestCert, type TestCert } from '../helpers/tls.js';
+import { makeTestCert, sharedTestCert, type TestCert } from '../helpers/tls.js';
 import { MASTER, writeTestConfig, type TestConfigOptions } from '../helpers/twostep-config.js';
 import { BIN, runCli } from '../helpers/twostep-process.js';
 
@@ -50,7 +50,7 @@ const lines = (s: string) => s.trim().split('\n').filter(Boolean);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twostep-startup-'));
-  cert = makeTestCert(dir);
+  cert = sharedTestCert();
   dovecot = await startDovecot({ users: [{ user: 'alice', password: 'alice-main-pw' }], master: MASTER });
 }, 60_000);
 

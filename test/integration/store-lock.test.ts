@@ -9,7 +9,7 @@ import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { connectTestSocket, SocketText } from '../helpers/socket-text.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -107,7 +107,7 @@ beforeAll(async () => {
     ],
     master: MASTER,
   });
-  const cert = makeTestCert(root);
+  const cert = sharedTestCert();
   subject = await startInstance('subject', cert);
   control = await startInstance('control', cert);
 }, 120_000);

@@ -1,12 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import { ImapFlow } from 'imapflow';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '../../src/core/limits.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { Writable } from 'node:stream';
@@ -15,26 +11,20 @@ import { startImapServer, type ImapServerOptions } from '../../src/protocols/ima
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { upgradeServerTls } from '../../src/protocols/shared/tls-upgrade.js';
 import { FakeAuthenticator, LineClient } from '../helpers/session-fixtures.js';
+import { sharedTestCert } from '../helpers/tls.js';
 
 // ---------- fixtures: certificate, fake backend, fake authenticator, raw client ----------
 
-let certDir: string;
 let cert: Buffer;
 let key: Buffer;
 let secureContext: tls.SecureContext;
 
 beforeAll(() => {
-  certDir = mkdtempSync(join(tmpdir(), 'twostep-imap-unit-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '2',
-    '-keyout', join(certDir, 'k'), '-out', join(certDir, 'c'),
-  ], { stdio: 'ignore' });
-  cert = readFileSync(join(certDir, 'c'));
-  key = readFileSync(join(certDir, 'k'));
+  const made = sharedTestCert();
+  cert = Buffer.from(made.certPem);
+  key = Buffer.from(made.keyPem);
   secureContext = tls.createSecureContext({ cert, key });
 });
-afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
 const MASTER = { user: 'proxymaster', password: 'master-secret' };
 const BACKEND_USERS: Record<string, string> = { alice: 'alice-main-pw', bob: 'bob-pw' };

@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '../../src/core/limits.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
@@ -14,21 +11,18 @@ import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { SessionRegistry } from '../../src/protocols/shared/session-registry.js';
 import { upgradeServerTls } from '../../src/protocols/shared/tls-upgrade.js';
 import { FakeAuthenticator, LineClient, parsedOrReason } from '../helpers/session-fixtures.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 
 // ---------- fixtures: certificate, fake POP3 backend, fake authenticator, raw client ----------
 
-let certDir: string;
 let cert: Buffer;
 let secureContext: tls.SecureContext;
 
 beforeAll(() => {
-  certDir = mkdtempSync(join(tmpdir(), 'twostep-pop3-unit-'));
-  const made = makeTestCert(certDir);
+  const made = sharedTestCert();
   cert = Buffer.from(made.certPem);
   secureContext = tls.createSecureContext({ cert: made.certPem, key: made.keyPem });
 });
-afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
 const MASTER = { user: 'proxymaster', password: 'master-secret' };
 const BACKEND_USERS: Record<string, string> = { alice: 'alice-main-pw', bob: 'bob-pw', busy: 'busy-pw' };
