@@ -1,4 +1,8 @@
 import net from 'node:net';
+import { Writable } from 'node:stream';
+import { expect } from 'vitest';
+import { LogEvent } from '../../src/core/log-events.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
 
 /** mulberry32: a small seeded PRNG, so a failure can be replayed. */
 export function prng(seed: number): () => number {
@@ -26,39 +30,113 @@ export function junk(rand: () => number, tokens: readonly string[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Sends the bytes, reads until the server closes or goes quiet; returns what it said. */
-export function probe(port: number, payload: Buffer): Promise<string> {
+/** Longest a probe waits for the server to close the connection: generous, for a busy machine. */
+const PROBE_DEADLINE_MS = 20_000;
+
+export interface ProbeResult {
+  /** Everything the server said (latin1). */
+  answer: string;
+  /** The server closed the connection (false: still open at the deadline, a hang). */
+  closed: boolean;
+}
+
+/**
+ * Sends the bytes and half-closes (FIN), as a client that has nothing more to say; reads until
+ * the server closes the connection, which it does once it has answered what it read. The end is
+ * an event, not a silence: a slow server is waited for, a server that never closes is a failure.
+ */
+export function probe(port: number, payload: Buffer, deadlineMs = PROBE_DEADLINE_MS): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
-    let got = '';
-    let quiet: NodeJS.Timeout;
-    const done = () => {
-      clearTimeout(quiet);
+    let answer = '';
+    const timer = setTimeout(() => {
       s.destroy();
-      resolve(got);
-    };
-    const rearm = () => {
-      clearTimeout(quiet);
-      quiet = setTimeout(done, 250);
-    };
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      rearm();
+      resolve({ answer, closed: false });
+    }, deadlineMs);
+    s.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    s.on('error', () => {}); // a reset is a close too; what was said before it counts
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve({ answer, closed: true });
     });
-    s.on('error', () => {});
-    s.on('close', done);
-    s.once('connect', () => {
-      s.write(payload);
-      rearm();
-    });
+    s.once('connect', () => s.end(payload));
   });
 }
 
 /** Runs `payloads` against the port, 16 at a time. */
-export async function probeAll(port: number, payloads: Buffer[]): Promise<string[]> {
-  const answers: string[] = [];
+export async function probeAll(port: number, payloads: Buffer[]): Promise<ProbeResult[]> {
+  const answers: ProbeResult[] = [];
   for (let i = 0; i < payloads.length; i += 16) {
     answers.push(...(await Promise.all(payloads.slice(i, i + 16).map((p) => probe(port, p)))));
   }
   return answers;
+}
+
+/**
+ * A logger for the server under test that counts its sessions' last lines (`close`) and keeps
+ * its internal errors: the leak check waits for every session's close (an event), then asks the
+ * server how many it still holds.
+ */
+export interface SessionLog {
+  logger: Logger;
+  /** Lines at level error or above (an internal error in a session). */
+  errors: string[];
+  /** Resolves with the count of closed sessions once it reaches n (or at the deadline, with less). */
+  closes(n: number, deadlineMs?: number): Promise<number>;
+}
+
+export function sessionLog(): SessionLog {
+  let closed = 0;
+  const errors: string[] = [];
+  const waiters = new Set<() => void>();
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) {
+        if (!l) continue;
+        const line = JSON.parse(l) as { event?: string; level?: number };
+        if (line.event === LogEvent.close) closed++;
+        if ((line.level ?? 0) >= 50) errors.push(l);
+      }
+      for (const w of waiters) w();
+      done();
+    },
+  });
+  return {
+    logger: createLogger({ level: 'info', destination }),
+    errors,
+    closes: (n, deadlineMs = PROBE_DEADLINE_MS) =>
+      new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          // The front end forgets a session just after its close line (its run() settles): one turn later.
+          setImmediate(() => resolve(closed));
+        };
+        const check = () => {
+          if (closed >= n) done();
+        };
+        const timer = setTimeout(done, deadlineMs);
+        waiters.add(check);
+        check();
+      }),
+  };
+}
+
+/**
+ * Every input's answer: the server closed the connection, greeted first, and said only lines
+ * matching `shaped`. Each assertion names the input (its index in the seeded sequence).
+ */
+export function expectShapedAnswers(answers: ProbeResult[], greeting: RegExp, shaped: RegExp): void {
+  for (const [i, { answer, closed }] of answers.entries()) {
+    expect(closed, `input #${i}: the server never closed; it said ${JSON.stringify(answer.slice(-200))}`).toBe(true);
+    expect(answer, `input #${i}`).toMatch(greeting);
+    for (const line of answer.split('\r\n').filter(Boolean)) expect(line, `input #${i}: ${JSON.stringify(line)}`).toMatch(shaped);
+  }
+}
+
+/** No session left behind: each of `sessions` logged its close, the server holds none, none failed inside. */
+export async function expectNoSessionLeft(server: { connections(): number }, log: SessionLog, sessions: number): Promise<void> {
+  expect(await log.closes(sessions), 'sessions that logged their close').toBe(sessions);
+  expect(server.connections()).toBe(0);
+  expect(log.errors).toEqual([]);
 }
