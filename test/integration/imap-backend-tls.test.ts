@@ -9,7 +9,7 @@ import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { makeTestCert, sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
+import { runCliProcess, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
 /**
  * twostep → Dovecot over TLS, both ways the config offers: STARTTLS on Dovecot's IMAP port and
@@ -97,7 +97,7 @@ describe('twostep to Dovecot over TLS', () => {
       listen: '',
       listenTls: `127.0.0.1:${await freePort()}`,
     });
-    const r = await runCli(['--config', configPath, 'serve']);
+    const r = await runCliProcess(['--config', configPath, 'serve']);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(/"event":"ready"/);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(
