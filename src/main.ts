@@ -5,9 +5,11 @@ import type { BackendTls, Config } from './config/schema.js';
 import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath } from './config/runtime-config.js';
 import { configFileError } from './core/config-file-error.js';
 import { formatHostPort, type HostPort } from './core/host-port.js';
-import { limits } from './core/limits.js';
 import { LogEvent } from './core/log-events.js';
 import { logSafeError } from './core/log-safe-error.js';
+import { setMetricSources } from './core/metrics.js';
+import { openFileLimit } from './core/open-files.js';
+import { SecureContextHolder } from './core/secure-context-holder.js';
 import { serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
 import { ARGON2_TEST_PARAMS, argon2ParamsFrom, createArgon2Hasher, loadOrCreateKeyFile } from './crypto/index.js';
@@ -15,11 +17,19 @@ import { Policy } from './policy/index.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
 import { startPop3Server } from './protocols/pop3/pop3-server.js';
 import { startSmtpServer } from './protocols/smtp/smtp-server.js';
+import { ConnectionGate } from './protocols/shared/connection-gate.js';
+import type { FrontEnd } from './protocols/shared/front-end-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
-import { openStore } from './store/index.js';
+import { openStore, type Store } from './store/index.js';
 import { imapPasswordChecker } from './portal/imap-password-checker.js';
 import { startPortal, type RunningPortal } from './portal/portal-server.js';
+import { startAuditPruner } from './server/audit-pruner.js';
+import { sizeConnectionLimits } from './server/connection-budget.js';
+import { gracefulShutdown, type ShutdownSummary } from './server/graceful-shutdown.js';
+import type { RunningMetrics } from './server/metrics-server.js';
+import { ReadinessCheck } from './server/readiness.js';
+import { Reloader } from './server/reloader.js';
 import { KickingPolicy } from './verify/kicking-policy.js';
 import { PasswordCheckPasses } from './verify/password-check-passes.js';
 import { createSessionKicker } from './verify/session-kicker.js';
@@ -32,8 +42,10 @@ export interface OpenedPolicy {
    * failure. Call before close() (the CLI shows the lines as warnings).
    */
   drain(): Promise<string[]>;
-  /** Writes what is queued (audit, Last Used), then closes the store. */
-  close(): Promise<void>;
+  /** The store, for its write-behind counters (metrics, the shutdown line, /readyz). */
+  store: Store;
+  /** Writes what is queued (audit, Last Used; waiting at most `flushMs` for a locked database), then closes the store. */
+  close(flushMs?: number): Promise<void>;
 }
 
 /**
@@ -70,7 +82,8 @@ export async function openPolicy(config: Config, logger: Logger): Promise<Opened
   return {
     policy,
     drain: () => kicker?.drain() ?? Promise.resolve([]),
-    close: () => store.close(),
+    close: (flushMs) => store.close(flushMs),
+    store,
   };
 }
 
@@ -84,7 +97,23 @@ export interface Running {
   smtp?: Awaited<ReturnType<typeof startSmtpServer>>;
   /** The verify service for Dovecot's Lua passdb, when [dovecot] is configured. */
   verify?: RunningVerifyServer;
+  /** /metrics, /healthz, /readyz, when [metrics] is configured. */
+  metrics?: RunningMetrics;
+  /** The connection limits the mail front ends share. */
+  gate: ConnectionGate;
+  /** SIGHUP: the config file and certificates read again (src/server/reloader.ts); false: refused, the old ones stay. */
+  reload(): boolean;
+  /** SIGTERM / SIGINT: goodbyes, then exit within [server] shutdown_grace_seconds (src/server/graceful-shutdown.ts). */
+  shutdown(signal: string): Promise<ShutdownSummary>;
+  /** [server] shutdown_grace_seconds in ms, as the last reload left it. */
+  graceMs(): number;
+  /** Everything closed at once, without a word (tests, a failed start). */
   close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  /** The config file `config` came from: reload() reads it again. Absent: reload() refuses. */
+  configPath?: string;
 }
 
 /** A protocol section's listeners and backend, as its front end takes them. */
@@ -99,33 +128,15 @@ function endpoints(
   };
 }
 
-/**
- * Audit retention and the guessing bounds' old rows: once at start, then every
- * limits.auditPruneIntervalMs; a failure is logged, never fatal.
- */
-function startAuditPruner(policy: Policy, logger: Logger): NodeJS.Timeout {
-  const prune = () => {
-    policy
-      .pruneAudit()
-      .then(() => policy.pruneGuard())
-      .catch((err: unknown) => {
-        logger.error({ event: LogEvent.auditPruneFailed, ...logSafeError(err) });
-      });
-  };
-  prune();
-  const timer = setInterval(prune, limits.auditPruneIntervalMs);
-  timer.unref();
-  return timer;
-}
-
 /** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
-export async function serve(config: Config, logger: Logger): Promise<Running> {
+export async function serve(config: Config, logger: Logger, options: ServeOptions = {}): Promise<Running> {
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
   const tls = loadTlsFiles(config); // each file problem is one line naming the key and the path
   const tlsFiles = tls.files;
-  const secureContext = tls.secureContext;
+  // Read by every handshake: a reload swaps the certificate for the connections after it.
+  const secureContext = new SecureContextHolder(tls.secureContext);
   const cert = describeCertificate(tls.certificate);
-  if (cert.expired) logger.warn({ event: 'tls-cert-expired', path: config.tls.cert }, `tls.cert ${config.tls.cert}: ${cert.text}`);
+  if (cert.expired) logger.warn({ event: LogEvent.tlsCertExpired, path: config.tls.cert }, `tls.cert ${config.tls.cert}: ${cert.text}`);
   const opened = await openPolicy(config, logger);
   // Sessions signed in with an application code, across protocols; the watcher ends those whose
   // code the CLI revoked (or whose account had two-step turned off) in the meantime.
@@ -139,8 +150,21 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     // No listener before every backend answered and the master login works (waiting a bounded
     // time for a backend still starting): clients never meet a twostep that cannot log them in.
     await awaitBackends(config, master, logger);
+    const fdLimit = openFileLimit();
+    const gate = new ConnectionGate(sizeConnectionLimits(config, fdLimit, logger), logger);
+    const threadPoolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    setMetricSources({ connections: () => gate.counts(), store: () => opened.store.stats(), threadPoolSize });
+    // Before the first client, so every login is counted. Loaded only when on: the CLI stays quick.
+    let metrics: RunningMetrics | undefined;
+    let readiness: ReadinessCheck | undefined;
+    if (config.metrics) {
+      const check = (readiness = new ReadinessCheck(config, opened.store));
+      const { startMetricsServer } = await import('./server/metrics-server.js');
+      metrics = await startMetricsServer({ listen: config.metrics.listen, readiness: () => check.check(), logger });
+      started.push(metrics);
+    }
     // What every front end shares; each adds its listeners and backend.
-    const common = { authenticator: opened.policy, logger, master, secureContext, allowPlaintext: config.auth.allow_plaintext, registry };
+    const common = { authenticator: opened.policy, logger, master, secureContext, allowPlaintext: config.auth.allow_plaintext, registry, gate };
     const imap = await startImapServer({
       ...common,
       ...endpoints(config, config.imap),
@@ -193,6 +217,10 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
       logger,
     });
     const pruner = startAuditPruner(opened.policy, logger);
+    const reloader = options.configPath
+      ? new Reloader(options.configPath, { config, tls }, { logger, secureContext, gate, policy: opened.policy, fdLimit, ...(portal ? { portal } : {}) })
+      : undefined;
+    const frontEnds = [imap, pop3, smtp].filter((f): f is FrontEnd => f !== undefined);
     logger.info(
       {
         event: LogEvent.ready,
@@ -201,11 +229,40 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
         ...(config.smtp ? { smtpBackend: formatHostPort(config.smtp.backend) } : {}),
         ...(portal ? { portalPort: portal.port } : {}),
         ...(config.dovecot ? { verifySocket: config.dovecot.verify_socket, verifyListen: verify?.address?.port } : {}),
+        ...(metrics ? { metricsPort: metrics.address.port } : {}),
       },
       'twostep ready',
     );
     const running: Running = {
       imap,
+      gate,
+      reload: () => {
+        try {
+          if (reloader) return reloader.reload();
+          logger.error({ event: LogEvent.reloadFailed }, 'reload refused: serve was started without a config file');
+        } catch (err) {
+          logger.error({ event: LogEvent.reloadFailed, ...logSafeError(err) }, 'reload failed part way');
+        }
+        return false;
+      },
+      graceMs: () => (reloader?.config ?? config).server.shutdown_grace_seconds * 1000,
+      shutdown: (signal) =>
+        gracefulShutdown(
+          {
+            frontEnds,
+            gate,
+            ...(readiness ? { readiness } : {}),
+            stopAtOnce: [() => clearInterval(pruner), () => watcher.stop(), ...[portal, verify].map((s) => () => s?.close())],
+            store: {
+              queued: () => opened.store.stats().queued,
+              flush: (ms) => opened.store.flush(ms),
+              drain: () => opened.drain(),
+              close: (ms) => opened.close(ms),
+            },
+            stopLast: [() => metrics?.close()],
+          },
+          { graceMs: running.graceMs(), signal, logger },
+        ),
       async close() {
         clearInterval(pruner);
         watcher.stop();
@@ -218,6 +275,7 @@ export async function serve(config: Config, logger: Logger): Promise<Running> {
     if (smtp) running.smtp = smtp;
     if (portal) running.portal = portal;
     if (verify) running.verify = verify;
+    if (metrics) running.metrics = metrics;
     return running;
   } catch (err) {
     // e.g. a port is taken: nothing stays bound, and the error names the key ("imap.listen ...").

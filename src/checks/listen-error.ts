@@ -18,6 +18,7 @@ function listenKeys(config: Config): [string, HostPort][] {
     if (s.listen_tls) keys.push([`${name}.listen_tls`, s.listen_tls]);
   }
   if (config.portal) keys.push(['portal.listen', config.portal.listen]);
+  if (config.metrics) keys.push(['metrics.listen', config.metrics.listen]);
   return keys;
 }
 

@@ -216,6 +216,39 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The `serve` process itself. */
+    server: z
+      .object({
+        /**
+         * After SIGTERM / SIGINT, how long logged-in sessions run on before they hear the
+         * protocol's goodbye; the process exits within it. 0: goodbye at once.
+         */
+        shutdown_grace_seconds: z.number().int().min(0).max(3600).default(limits.shutdownGraceMsDefault / 1000),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Connection limits of the mail front ends (IMAP, POP3, SMTP together). Unset: sized from the
+     * process's open-file limit (ulimit -n / LimitNOFILE=); a value that does not fit is lowered
+     * (logged at start). Both change on SIGHUP.
+     */
+    limits: z
+      .object({
+        /** All client connections at once; beyond it new ones wait (a moment) for a place. */
+        max_connections: z.number().int().min(1).max(1_000_000).optional(),
+        /** Connections not logged in yet from one address; beyond it: "too many connections from your address". */
+        max_connections_per_ip: z.number().int().min(1).max(1_000_000).optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Prometheus metrics, /healthz and /readyz over HTTP; absent = off. */
+    metrics: z
+      .object({
+        /** Loopback by default: the numbers are for the admin's scraper, not the world. */
+        listen: address('listen', '127.0.0.1:9465'),
+      })
+      .strict()
+      .optional(),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

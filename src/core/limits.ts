@@ -86,6 +86,12 @@ export const limits = {
   secretChars: 1024,
   /** Deepest parenthesized list before login; only ID sends a list, one level deep. */
   preAuthListDepth: 4,
+  /**
+   * Backend refusal times kept to pad every refusal to the server's usual time (refusal-timing.ts),
+   * and the longest such padding (a server that got slow must not hold every refusal for long).
+   */
+  refusalTimingSamples: 100,
+  refusalTimingMaxMs: 10_000,
   /** Time the policy may take for one decision (argon2 + SQLite); past it the client hears UNAVAILABLE. */
   authDecisionMs: 15_000,
   /**
@@ -290,6 +296,75 @@ export const limits = {
   startupRetryMs: 2_000,
   /** How often expired portal sessions are deleted from the store. */
   portalSessionSweepMs: 15 * 60_000,
+  /**
+   * Open files `serve` keeps for everything but client and backend connections: Node's own
+   * (epoll, eventfd, signal pipe, stdio), the listeners, the database (file, WAL, shared memory),
+   * libuv's spare fd for EMFILE, a doveadm kick's pipes. About 25 are open at "ready"; the rest is room.
+   */
+  fdReserveBase: 64,
+  /** ... and for the portal's browser connections, when [portal] is on (a browser opens up to 6). */
+  fdReservePortal: 128,
+  /** ... and for scrapers of [metrics] (one Prometheus, a curl or two). */
+  fdReserveMetrics: 16,
+  /**
+   * ... and for connections being refused ("too many from your address", "busy"): each holds its
+   * fd for its last words (limits.closeLingerMs), or a TLS handshake (limits.refusalHandshakeMs).
+   */
+  fdReserveRefusals: 64,
+  /** A proxied session holds two files: the client's socket and the backend's. */
+  fdsPerSession: 2,
+  /** [limits] max_connections when the fd limit cannot be read (no /proc): a modest server. */
+  maxConnectionsUnknownFds: 4_000,
+  /**
+   * Default of [limits] max_connections_per_ip (clients of one address not logged in yet). A
+   * client logs in within a second of connecting, so even a NAT of hundreds of phones rarely has
+   * 50 at once; Postfix's smtpd_client_connection_count_limit is 50 too.
+   */
+  maxConnectionsPerIpDefault: 50,
+  /**
+   * Connections accepted while max_connections are open wait for a free place (no greeting yet)
+   * instead of being cut: Node has no way to stop calling accept() (nginx leaves them in the
+   * kernel's backlog), so this is that backlog. At most this many wait (and at most 1/8 of the
+   * file budget); beyond it a new client hears the protocol's "busy" refusal.
+   */
+  connectionWaitMax: 256,
+  /** How long one waits for a place before it hears "busy": clients wait 30-60 s for a greeting. */
+  connectionWaitMs: 10_000,
+  /**
+   * After accept() or a backend connect failed with EMFILE/ENFILE (no file left), new clients hear
+   * "busy" at once for this long instead of being served (nginx's accept_mutex_delay is 500 ms).
+   */
+  fdExhaustedPauseMs: 500,
+  /** TLS handshake deadline of a connection that is only accepted to be refused (implicit TLS). */
+  refusalHandshakeMs: 5_000,
+  /** Lines about limits (refusals, a full server, EMFILE) are written at most once per this, with counts. */
+  limitLogEveryMs: 10_000,
+  /** Default of [server] shutdown_grace_seconds: how long logged-in sessions run on after SIGTERM. */
+  shutdownGraceMsDefault: 30_000,
+  /**
+   * Of the shutdown grace, the end kept for last words and the store: logged-in sessions hear
+   * their goodbye this long before the grace ends (or at half the grace when it is shorter),
+   * sessions still open at its end are cut, and what the write-behind queue still holds is written.
+   */
+  shutdownLastWordsMs: 3_000,
+  /**
+   * How long past the shutdown grace the process may still take (writing its last lines and
+   * exiting) before it exits anyway; systemd's TimeoutStopSec must be longer than both.
+   */
+  shutdownOverrunMs: 1_000,
+  /** Each backend probe of /readyz (connect, greeting; TLS when the backend speaks it). */
+  readyProbeMs: 3_000,
+  /** /readyz answers from its last result for this long: a busy scraper costs the backends nothing. */
+  readyCacheMs: 1_000,
+  /** /readyz's store check waits at most this long for the write lock. */
+  readyStoreBusyMs: 500,
+  /**
+   * While the database is locked by another process, /readyz stays 200 (logins go on, writes
+   * wait in the queue) until the oldest queued write is this old: then it says 503 "store locked".
+   */
+  readyWriteAgeMs: 30_000,
+  /** Request headers and whole request of the metrics listener (a scraper sends them at once). */
+  metricsRequestMs: 10_000,
 } as const;
 
 export type Limits = typeof limits;

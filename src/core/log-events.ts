@@ -19,6 +19,29 @@ export const LogEvent = {
   auditPruneFailed: 'audit.prune-failed',
   /** The test suite's cheap argon2 parameters are on (crypto/hasher.ts argon2ParamsFrom). */
   argon2TestParameters: 'argon2.test-parameters',
+  /** SIGHUP: the config and certificates were read again; what changed. */
+  reload: 'reload',
+  /** SIGHUP: the new config (or a certificate) is unusable; the old one keeps serving. */
+  reloadFailed: 'reload.failed',
+  /** SIGHUP: keys that changed but apply only at the next start. */
+  reloadRestartNeeded: 'reload.restart-needed',
+  /** A second SIGTERM / SIGINT, or the grace ran out before everything closed: exit now. */
+  shutdownForced: 'shutdown.forced',
+  /** The connection limits in effect (start, reload). */
+  limitsSet: 'limits.set',
+  /** A configured limit does not fit the open-file limit and was lowered. */
+  limitsLowered: 'limits.lowered',
+  /** max_connections are open: new clients wait for a place (rate-limited). */
+  connectionsFull: 'connections.full',
+  /** A client was refused before its greeting: per-ip or busy (rate-limited). */
+  connectionRefused: 'connection.refused',
+  /** accept() or a backend connect failed with EMFILE / ENFILE (rate-limited). */
+  outOfFiles: 'files.exhausted',
+  metricsListening: 'metrics.listening',
+  /** The metrics listener failed to answer a request (or its socket failed). */
+  metricsError: 'metrics.error',
+  /** A listening socket failed after it was bound (not EMFILE/ENFILE: those are files.exhausted). */
+  listenerError: 'listener.error',
 
   // one client session (protocols)
   connect: 'connect',
@@ -41,7 +64,7 @@ export const LogEvent = {
   revocationCheckFailed: 'revocation.check-failed',
   auditWriteFailed: 'audit.write-failed',
 
-  // start-up checks (still inline in src/checks and main.ts: 'backend-checked', 'backend-wait', 'tls-cert-expired')
+  // start-up checks (still inline in src/checks: 'backend-checked', 'backend-wait')
   backendChecked: 'backend.checked',
   backendWait: 'backend.wait',
   tlsCertExpired: 'tls.cert-expired',

@@ -1,4 +1,5 @@
 import * as argon2 from 'argon2';
+import { metrics } from '../core/metrics.js';
 
 /**
  * argon2id cost for application and one-time codes. These are the OWASP minimum parameters
@@ -47,15 +48,26 @@ export interface Hasher {
   verify(hash: string, plain: string): Promise<boolean>;
 }
 
+/** Counted while it runs (twostep_argon2_in_flight / _queued). */
+async function counted<T>(work: () => Promise<T>): Promise<T> {
+  metrics.argon2Started();
+  try {
+    return await work();
+  } finally {
+    metrics.argon2Finished();
+  }
+}
+
 export function createArgon2Hasher(params: Argon2Params = ARGON2_PARAMS): Hasher {
   return {
-    hash: (plain) => argon2.hash(plain, params),
-    verify: async (hash, plain) => {
-      try {
-        return await argon2.verify(hash, plain);
-      } catch {
-        return false;
-      }
-    },
+    hash: (plain) => counted(() => argon2.hash(plain, params)),
+    verify: (hash, plain) =>
+      counted(async () => {
+        try {
+          return await argon2.verify(hash, plain);
+        } catch {
+          return false;
+        }
+      }),
   };
 }

@@ -27,9 +27,9 @@ export async function authenticate(ctx: PolicyContext, req: AuthRequest): Promis
   return decision;
 }
 
-/** Waits until [auth] failure_delay_ms after `started`. */
+/** Waits until [auth] failure_delay_ms after `started`, or as long as the mail server usually takes to refuse. */
 async function failureDelay(ctx: PolicyContext, started: number): Promise<void> {
-  const ms = ctx.config.auth.failure_delay_ms - (ctx.clock() - started);
+  const ms = ctx.refusalTiming.target(ctx.config.auth.failure_delay_ms) - (ctx.clock() - started);
   if (ms > 0) await ctx.sleep(ms);
 }
 
@@ -175,6 +175,7 @@ function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number
       const now = ctx.clock();
       const username = normalizeUsername(req.user);
       if (outcome === 'rejected') {
+        ctx.refusalTiming.note(now - started);
         await fail(ctx, req, username, 'invalid-credentials', now, { via: 'passthrough' });
         await failureDelay(ctx, started);
         return;

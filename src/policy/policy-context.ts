@@ -9,6 +9,7 @@ import type { Store, StoreRepos } from '../store/store.js';
 import type { Account, NewAuditEvent } from '../store/types.js';
 import { limits } from '../core/limits.js';
 import { AttemptGuard } from './attempt-guard.js';
+import { RefusalTiming } from './refusal-timing.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 import { VerifiedCredentialCache } from './verified-credential-cache.js';
 
@@ -51,7 +52,7 @@ export function runWithAuditOrigin<T>(origin: AuditOrigin, fn: () => T): T {
  */
 export class PolicyContext {
   readonly store: Store;
-  readonly config: Config;
+  #config: Config;
   readonly logger: Logger;
   readonly clock: () => number;
   readonly hasher: Hasher;
@@ -60,6 +61,8 @@ export class PolicyContext {
   readonly lookupKey: Buffer;
   /** The guessing bounds, kept in the store (shared by every process, kept across restarts). */
   readonly guard: AttemptGuard;
+  /** How long the mail server takes to refuse a password: every refusal takes as long. */
+  readonly refusalTiming = new RefusalTiming();
   /** Per bound key, the end of the lockout whose first refusal was audited (see firstRefusal). */
   readonly #lockouts = new Map<string, number>();
   /** Verified (user, code) pairs: repeated logins skip argon2 (see VerifiedCredentialCache). */
@@ -68,7 +71,7 @@ export class PolicyContext {
 
   constructor(opts: PolicyOptions) {
     this.store = opts.store;
-    this.config = opts.config;
+    this.#config = opts.config;
     this.logger = opts.logger;
     this.clock = opts.clock ?? Date.now;
     this.hasher = opts.hasher ?? createArgon2Hasher();
@@ -81,6 +84,17 @@ export class PolicyContext {
       ttlMs: opts.config.auth.login_cache_seconds * 1000,
       maxEntries: limits.verifiedCredentialMaxEntries,
     });
+  }
+
+  /** The config every rule reads at each call (so a reload applies to the next call). */
+  get config(): Config {
+    return this.#config;
+  }
+
+  /** A reloaded config (SIGHUP): rules read it from the next call on; the login cache takes its new lifetime. */
+  reconfigure(config: Config): void {
+    this.#config = config;
+    this.verified.setTtl(config.auth.login_cache_seconds * 1000);
   }
 
   /**

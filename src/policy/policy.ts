@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema.js';
 import type { AdminPolicy, WebSessionKind, WebSessionStage } from '../store/types.js';
 import type { Secret } from '../core/secret.js';
 import { adminAdd, adminList, adminRemove, adminResetTotp, adminSetPassword, adminSignIn, type AdminInfo, type AdminSignInResult } from './admin-accounts.js';
@@ -9,20 +10,12 @@ import {
   portalSecondFactor,
   portalSignIn,
   revokeThisDevice,
+  trustedDeviceId,
   type PortalSignInRequest,
   type PortalSignInResult,
   type SecondFactorResult,
 } from './portal-sign-in.js';
-import {
-  createWebSession,
-  endAllWebSessions,
-  endWebSession,
-  markWebSessionReauth,
-  readWebSession,
-  rotateWebSession,
-  sweepWebSessions,
-  type WebSessionView,
-} from './web-sessions.js';
+import { createWebSession, endAllWebSessions, endWebSession, markWebSessionReauth, readWebSession, rotateWebSession, sweepWebSessions, type WebSessionView } from './web-sessions.js';
 import { limits } from '../core/limits.js';
 import { disable, listAudit, pruneAudit, pruneGuard, setAdminPolicy, showUser } from './admin.js';
 import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
@@ -70,6 +63,11 @@ export class Policy implements Authenticator, RevocationCheck {
    */
   invalidateUser(user: string): void {
     this.#ctx.verified.invalidateUser(normalizeUsername(user));
+  }
+
+  /** A reloaded config (SIGHUP): every rule reads it from the next call on. */
+  reconfigure(config: Config): void {
+    this.#ctx.reconfigure(config);
   }
 
   /** Writes what this process queued (audit, Last Used, last seen) now; the store's close does it too. */
@@ -169,8 +167,9 @@ export class Policy implements Authenticator, RevocationCheck {
   // trusted devices (web portal)
 
   /** Returns the device token to keep in a cookie; only its SHA-256 is stored. */
-  trustDevice(user: string, label: string): Promise<string> {
-    return trustDevice(this.#ctx, user, label);
+  /** `sessionToken`: the portal session of the browser being trusted (revoking the device ends it). */
+  trustDevice(user: string, label: string, sessionToken?: string): Promise<string> {
+    return trustDevice(this.#ctx, user, label, sessionToken);
   }
 
   isTrustedDevice(user: string, token: string): Promise<boolean> {
@@ -178,7 +177,7 @@ export class Policy implements Authenticator, RevocationCheck {
   }
 
   /** All, or all but the device holding exceptToken ("revoke all other devices"). */
-  revokeTrustedDevices(user: string, opts: { exceptToken?: string } = {}): Promise<number> {
+  revokeTrustedDevices(user: string, opts: { exceptToken?: string; sessionToken?: string } = {}): Promise<number> {
     return revokeTrustedDevices(this.#ctx, user, opts);
   }
 
@@ -199,8 +198,8 @@ export class Policy implements Authenticator, RevocationCheck {
     return isTrustedComputer(this.#ctx, user, token);
   }
 
-  revokeThisDevice(user: string, token: string): Promise<boolean> {
-    return revokeThisDevice(this.#ctx, user, token);
+  revokeThisDevice(user: string, token: string, sessionToken?: string): Promise<boolean> {
+    return revokeThisDevice(this.#ctx, user, token, sessionToken);
   }
 
   accountOverview(user: string): Promise<AccountOverview> {
@@ -216,8 +215,10 @@ export class Policy implements Authenticator, RevocationCheck {
     return totpPendingKey(this.#ctx, user);
   }
 
-  createWebSession(kind: WebSessionKind, subject: string, stage: WebSessionStage): Promise<{ token: string; session: WebSessionView }> {
-    return createWebSession(this.#ctx, kind, subject, stage);
+  /** `deviceToken`: the trusted device whose trust let this sign-in skip the code (revoking it ends the session). */
+  async createWebSession(kind: WebSessionKind, subject: string, stage: WebSessionStage, deviceToken?: string): Promise<{ token: string; session: WebSessionView }> {
+    const deviceId = deviceToken === undefined ? undefined : await trustedDeviceId(this.#ctx, subject, deviceToken);
+    return createWebSession(this.#ctx, kind, subject, stage, deviceId);
   }
 
   readWebSession(token: string, kind: WebSessionKind): Promise<WebSessionView | null> {

@@ -161,16 +161,26 @@ export async function isTrustedComputer(ctx: PolicyContext, user: string, token:
 }
 
 /** "revoke this device": only the device holding `token` (the web browser asking). */
-export async function revokeThisDevice(ctx: PolicyContext, user: string, token: string): Promise<boolean> {
+export async function revokeThisDevice(ctx: PolicyContext, user: string, token: string, sessionToken?: string): Promise<boolean> {
   const a = await ctx.requireAccount(user);
   const now = ctx.clock();
   const tokenHash = hashToken(token);
   const revoked = await ctx.tx(async (tx) => {
     const d = await tx.trustedDevices.findActive(a.id, tokenHash);
-    return d ? tx.trustedDevices.revoke(d.id, now) : false;
+    if (!d || !(await tx.trustedDevices.revoke(d.id, now))) return false;
+    // Other sessions this device's trust opened end; the one asking stays signed in.
+    await tx.webSessions.deleteForDevices([d.id], sessionToken === undefined ? undefined : hashToken(sessionToken));
+    return true;
   });
   ctx.audit({ at: now, username: a.username, event: 'device.revoke', detail: { count: revoked ? 1 : 0, thisDevice: true } });
   return revoked;
+}
+
+/** The id of the user's active trusted device holding `token`, if any (it opened a session by skipping the code). */
+export async function trustedDeviceId(ctx: PolicyContext, user: string, token: string): Promise<number | undefined> {
+  const a = await ctx.readAccount(normalizeUsername(user));
+  if (!a) return undefined;
+  return (await ctx.wrapStore(() => ctx.store.trustedDevices.findActive(a.id, hashToken(token))))?.id;
 }
 
 function throttled(ctx: PolicyContext, key: string, username: string | null, ip: string, retryAfterMs: number, now: number): PortalSignInResult {

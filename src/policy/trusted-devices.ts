@@ -7,7 +7,11 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-export async function trustDevice(ctx: PolicyContext, user: string, label: string): Promise<string> {
+/**
+ * Trusts the browser asking (its new token goes into a cookie); `sessionToken`: the portal session
+ * of that browser, which revoking the device then ends too.
+ */
+export async function trustDevice(ctx: PolicyContext, user: string, label: string, sessionToken?: string): Promise<string> {
   const a = await ctx.requireOn(user);
   const cleanLabel = label.trim().slice(0, 128) || 'device';
   const token = randomBytes(32).toString('base64url');
@@ -15,6 +19,7 @@ export async function trustDevice(ctx: PolicyContext, user: string, label: strin
   const id = await ctx.wrapStore(() =>
     ctx.store.trustedDevices.insert({ accountId: a.id, tokenHash: hashToken(token), label: cleanLabel, createdAt: now }),
   );
+  if (sessionToken !== undefined) await ctx.wrapStore(() => ctx.store.webSessions.setDevice(hashToken(sessionToken), id));
   ctx.audit({ at: now, username: a.username, event: 'device.trust', detail: { deviceId: id, label: cleanLabel } });
   return token;
 }
@@ -34,14 +39,22 @@ export function seenDevice(ctx: PolicyContext, deviceId: number): void {
   ctx.store.later({ kind: 'device-seen', deviceId, at: ctx.clock() });
 }
 
-export async function revokeTrustedDevices(ctx: PolicyContext, user: string, opts: { exceptToken?: string }): Promise<number> {
+/**
+ * Revokes every trusted device of the user, or every one but the browser holding `exceptToken`
+ * ("revoke all other devices"), and ends the portal sessions those devices opened (all but
+ * `sessionToken`'s, the browser asking).
+ */
+export async function revokeTrustedDevices(ctx: PolicyContext, user: string, opts: { exceptToken?: string; sessionToken?: string }): Promise<number> {
   const a = await ctx.requireAccount(user);
   const now = ctx.clock();
   const keepHash = opts.exceptToken === undefined ? undefined : hashToken(opts.exceptToken);
-  const n = await ctx.tx(async (tx) => {
+  const { n, ended } = await ctx.tx(async (tx) => {
     const keep = keepHash === undefined ? undefined : await tx.trustedDevices.findActive(a.id, keepHash);
-    return tx.trustedDevices.revokeAllForAccount(a.id, now, keep?.id);
+    const revokedIds = (await tx.trustedDevices.listActive(a.id)).map((d) => d.id).filter((id) => id !== keep?.id);
+    const count = await tx.trustedDevices.revokeAllForAccount(a.id, now, keep?.id);
+    const sessions = await tx.webSessions.deleteForDevices(revokedIds, opts.sessionToken === undefined ? undefined : hashToken(opts.sessionToken));
+    return { n: count, ended: sessions };
   });
-  ctx.audit({ at: now, username: a.username, event: 'device.revoke', detail: { count: n, keptCurrent: opts.exceptToken !== undefined } });
+  ctx.audit({ at: now, username: a.username, event: 'device.revoke', detail: { count: n, keptCurrent: opts.exceptToken !== undefined, sessionsEnded: ended } });
   return n;
 }

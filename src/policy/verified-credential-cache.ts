@@ -33,7 +33,7 @@ export interface VerifiedCredentialCacheOptions {
  */
 export class VerifiedCredentialCache {
   readonly #key = randomBytes(32);
-  readonly #o: VerifiedCredentialCacheOptions;
+  #o: VerifiedCredentialCacheOptions;
   /** Insertion order = age order (re-adding moves an entry to the end). */
   readonly #entries = new Map<string, Entry>();
   /** Verifications running now, by key: concurrent logins with the same code share one. */
@@ -41,6 +41,15 @@ export class VerifiedCredentialCache {
 
   constructor(o: VerifiedCredentialCacheOptions) {
     this.#o = o;
+  }
+
+  /**
+   * A new lifetime ([auth] login_cache_seconds changed on SIGHUP): entries cached so far keep
+   * theirs; 0 forgets them all.
+   */
+  setTtl(ttlMs: number): void {
+    this.#o = { ...this.#o, ttlMs };
+    if (ttlMs <= 0) this.#entries.clear();
   }
 
   get size(): number {

@@ -37,6 +37,8 @@ export async function createWebSession(
   kind: WebSessionKind,
   subject: string,
   stage: WebSessionStage,
+  /** The trusted device that let this sign-in skip the code: revoking it ends the session. */
+  deviceId?: number,
 ): Promise<{ token: string; session: WebSessionView }> {
   const token = randomBytes(32).toString('base64url');
   const now = ctx.clock();
@@ -51,6 +53,7 @@ export async function createWebSession(
     expiresAt: now + (stage === 'second-factor' ? limits.portalSecondFactorMs : lifetimes(ctx).maxMs),
   };
   await ctx.wrapStore(() => ctx.store.webSessions.insert(row));
+  if (deviceId !== undefined) await ctx.wrapStore(() => ctx.store.webSessions.setDevice(row.tokenHash, deviceId));
   return { token, session: view({ ...row, id: 0, reauthAt: null, lastSeenAt: now }, now) };
 }
 

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -37,6 +37,8 @@ export interface PortalSettings {
 
 export interface RunningPortal {
   port: number;
+  /** A reload's certificate and key (HTTPS portals): connections from now on get them. */
+  setTls(tls: NonNullable<PortalSettings['tls']>): void;
   close(): Promise<void>;
 }
 
@@ -108,6 +110,9 @@ export async function startPortal(o: { policy: Policy; checker: PasswordChecker;
   o.logger.info({ event: 'portal.listening', listen: `${host}:${bound}`, tls: !!s.tls }, 'portal listening');
   return {
     port: bound,
+    setTls: (tls) => {
+      if (s.tls) (server as HttpsServer).setSecureContext(tls);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(sweep);

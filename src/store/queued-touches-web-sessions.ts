@@ -38,6 +38,14 @@ export class QueuedTouchesWebSessions implements WebSessionsRepo {
     return this.#inner.deleteByTokenHash(tokenHash);
   }
 
+  setDevice(tokenHash: string, deviceId: number): Promise<void> {
+    return this.#inner.setDevice(tokenHash, deviceId);
+  }
+
+  deleteForDevices(deviceIds: readonly number[], exceptTokenHash?: string): Promise<number> {
+    return this.#inner.deleteForDevices(deviceIds, exceptTokenHash);
+  }
+
   deleteForSubject(kind: WebSessionKind, subject: string): Promise<number> {
     return this.#inner.deleteForSubject(kind, subject);
   }

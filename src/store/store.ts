@@ -111,6 +111,10 @@ export interface WebSessionsRepo {
   deleteForSubject(kind: WebSessionKind, subject: string): Promise<number>;
   /** Sessions past their deadline, or last seen at or before `idleBefore`. */
   deleteExpired(now: number, idleBefore: number): Promise<number>;
+  /** Records the trusted device of the browser holding this session (revoking it ends the session). */
+  setDevice(tokenHash: string, deviceId: number): Promise<void>;
+  /** Ends the sessions of these trusted devices, but the one of `exceptTokenHash`; returns how many. */
+  deleteForDevices(deviceIds: readonly number[], exceptTokenHash?: string): Promise<number>;
 }
 
 /** Admin console accounts (not mail users). Every call reads the database. */
@@ -240,6 +244,9 @@ export interface Store extends StoreRepos {
    */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): WriteBehindStats;
-  /** Flushes (at most limits.storeCloseFlushMs; what is left is logged as lost) and closes. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Flushes (at most `flushMs`, default limits.storeCloseFlushMs: a shutdown passes what is left
+   * of its grace; what is still queued then is logged as lost) and closes. Idempotent.
+   */
+  close(flushMs?: number): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { limits } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
+import { metrics } from '../core/metrics.js';
 import { exhaustive, type AuthRequest, type Authenticator, type Protocol } from '../policy/types.js';
 import { decideWithin } from '../policy/decide-within.js';
 import { clientNameFromDovecotId, dovecotIdFields } from './client-name-from-dovecot-id.js';
@@ -48,6 +49,7 @@ export async function answerVerify(authenticator: Authenticator, r: VerifyReques
   };
   const clientName = clientNameFromDovecotId(r.clientId);
   if (clientName) req.clientName = clientName;
+  const started = performance.now();
   const decision = await decideWithin(authenticator, req, log, limits.verifyDecisionMs);
   let answer: VerifyAnswer;
   if (decision.ok) {
@@ -73,6 +75,9 @@ export async function answerVerify(authenticator: Authenticator, r: VerifyReques
         return exhaustive(decision.reason);
     }
   }
+  const seconds = (performance.now() - started) / 1000;
+  if (decision.ok) metrics.login('passdb', req.protocol, decision.via === 'passthrough' ? 'delegated' : 'ok', decision.via, seconds);
+  else metrics.login('passdb', req.protocol, 'fail', decision.reason, seconds);
   const level = answer.kind === 'next' ? 'debug' : 'info';
   if (log.isLevelEnabled(level)) {
     // No object built for a line that is off (one per Dovecot login).

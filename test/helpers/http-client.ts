@@ -13,11 +13,12 @@ export interface HttpResponse {
 /** One HTTP(S) request without redirects (HTTPS accepts the test's self-signed certificate). */
 export function send(
   url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  opts: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {},
 ): Promise<HttpResponse> {
   const u = new URL(url);
   const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {
     method: opts.method ?? 'GET',
+    ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
     headers: { ...(opts.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(opts.body)) }), ...opts.headers },
     rejectUnauthorized: false,
   });

@@ -48,9 +48,13 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
-/** Start `twostep serve` and wait for its "ready" log line (every listener is bound by then). */
-export async function startServe(configPath: string, timeoutMs = 15_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, '--config', configPath, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start `twostep serve` and wait for its "ready" log line (every listener is bound by then).
+ * `prefix` runs it under another command, e.g. ['prlimit', '--nofile=256:256'].
+ */
+export async function startServe(configPath: string, timeoutMs = 15_000, prefix: string[] = []): Promise<ServeProcess> {
+  const argv = [...prefix, process.execPath, BIN, '--config', configPath, 'serve'];
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));

@@ -108,7 +108,7 @@ describe.each(MODES)('%s', (mode) => {
       .sendMail({ from: `alice@${DOMAIN}`, to: `alice@${DOMAIN}`, subject: 'never', text: 'x' })
       .then(() => null, (e: { responseCode?: number; response?: string }) => e);
     expect(err?.responseCode).toBe(535);
-    expect(err?.response).toMatch(/^535 5\.7\.8 .*two-step authentication: sign in with an application code/);
+    expect(err?.response).toMatch(/^535 5\.7\.8 .*If this account uses two-step authentication, sign in with an application code/);
   });
 
   it('a user without two-step authentication sends with the main password; a wrong one gets 535', async () => {

@@ -303,7 +303,7 @@ describe('IMAP session: STARTTLS and login', () => {
     const h = await harness();
     const c = await client(h.tlsPort, true);
     expect(await c.line()).not.toContain('STARTTLS');
-    expect((await c.cmd('a', 'LOGIN bob wrong')).at(-1)).toBe('a NO [AUTHENTICATIONFAILED] Authentication failed.');
+    expect((await c.cmd('a', 'LOGIN bob wrong')).at(-1)).toBe('a NO [AUTHENTICATIONFAILED] Authentication failed. If this account uses two-step authentication, sign in with an application code.'); // the same words as a two-step refusal
     expect(h.auth.reports).toEqual(['rejected']);
     expect((await c.cmd('b', 'LOGIN bob bob-pw')).at(-1)).toMatch(/^b OK \[CAPABILITY .*X-BACKEND\] Logged in$/);
     expect(h.auth.reports).toEqual(['rejected', 'ok']);
@@ -324,7 +324,7 @@ describe('IMAP session: STARTTLS and login', () => {
     const c = await client(h.tlsPort, true);
     await c.line();
     expect((await c.cmd('a', 'LOGIN alice alice-main-pw')).at(-1)).toBe(
-      'a NO [AUTHENTICATIONFAILED] Authentication failed. This account uses two-step authentication: sign in with an application code.',
+      'a NO [AUTHENTICATIONFAILED] Authentication failed. If this account uses two-step authentication, sign in with an application code.',
     );
     expect((await c.cmd('b', 'LOGIN throttled x')).at(-1)).toBe('b NO [UNAVAILABLE] Too many failed logins, try again later.');
     expect(h.backend.auths).toHaveLength(0);

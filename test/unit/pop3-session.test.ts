@@ -144,7 +144,7 @@ class Client extends LineClient {
 }
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
-const HINT = '-ERR [AUTH] Authentication failed. This account uses two-step authentication: sign in with an application code.';
+const HINT = '-ERR [AUTH] Authentication failed. If this account uses two-step authentication, sign in with an application code.';
 
 // ---------- harness ----------
 
@@ -292,7 +292,7 @@ describe('POP3 session: STLS and login', () => {
     const c = await client(h.tlsPort, true);
     await c.line();
     expect(await c.cmd('USER bob')).toMatch(/^\+OK/);
-    expect(await c.cmd('PASS wrong')).toBe('-ERR [AUTH] Authentication failed.');
+    expect(await c.cmd('PASS wrong')).toBe(HINT); // the same words as a two-step refusal
     expect(await c.cmd('USER busy')).toMatch(/^\+OK/);
     expect(await c.cmd('PASS busy-pw')).toBe('-ERR [SYS/TEMP] Temporary authentication failure.');
     expect(h.auth.reports).toEqual(['rejected', 'backend-unavailable']);
@@ -318,7 +318,7 @@ describe('POP3 session: STLS and login', () => {
     await c.line();
     for (let i = 0; i < limits.preAuthMaxAuthFailures; i++) {
       await c.cmd('USER alice');
-      expect(await c.cmd('PASS nope')).toBe('-ERR [AUTH] Authentication failed.');
+      expect(await c.cmd('PASS nope')).toBe(HINT);
     }
     await c.closed();
     expect(h.auth.requests).toHaveLength(limits.preAuthMaxAuthFailures);

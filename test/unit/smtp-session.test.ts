@@ -249,7 +249,7 @@ describe('after AUTH', () => {
     fake = await fakeBackend();
     const c = await client(await startFront(fake.port), true);
     await c.command('EHLO phone.example');
-    expect(await c.command(`AUTH PLAIN ${saslPlain('bob', 'wrong')}`)).toBe('535 5.7.8 Error: authentication failed');
+    expect(await c.command(`AUTH PLAIN ${saslPlain('bob', 'wrong')}`)).toBe('535 5.7.8 Error: authentication failed. If this account uses two-step authentication, sign in with an application code.'); // the same words as a two-step refusal
     expect(await c.command(`AUTH PLAIN ${saslPlain('bob', 'bob-pw')}`)).toBe('235 2.7.0 Authentication successful');
     expect(fake.auths.map((a) => [a.username, a.authzid ?? ''])).toEqual([
       ['bob', ''],

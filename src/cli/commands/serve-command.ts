@@ -1,26 +1,65 @@
 import { Command } from 'commander';
+import { loadConfig } from '../../config/load-config.js';
+import { limits } from '../../core/limits.js';
+import { LogEvent } from '../../core/log-events.js';
 import { createStderrLogger } from '../../core/logger.js';
 import { serve } from '../../main.js';
-import { configOf } from '../context.js';
+import { configPathOf } from '../context.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('run the front ends: IMAP, and POP3, SMTP submission and the web portal when their sections are set (JSON logs on stderr)')
+    .description(
+      'run the front ends: IMAP, and POP3, SMTP submission and the web portal when their sections are set (JSON logs on stderr); ' +
+        'SIGHUP reloads the config and certificates, SIGTERM stops within [server] shutdown_grace_seconds',
+    )
     .action(async (_o, cmd: Command) => {
-      const config = configOf(cmd);
+      const configPath = configPathOf(cmd);
+      const config = loadConfig(configPath);
       const log = createStderrLogger(config.log.level);
       const logger = log.logger;
-      const running = await serve(config, logger).catch(async (err: unknown) => {
+      // A SIGHUP while the backends are still being checked must not kill the process (its
+      // default action): it is noted and the reload runs once everything listens.
+      let hupWhileStarting = false;
+      const early = () => (hupWhileStarting = true);
+      process.on('SIGHUP', early);
+      const running = await serve(config, logger, { configPath }).catch(async (err: unknown) => {
+        process.off('SIGHUP', early);
         await log.end(); // the log lines so far go out before the CLI's one error line
         throw err;
       });
+      process.off('SIGHUP', early);
+      process.on('SIGHUP', () => running.reload());
+      if (hupWhileStarting) running.reload();
+
       await new Promise<void>((resolve) => {
+        let stopping = false;
         const stop = (signal: string) => {
-          logger.info({ event: 'shutdown', signal }, 'stopping');
-          running.close().then(resolve, resolve);
+          if (stopping) {
+            // The admin insists: no more waiting.
+            logger.warn({ event: LogEvent.shutdownForced, signal }, `${signal} again: exiting now`);
+            process.exit(1);
+          }
+          stopping = true;
+          const graceMs = running.graceMs();
+          let done = false;
+          // However the shutdown goes, the process is gone shortly after the grace.
+          setTimeout(() => {
+            if (!done) logger.error({ event: LogEvent.shutdownForced, signal, graceMs }, 'shutdown still running at the end of the grace: exiting now');
+            process.exit(done ? 0 : 1);
+          }, graceMs + limits.shutdownOverrunMs).unref();
+          running.shutdown(signal).then(
+            () => {
+              done = true;
+              resolve();
+            },
+            (err: unknown) => {
+              logger.error({ event: LogEvent.shutdownForced, signal, err: err instanceof Error ? err.message : String(err) }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
       });
     });
 }

@@ -56,7 +56,7 @@ export function accountRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   );
   post('/devices/revoke-this', async (c, s) => {
     const token = d.cookies.get(c, 'device');
-    const revoked = token !== undefined && (await d.policy.revokeThisDevice(s.view.subject, token));
+    const revoked = token !== undefined && (await d.policy.revokeThisDevice(s.view.subject, token, s.token));
     d.cookies.clear(c, 'device');
     return c.redirect(`/preferences/accounts?done=${revoked ? 'device-revoked' : 'device-not-trusted'}`, 303);
   });
@@ -75,7 +75,7 @@ export function accountRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   );
   post('/devices/revoke-others', async (c, s) => {
     const token = d.cookies.get(c, 'device');
-    await d.policy.revokeTrustedDevices(s.view.subject, token === undefined ? {} : { exceptToken: token });
+    await d.policy.revokeTrustedDevices(s.view.subject, { sessionToken: s.token, ...(token === undefined ? {} : { exceptToken: token }) });
     return c.redirect('/preferences/accounts?done=devices-revoked', 303);
   });
 

@@ -51,7 +51,12 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
     const old = c.get('user');
     if (old) await d.policy.endWebSession(old.token);
     const trusted = result.secondFactor !== 'required';
-    const { token } = await d.policy.createWebSession('user', result.user, trusted ? 'signed-in' : 'second-factor');
+    const { token } = await d.policy.createWebSession(
+      'user',
+      result.user,
+      trusted ? 'signed-in' : 'second-factor',
+      result.secondFactor === 'trusted-device' ? device : undefined,
+    );
     d.cookies.set(c, 'session', token);
     return c.redirect(trusted ? '/preferences/accounts' : '/sign-in/code', 303);
   });
@@ -83,7 +88,7 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
     if (!rotated) return c.redirect('/sign-in?done=expired', 303);
     d.cookies.set(c, 'session', rotated.token);
     if (field(c, 'trust') === '1') {
-      const deviceToken = await d.policy.trustDevice(user, deviceLabel(c.req.header('user-agent')));
+      const deviceToken = await d.policy.trustDevice(user, deviceLabel(c.req.header('user-agent')), rotated.token);
       d.cookies.set(c, 'device', deviceToken, d.trustedDeviceDays * DAY_S);
     }
     return c.redirect(r.failedSince > 0 ? `/preferences/accounts?done=code-failures&n=${r.failedSince}` : '/preferences/accounts', 303);

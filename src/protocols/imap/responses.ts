@@ -31,6 +31,8 @@ export const imapText = {
   unknownCommand: 'Unknown command.',
   notPermitted: 'Command not permitted in this state.',
   shuttingDown: 'Server shutting down.',
+  tooManyFromIp: 'Too many connections from your address.',
+  busy: '[UNAVAILABLE] Server busy, try again later.',
 } as const;
 
 /** "<tag> BAD Error in IMAP command X: <why>" (Dovecot's wording for a refused command). */
@@ -62,6 +64,10 @@ export function lastWords(why: HangUp, err?: ParseError): string[] {
       return [`* BYE ${imapText.tooManyAuthFailures}`];
     case 'shutdown':
       return [`* BYE ${imapText.shuttingDown}`];
+    case 'too-many-from-ip': // a BYE greeting (RFC 9051 §7.1.5): the server refuses the connection
+      return [`* BYE ${imapText.tooManyFromIp}`];
+    case 'busy':
+      return [`* BYE ${imapText.busy}`];
     default:
       return exhaustive(why);
   }
@@ -70,10 +76,11 @@ export function lastWords(why: HangUp, err?: ParseError): string[] {
 /** The one renderer for a failed login: every FailReason, checked exhaustively. */
 export function renderFailure(tag: string, reason: FailReason): string {
   switch (reason) {
+    // One refusal for everyone: a two-step account's main password and any wrong password read
+    // alike (and take as long: the policy's failure delay), so no one can list two-step users.
     case 'invalid-credentials':
-      return `${tag} NO [AUTHENTICATIONFAILED] Authentication failed.`;
     case 'app-code-required':
-      return `${tag} NO [AUTHENTICATIONFAILED] Authentication failed. This account uses two-step authentication: sign in with an application code.`;
+      return `${tag} NO [AUTHENTICATIONFAILED] Authentication failed. If this account uses two-step authentication, sign in with an application code.`;
     case 'tls-required':
       return `${tag} NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.`;
     case 'throttled':

@@ -25,6 +25,8 @@ export const pop3Text = {
   tooMuchInput: 'Too much input before login.',
   inactivity: 'Disconnected for inactivity.',
   shuttingDown: '[SYS/TEMP] Server shutting down.',
+  tooManyFromIp: '[SYS/TEMP] Too many connections from your address.',
+  busy: '[SYS/TEMP] Server busy, try again later.',
 } as const;
 
 export function ok(text = ''): string {
@@ -38,10 +40,11 @@ export function err(text: string): string {
 /** The one renderer for a failed login: every FailReason, checked exhaustively ([AUTH], [SYS/TEMP]: RFC 3206). */
 export function renderFailure(reason: FailReason): string {
   switch (reason) {
+    // One refusal for everyone: a two-step account's main password and any wrong password read
+    // alike (and take as long: the policy's failure delay), so no one can list two-step users.
     case 'invalid-credentials':
-      return '-ERR [AUTH] Authentication failed.';
     case 'app-code-required':
-      return '-ERR [AUTH] Authentication failed. This account uses two-step authentication: sign in with an application code.';
+      return '-ERR [AUTH] Authentication failed. If this account uses two-step authentication, sign in with an application code.';
     case 'tls-required':
       return '-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.';
     case 'throttled':
@@ -72,6 +75,10 @@ export function lastWords(why: HangUp): string[] {
       return [err(pop3Text.tooManyBad)];
     case 'shutdown':
       return [err(pop3Text.shuttingDown)];
+    case 'too-many-from-ip': // a -ERR greeting: the client tries again later (RFC 2449 [SYS/TEMP])
+      return [err(pop3Text.tooManyFromIp)];
+    case 'busy':
+      return [err(pop3Text.busy)];
     case 'too-many-auth-failures':
     case 'fatal-syntax': // POP3 has no fatal syntax: every line stands alone
       return [];

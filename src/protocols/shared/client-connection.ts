@@ -1,9 +1,9 @@
 import type net from 'node:net';
-import type tls from 'node:tls';
 import { limits } from '../../core/limits.js';
 import { LogEvent } from '../../core/log-events.js';
 import { logSafeError } from '../../core/log-safe-error.js';
 import type { Logger } from '../../core/logger.js';
+import { currentSecureContext, type SecureContextSource } from '../../core/secure-context-holder.js';
 import type { Protocol } from '../../policy/types.js';
 import { LineReader } from './line-reader.js';
 import { SessionOver } from './session-over.js';
@@ -17,7 +17,8 @@ export interface ClientConnectionOptions {
   /** The socket is already TLS (implicit-TLS listener). */
   tls: boolean;
   logger: Logger;
-  secureContext: tls.SecureContext;
+  /** Read when STARTTLS begins: a reload's new certificate serves the sessions that upgrade after it. */
+  secureContext: SecureContextSource;
   /** The protocol's pre-auth line cap (limits.preAuthLineBytes, limits.pop3PreAuthLineBytes). */
   maxLineBytes: number;
   /** The pre-auth or idle deadline passed; the session says goodbye its way (or not, once logged in). */
@@ -127,7 +128,7 @@ export class ClientConnection {
     if (injected.length) this.log.warn({ event: LogEvent.starttlsInjection, bytes: injected.length });
     this.#upgrading = true;
     try {
-      const secure = await upgradeServerTls(this.#rawSocket, this.#o.secureContext, limits.tlsHandshakeMs);
+      const secure = await upgradeServerTls(this.#rawSocket, currentSecureContext(this.#o.secureContext), limits.tlsHandshakeMs);
       this.#socket = secure;
       this.#tls = true;
       this.#reader = this.#newReader(secure, total);
@@ -195,6 +196,18 @@ export class ClientConnection {
     }, limits.closeLingerMs);
     linger.unref();
     sock.once('close', () => clearTimeout(linger));
+  }
+
+  /**
+   * Refused before the greeting (connection limits, shutdown): the protocol's words and close.
+   * Its 'close' line is debug: the connection gate logs refusals, rate-limited, and a flood must
+   * not write two lines per connection.
+   */
+  refuse(lastWords: string[], why: string): Promise<void> {
+    for (const line of lastWords) this.send(line);
+    this.close(why);
+    this.log.debug({ event: LogEvent.close, ...this.closeFields(undefined) });
+    return Promise.resolve();
   }
 
   /** The reason given to destroy() once relaying (e.g. 'shutdown'); the close line says it. */

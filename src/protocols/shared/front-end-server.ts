@@ -1,13 +1,15 @@
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type tls from 'node:tls';
 import type { HostPort } from '../../core/host-port.js';
 import { limits } from '../../core/limits.js';
 import { LogEvent } from '../../core/log-events.js';
 import { logSafeError } from '../../core/log-safe-error.js';
 import type { Logger } from '../../core/logger.js';
+import { isOutOfFiles } from '../../core/open-files.js';
 import type { Secret } from '../../core/secret.js';
+import type { SecureContextSource } from '../../core/secure-context-holder.js';
 import type { Authenticator, Protocol } from '../../policy/types.js';
+import type { Admission, ConnectionGate, Ticket } from './connection-gate.js';
 import { newConnectionId } from './connection-id.js';
 import { startListener, type Listener } from './listener.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -24,8 +26,11 @@ export interface FrontEndSettings {
   listenTls?: HostPort | null;
   backend: UpstreamTarget;
   master: { user: string; password: Secret };
-  secureContext: tls.SecureContext;
+  /** The TLS listeners' context: fixed, or a holder `serve` swaps on SIGHUP (read at each handshake). */
+  secureContext: SecureContextSource;
   allowPlaintext: boolean;
+  /** The connection limits, shared by every front end of the process; absent: no limits. */
+  gate?: ConnectionGate;
   /** Replaces the greeting's text (tests, branding). */
   greeting?: string;
   /** Sessions signed in with an application code register here (see revocation-watcher.ts). */
@@ -44,12 +49,18 @@ export interface SessionSettings extends Omit<FrontEndSettings, 'listen' | 'list
   cid: string;
   /** The socket is already TLS (implicit-TLS listener). */
   tls: boolean;
+  /** Its place in the connection limits; the session reports its login. */
+  ticket?: Ticket;
+  /** Refused before the greeting: the session says the protocol's words for it and closes. */
+  refusal?: Exclude<Admission, 'ok'>;
 }
 
 /** What a front end needs of one client session. */
 export interface FrontEndSession {
   /** Runs the session to its end; never rejects. */
   run(): Promise<void>;
+  /** Logged in (proxying). */
+  readonly loggedIn: boolean;
   /** Ends the session now (close). */
   destroy(): void;
   /**
@@ -72,12 +83,19 @@ export interface FrontEnd {
   close(): Promise<void>;
   /**
    * Stops accepting at once; every session not logged in hears the protocol's goodbye at once and
-   * is closed; logged-in sessions run on for `graceMs`, then hear the goodbye where a reply
-   * boundary allows it and are closed. Resolves when every session is gone.
+   * is closed (and so does a client let in later, e.g. one that waited for a place); logged-in
+   * sessions run on for `graceMs`, then hear the goodbye where a reply boundary allows it and
+   * are closed. Resolves when every session is gone, with how many of each there were.
    */
-  shutdown(graceMs: number): Promise<void>;
+  shutdown(graceMs: number): Promise<ShutdownCounts>;
   /** Live client connections (pre-auth and proxied). */
   connections(): number;
+}
+
+/** Sessions a shutdown found: not logged in (goodbye at once) and logged in (goodbye after the grace). */
+export interface ShutdownCounts {
+  preLogin: number;
+  loggedIn: number;
 }
 
 /** The listeners of one protocol front end (plaintext and implicit TLS) and its live sessions. */
@@ -90,15 +108,32 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
   const listeners: Listener[] = [];
   let allGone: (() => void) | undefined;
 
+  let shuttingDown = false;
+  const gate = o.gate;
+
   const open = async (address: HostPort, implicitTls: boolean): Promise<Listener> => {
     const listener = await startListener({
       address,
       implicitTls: implicitTls ? { secureContext: o.secureContext, handshakeMs: limits.tlsHandshakeMs } : undefined,
+      ...(gate ? { enter: (socket: net.Socket, ip: string) => gate.enter(protocol, ip, socket) } : {}),
       onHandshakeError: (err, remote) => log.debug({ event: LogEvent.tlsFailed, ip: remote.ip, ...logSafeError(err) }),
+      onError: (err) => {
+        if (isOutOfFiles(err) && gate) gate.outOfFiles(err, 'accept');
+        else log.error({ event: LogEvent.listenerError, ...logSafeError(err) });
+      },
       onConnection: (socket, info) => {
-        const session = newSession({ ...settings, socket, cid: newConnectionId(), tls: info.tls });
+        const admission = shuttingDown ? 'shutdown' : (info.ticket?.admission ?? 'ok');
+        const session = newSession({
+          ...settings,
+          socket,
+          cid: newConnectionId(),
+          tls: info.tls,
+          ...(info.ticket ? { ticket: info.ticket } : {}),
+          ...(admission !== 'ok' ? { refusal: admission } : {}),
+        });
         sessions.add(session);
         void session.run().finally(() => {
+          info.ticket?.release();
           sessions.delete(session);
           if (sessions.size === 0) allGone?.();
         });
@@ -123,8 +158,11 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
         for (const s of [...sessions]) s.destroy();
       },
       shutdown: async (graceMs) => {
+        shuttingDown = true;
         spares?.close();
         const closed = Promise.all(listeners.map((l) => l.stopAccepting()));
+        const loggedIn = [...sessions].filter((s) => s.loggedIn).length;
+        const counts = { preLogin: sessions.size - loggedIn, loggedIn };
         log.info({ event: LogEvent.stopping, sessions: sessions.size, graceMs });
         const gone = new Promise<void>((resolve) => {
           allGone = resolve;
@@ -137,6 +175,7 @@ export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
         for (const s of [...sessions]) s.shutdown(true);
         await gone;
         await closed;
+        return counts;
       },
     };
   } catch (err) {

@@ -1,6 +1,8 @@
 import net, { type AddressInfo } from 'node:net';
-import type tls from 'node:tls';
 import type { HostPort } from '../../core/host-port.js';
+import { limits } from '../../core/limits.js';
+import { currentSecureContext, type SecureContextSource } from '../../core/secure-context-holder.js';
+import type { Ticket } from './connection-gate.js';
 import { upgradeServerTls } from './tls-upgrade.js';
 
 /** What a listener can end on close(): a protocol session. */
@@ -11,12 +13,27 @@ export interface Closable {
 export interface ListenerOptions {
   /** Where to listen (port 0 picks a free one). */
   address: HostPort;
-  /** Implicit TLS: every accepted socket is wrapped before onConnection sees it. */
-  implicitTls?: { secureContext: tls.SecureContext; handshakeMs: number };
+  /** Implicit TLS: every accepted socket is wrapped before onConnection sees it (the context read at each handshake). */
+  implicitTls?: { secureContext: SecureContextSource; handshakeMs: number };
+  /**
+   * Decides, before the first byte or handshake, whether the connection is served (the
+   * connection limits); it may make it wait for a place. Absent: every connection is.
+   */
+  enter?(socket: net.Socket, remoteIp: string): Ticket | Promise<Ticket>;
   /** Called once per connection (after the handshake for implicit TLS); returns the session. */
-  onConnection(socket: net.Socket, info: { tls: boolean; remoteIp: string; remotePort: number }): Closable;
+  onConnection(socket: net.Socket, info: ConnectionInfo): Closable;
   /** Called when an implicit-TLS handshake fails (for a debug log line). */
   onHandshakeError?(err: Error, remote: { ip: string; port: number }): void;
+  /** The listening socket failed once listening (accept() with EMFILE when libuv could not cope). */
+  onError?(err: Error): void;
+}
+
+export interface ConnectionInfo {
+  tls: boolean;
+  remoteIp: string;
+  remotePort: number;
+  /** What enter() decided (absent without enter()). */
+  ticket?: Ticket;
 }
 
 export interface Listener {
@@ -50,21 +67,44 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
       socket.destroy(); // accepted by the kernel as the listener closed
       return;
     }
-    if (!o.implicitTls) {
-      const session = o.onConnection(socket, { tls: false, remoteIp, remotePort });
-      live.add(session);
-      socket.once('close', () => live.delete(session));
-      return;
-    }
+    const serve = (ticket: Ticket | undefined): void => {
+      if (socket.destroyed) {
+        ticket?.release();
+        return;
+      }
+      const info: ConnectionInfo = { tls: false, remoteIp, remotePort };
+      if (ticket) info.ticket = ticket;
+      if (!o.implicitTls) {
+        const session = o.onConnection(socket, info);
+        live.add(session);
+        socket.once('close', () => live.delete(session));
+        return;
+      }
+      handshake(socket, info, o.implicitTls);
+    };
+    const entered = o.enter?.(socket, remoteIp);
+    if (!(entered instanceof Promise)) return serve(entered);
+    // Waiting for a place (no greeting yet): close() ends it, stopAccepting() leaves it to the gate.
+    const waiting: Closable = { destroy: () => socket.destroy() };
+    live.add(waiting);
+    void entered.then((ticket) => {
+      live.delete(waiting);
+      serve(ticket);
+    });
+  });
+
+  const handshake = (socket: net.Socket, info: ConnectionInfo, t: NonNullable<ListenerOptions['implicitTls']>): void => {
     const pending: Closable = { destroy: () => socket.destroy() };
     live.add(pending);
     handshakes.add(pending);
-    upgradeServerTls(socket, o.implicitTls.secureContext, o.implicitTls.handshakeMs).then(
+    // A connection accepted only to be refused gets a shorter handshake: its words are all it gets.
+    const ms = info.ticket && info.ticket.admission !== 'ok' ? Math.min(t.handshakeMs, limits.refusalHandshakeMs) : t.handshakeMs;
+    upgradeServerTls(socket, currentSecureContext(t.secureContext), ms).then(
       (tlsSocket) => {
         live.delete(pending);
         handshakes.delete(pending);
         tlsSocket.on('error', () => {});
-        const session = o.onConnection(tlsSocket, { tls: true, remoteIp, remotePort });
+        const session = o.onConnection(tlsSocket, { ...info, tls: true });
         live.add(session);
         tlsSocket.once('close', () => live.delete(session));
         socket.once('close', () => live.delete(session));
@@ -72,15 +112,17 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
       (err: Error) => {
         live.delete(pending);
         handshakes.delete(pending);
-        o.onHandshakeError?.(err, { ip: remoteIp, port: remotePort });
+        info.ticket?.release();
+        o.onHandshakeError?.(err, { ip: info.remoteIp, port: info.remotePort });
       },
     );
-  });
+  };
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {
       server.off('error', reject);
+      server.on('error', (err) => o.onError?.(err)); // listening: never an unhandled 'error'
       const stop = (alsoSessions: boolean) =>
         new Promise<void>((done) => {
           accepting = false;

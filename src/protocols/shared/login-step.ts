@@ -4,6 +4,8 @@ import { limits } from '../../core/limits.js';
 import { LogEvent } from '../../core/log-events.js';
 import { logSafeError } from '../../core/log-safe-error.js';
 import type { Logger } from '../../core/logger.js';
+import { metrics } from '../../core/metrics.js';
+import { isOutOfFiles } from '../../core/open-files.js';
 import type { Secret } from '../../core/secret.js';
 import type { AuthDecision, AuthRequest, Authenticator, FailReason } from '../../policy/types.js';
 import { decideWithin } from '../../policy/decide-within.js';
@@ -40,6 +42,8 @@ export interface LoginStepInput<R extends UpstreamSuccess> {
   logFields: Record<string, unknown>;
   /** ... and of an application-code login (SMTP: its backend login mode). */
   appCodeLogFields: Record<string, unknown>;
+  /** The backend connect failed for want of files (EMFILE/ENFILE): the connection limits hear it. */
+  outOfFiles?(err: unknown): void;
 }
 
 /**
@@ -67,6 +71,8 @@ export async function loginStep<R extends UpstreamSuccess>(
   } catch (err) {
     // Upstream errors carry the backend's words and network causes only; credentials never enter an error.
     log.error({ event: LogEvent.backendError, user: req.user, via: decision.via, ...logSafeError(err) });
+    metrics.backendError(req.protocol);
+    if (isOutOfFiles(err) || isOutOfFiles((err as { cause?: unknown }).cause)) i.outOfFiles?.(err);
     if (decision.via === 'passthrough') await decision.passthrough.settle('backend-unavailable');
     return { ok: false, reason: 'backend-unavailable' };
   }
@@ -78,6 +84,7 @@ export async function loginStep<R extends UpstreamSuccess>(
     }
     const err = new TwostepError('BACKEND_UNAVAILABLE', `backend refused the master login${result.detail ? `: ${result.detail}` : ''}`);
     log.error({ event: LogEvent.backendError, user: decision.user, via: decision.via, ...logSafeError(err) });
+    metrics.backendError(req.protocol);
     return { ok: false, reason: 'backend-unavailable' };
   }
   if (decision.via === 'passthrough') void decision.passthrough.settle('ok'); // the backend accepted the password

@@ -2,12 +2,13 @@ import type net from 'node:net';
 import { limits } from '../../core/limits.js';
 import { LogEvent } from '../../core/log-events.js';
 import { logSafeError } from '../../core/log-safe-error.js';
+import { metrics } from '../../core/metrics.js';
 import { loginGate, plaintextLoginRefused } from '../../policy/login-gate.js';
 import type { FailReason, Protocol } from '../../policy/types.js';
 import { ClientConnection } from './client-connection.js';
 import type { FrontEndSession, SessionSettings } from './front-end-server.js';
 import { LineReadError, type LineReader } from './line-reader.js';
-import type { LoginCredentials } from './login-credentials.js';
+import { safeUser, type LoginCredentials } from './login-credentials.js';
 import { type LoggedIn, loginStep, type UpstreamSuccess } from './login-step.js';
 import { ParseError } from './parse-error.js';
 import { saslExchange, saslResponse } from './sasl-exchange.js';
@@ -56,6 +57,11 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
     this.conn = new ClientConnection({ ...settings, protocol: o.protocol, maxLineBytes: o.maxLineBytes, onTimeout: () => this.#timeout() });
   }
 
+  /** Logged in (proxying). */
+  get loggedIn(): boolean {
+    return this.#relay !== undefined;
+  }
+
   protected get state(): SessionState {
     return this.conn.closed() ? SessionState.Closed : this.#state;
   }
@@ -63,6 +69,11 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
   /** Runs the session to its end; never rejects. */
   async run(): Promise<void> {
     let stats: SpliceStats | undefined;
+    const refusal = this.settings.refusal;
+    if (refusal) {
+      const why: HangUp = refusal === 'per-ip' ? 'too-many-from-ip' : refusal;
+      return this.conn.refuse(this.lastWords(why), why);
+    }
     try {
       if (this.conn.start()) {
         // Early talker: bytes before our greeting (clients wait for it; spam bots and scanners do not).
@@ -144,9 +155,10 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
   }
 
   /** Sends a refused login's reply, logs it, and hangs up after too many (malformed counts as a bad command). */
-  protected fail(reason: FailReason, reply: string, user: string | undefined, mechanism: string): undefined {
+  protected fail(reason: FailReason, reply: string, user: string | undefined, mechanism: string, started?: number): undefined {
     this.conn.send(reply);
     this.conn.log.info({ event: LogEvent.login, result: 'fail', user, reason, mechanism, client: this.clientName });
+    metrics.login('proxy', this.#protocol, 'fail', reason, started === undefined ? undefined : (performance.now() - started) / 1000);
     if (reason === 'malformed') this.#countBad();
     else if (++this.#authFailures >= limits.preAuthMaxAuthFailures) this.hangUp('too-many-auth-failures');
     return undefined;
@@ -220,24 +232,14 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
    * session reads commands again.
    */
   protected async login<R extends UpstreamSuccess>(c: LoginCredentials, steps: LoginSteps<R>): Promise<void> {
+    const started = performance.now();
     const gate = loginGate({ ...c, tls: this.conn.tls }, this.settings.allowPlaintext);
-    if (gate) return this.fail(gate, steps.refusal(gate), gate === 'malformed' ? safeUser(c.user) : c.user, c.mechanism);
+    if (gate) return this.fail(gate, steps.refusal(gate), gate === 'malformed' ? safeUser(c.user) : c.user, c.mechanism, started);
     const { client } = this.conn;
     this.#state = SessionState.LoggingIn;
     this.conn.holdInput();
     const outcome = await loginStep({
-      req: {
-        protocol: this.#protocol,
-        mechanism: c.mechanism,
-        user: c.user,
-        authzid: c.authzid,
-        secret: c.secret,
-        clientIp: client.ip,
-        clientPort: client.port,
-        tls: this.conn.tls,
-        clientName: this.clientName,
-        cid: this.conn.cid,
-      },
+      req: { protocol: this.#protocol, ...c, clientIp: client.ip, clientPort: client.port, tls: this.conn.tls, clientName: this.clientName, cid: this.conn.cid },
       authenticator: this.settings.authenticator,
       master: this.settings.master,
       upstream: (credentials) => steps.upstream(credentials),
@@ -245,19 +247,22 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
       closed: () => this.conn.closed(),
       logFields: { client: this.clientName },
       appCodeLogFields: this.appCodeLogFields(),
+      outOfFiles: (err) => this.settings.gate?.outOfFiles(err, 'backend'),
     });
     if (!outcome.ok) {
       this.#state = SessionState.NotAuthenticated;
       this.conn.resumeInput();
-      return this.fail(outcome.reason, steps.refusal(outcome.reason), c.user, c.mechanism);
+      return this.fail(outcome.reason, steps.refusal(outcome.reason), c.user, c.mechanism, started);
     }
     const { result, decision } = outcome;
     this.conn.send(steps.loggedIn(result));
+    metrics.login('proxy', this.#protocol, 'ok', decision.via, (performance.now() - started) / 1000);
     this.#state = SessionState.Proxying;
     const { socket, pending } = this.conn.handOver(); // commands pipelined after the login go to the relay
     if (result.leftover.length) this.conn.write(result.leftover);
     this.#relay = this.relay(socket, result.socket, pending);
     this.conn.relaying(this.#relay, result.socket);
+    this.settings.ticket?.loggedIn();
     this.#register(decision);
   }
 
@@ -288,9 +293,4 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
     const s = this.state;
     if (s === SessionState.NotAuthenticated || s === SessionState.Authenticating) this.hangUp('timeout');
   }
-}
-
-/** A user name fit for a log line (a malformed one may be huge or carry control characters). */
-function safeUser(user: string): string {
-  return user.replace(/[\p{Cc}]/gu, '?').slice(0, 64);
 }

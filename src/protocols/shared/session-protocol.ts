@@ -23,7 +23,11 @@ export type HangUp =
   | 'timeout'
   | 'too-many-bad-commands'
   | 'too-many-auth-failures'
-  | 'shutdown';
+  | 'shutdown'
+  /** Refused before the greeting: [limits] max_connections_per_ip. */
+  | 'too-many-from-ip'
+  /** Refused before the greeting: no place free after waiting, or no file left. */
+  | 'busy';
 
 /** How a login command's outcome is said, and how the protocol logs in at its backend. */
 export interface LoginSteps<R extends UpstreamSuccess> {

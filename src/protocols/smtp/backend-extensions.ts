@@ -2,6 +2,7 @@ import { limits } from '../../core/limits.js';
 import type { Logger } from '../../core/logger.js';
 import { LogEvent } from '../../core/log-events.js';
 import { logSafeError } from '../../core/log-safe-error.js';
+import { metrics } from '../../core/metrics.js';
 import { passedOnExtensions } from './ehlo-extensions.js';
 
 /**
@@ -33,6 +34,7 @@ export class BackendExtensions {
       },
       (err: unknown) => {
         this.#log.warn({ event: LogEvent.backendProbeFailed, ...logSafeError(err) });
+        metrics.backendError('smtp');
         this.#value = null;
         this.#until = Date.now() + limits.smtpExtensionsRetryMs;
         return null;

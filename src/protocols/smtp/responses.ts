@@ -33,6 +33,8 @@ export const smtpReply = {
   tooManyAuthFailures: '421 4.7.0 Error: too many failed authentication attempts',
   backendLost: '421 4.4.2 Error: lost connection to the mail server, try again later',
   shuttingDown: '421 4.3.2 Service shutting down',
+  tooManyFromIp: '421 4.7.0 Error: too many connections from your address',
+  busy: '421 4.3.2 Error: server busy, try again later',
   // After AUTH (Postfix's words for the same refusals):
   insufficientAuthorization: '550 5.7.0 Error: insufficient authorization',
   alreadyAuthenticated: '503 5.5.1 Error: already authenticated',
@@ -47,10 +49,11 @@ export function multiline(code: number, lines: readonly string[]): string[] {
 /** The one renderer for a failed AUTH: every FailReason, checked exhaustively. */
 export function renderFailure(reason: FailReason): string {
   switch (reason) {
+    // One refusal for everyone: a two-step account's main password and any wrong password read
+    // alike (and take as long: the policy's failure delay), so no one can list two-step users.
     case 'invalid-credentials':
-      return '535 5.7.8 Error: authentication failed';
     case 'app-code-required':
-      return '535 5.7.8 Error: authentication failed. This account uses two-step authentication: sign in with an application code.';
+      return '535 5.7.8 Error: authentication failed. If this account uses two-step authentication, sign in with an application code.';
     case 'tls-required':
       // RFC 4954 §6: the mechanism needs an encrypted connection.
       return '538 5.7.11 Encryption required for requested authentication mechanism';
@@ -80,6 +83,10 @@ export function lastWords(why: HangUp): string[] {
       return [smtpReply.tooManyAuthFailures];
     case 'shutdown':
       return [smtpReply.shuttingDown];
+    case 'too-many-from-ip': // a 421 greeting (RFC 5321 §3.1): the client tries again later
+      return [smtpReply.tooManyFromIp];
+    case 'busy':
+      return [smtpReply.busy];
     case 'fatal-syntax': // SMTP has no fatal syntax: every line stands alone
       return [];
     default:

@@ -104,9 +104,9 @@ function sqliteStore(conn: SqliteConnection, logger: Logger): Store {
     later: (w) => writeBehind.add(w),
     flush: (timeoutMs) => writeBehind.flush(timeoutMs),
     stats: () => writeBehind.stats(),
-    close: () =>
+    close: (flushMs = limits.storeCloseFlushMs) =>
       (closing ??= (async () => {
-        await writeBehind.close(limits.storeCloseFlushMs);
+        await writeBehind.close(flushMs);
         await conn.close();
         await writeBehind.idle();
       })()),

@@ -41,6 +41,10 @@ export function webSessionStatements(db: Database) {
     delete: db.prepare<[string]>('DELETE FROM web_sessions WHERE token_hash = ?'),
     deleteSubject: db.prepare<[WebSessionKind, string]>('DELETE FROM web_sessions WHERE kind = ? AND subject = ?'),
     deleteExpired: db.prepare<[number, number]>('DELETE FROM web_sessions WHERE expires_at <= ? OR last_seen_at <= ?'),
+    setDevice: db.prepare<[number, string]>('UPDATE web_sessions SET device_id = ? WHERE token_hash = ?'),
+    deleteForDevices: db.prepare<[string, string]>(
+      'DELETE FROM web_sessions WHERE device_id IN (SELECT value FROM json_each(?)) AND token_hash != ?',
+    ),
   };
 }
 
@@ -77,5 +81,14 @@ export class SqliteWebSessionsRepo extends SqliteRepo<ReturnType<typeof webSessi
 
   deleteExpired(now: number, idleBefore: number): Promise<number> {
     return this.x.run(() => this.s.deleteExpired.run(now, idleBefore).changes);
+  }
+
+  setDevice(tokenHash: string, deviceId: number): Promise<void> {
+    return this.x.run(() => void this.s.setDevice.run(deviceId, tokenHash));
+  }
+
+  deleteForDevices(deviceIds: readonly number[], exceptTokenHash = ''): Promise<number> {
+    if (deviceIds.length === 0) return Promise.resolve(0);
+    return this.x.run(() => this.s.deleteForDevices.run(JSON.stringify(deviceIds), exceptTokenHash).changes);
   }
 }
