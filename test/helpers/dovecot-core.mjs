@@ -16,7 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.mjs';
-import { findSbinBinary, forgetOnExit, isAlive, lookupId, makeParentsTraversable, sleep, stopOnExit } from './daemon-tools.mjs';
+import { findSbinBinary, forgetOnExit, isAlive, lookupId, makeParentsTraversable, sleep, stopOnExit, waitForFileText } from './daemon-tools.mjs';
 import { twostepExtraConf, twostepPassdbConf } from './dovecot-twostep.mjs';
 
 const MAIL_UID = 8;
@@ -335,6 +335,9 @@ export async function startDovecot(opts) {
       } catch {
         return '';
       }
+    },
+    waitForLog(re, timeoutMs = 10_000) {
+      return waitForFileText(logPath, re, timeoutMs);
     },
     deliver(user, rfc822) {
       checkCredential('user name', user, { forbidStar: true });

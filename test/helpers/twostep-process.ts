@@ -76,10 +76,25 @@ export async function startServe(configPath: string, timeoutMs = 15_000, prefix:
   return {
     child,
     log: () => log,
-    async waitForLog(re, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!re.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      return log;
+    waitForLog(re, timeoutMs = 15_000) {
+      return new Promise((resolve) => {
+        if (re.test(log)) return resolve(log);
+        // Runs after the listener that appends to `log` (registered at spawn).
+        const check = () => {
+          if (re.test(log)) done();
+        };
+        const done = () => {
+          clearTimeout(timer);
+          child.stdout?.off('data', check);
+          child.stderr?.off('data', check);
+          child.off('exit', done);
+          resolve(log);
+        };
+        const timer = setTimeout(done, timeoutMs);
+        child.stdout?.on('data', check);
+        child.stderr?.on('data', check);
+        child.once('exit', done);
+      });
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

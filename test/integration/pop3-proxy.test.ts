@@ -10,6 +10,7 @@ import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
 import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
+import { codeRowWhen } from '../helpers/store-changes.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
 /**
@@ -114,12 +115,6 @@ class RawPop3 {
   close(): void {
     this.socket.destroy();
   }
-}
-
-async function dovecotLogMatches(re: RegExp): Promise<string> {
-  const deadline = Date.now() + 5000;
-  while (!re.test(dovecot.log()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  return dovecot.log();
 }
 
 beforeAll(async () => {
@@ -249,10 +244,9 @@ describe('twostep in front of a real Dovecot (POP3)', () => {
     expect(await c.cmd('STAT')).toMatch(/^\+OK 1 \d+$/);
     expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
     c.close();
-    const log = await dovecotLogMatches(/pop3-login: (Info: )?Login: user=<bob>.*rip=127\.0\.0\.2/);
+    const log = await dovecot.waitForLog(/pop3-login: (Info: )?Login: user=<bob>.*rip=127\.0\.0\.2/);
     expect(log).toMatch(/pop3-login: (Info: )?Login: user=<bob>.*rip=127\.0\.0\.2/);
-    const rows = JSON.parse((await cli('appcode', 'list', 'bob', '--json')).stdout) as Array<Record<string, string>>;
-    const phone = rows.find((r) => r.name === 'Phone');
+    const phone = await codeRowWhen(configPath, 'bob', 'Phone', (r) => r.lastUsedProtocol === 'pop3');
     expect(phone?.lastUsedIp).toBe('127.0.0.2');
     expect(phone?.lastUsedProtocol).toBe('pop3');
     expect(Date.now() - Date.parse(phone?.lastUsedAt as string)).toBeLessThan(60_000);
