@@ -1,8 +1,7 @@
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import { LogEvent } from '../../src/core/log-events.js';
-import { createLogger, type Logger } from '../../src/core/logger.js';
+import { eventLines, type CapturedLog } from './capture-logger.js';
 
 /** mulberry32: a small seeded PRNG, so a failure can be replayed. */
 export function prng(seed: number): () => number {
@@ -73,56 +72,6 @@ export async function probeAll(port: number, payloads: Buffer[]): Promise<ProbeR
 }
 
 /**
- * A logger for the server under test that counts its sessions' last lines (`close`) and keeps
- * its internal errors: the leak check waits for every session's close (an event), then asks the
- * server how many it still holds.
- */
-export interface SessionLog {
-  logger: Logger;
-  /** Lines at level error or above (an internal error in a session). */
-  errors: string[];
-  /** Resolves with the count of closed sessions once it reaches n (or at the deadline, with less). */
-  closes(n: number, deadlineMs?: number): Promise<number>;
-}
-
-export function sessionLog(): SessionLog {
-  let closed = 0;
-  const errors: string[] = [];
-  const waiters = new Set<() => void>();
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) {
-        if (!l) continue;
-        const line = JSON.parse(l) as { event?: string; level?: number };
-        if (line.event === LogEvent.close) closed++;
-        if ((line.level ?? 0) >= 50) errors.push(l);
-      }
-      for (const w of waiters) w();
-      done();
-    },
-  });
-  return {
-    logger: createLogger({ level: 'info', destination }),
-    errors,
-    closes: (n, deadlineMs = PROBE_DEADLINE_MS) =>
-      new Promise((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          // The front end forgets a session just after its close line (its run() settles): one turn later.
-          setImmediate(() => resolve(closed));
-        };
-        const check = () => {
-          if (closed >= n) done();
-        };
-        const timer = setTimeout(done, deadlineMs);
-        waiters.add(check);
-        check();
-      }),
-  };
-}
-
-/**
  * Every input's answer: the server closed the connection, greeted first, and said only lines
  * matching `shaped`. Each assertion names the input (its index in the seeded sequence).
  */
@@ -134,9 +83,15 @@ export function expectShapedAnswers(answers: ProbeResult[], greeting: RegExp, sh
   }
 }
 
-/** No session left behind: each of `sessions` logged its close, the server holds none, none failed inside. */
-export async function expectNoSessionLeft(server: { connections(): number }, log: SessionLog, sessions: number): Promise<void> {
-  expect(await log.closes(sessions), 'sessions that logged their close').toBe(sessions);
+/**
+ * No session left behind: each of `sessions` logged its close (the server's logger is a
+ * captureLogger), the server holds none, and none logged an internal error.
+ */
+export async function expectNoSessionLeft(server: { connections(): number }, log: CapturedLog, sessions: number): Promise<void> {
+  await log.until((lines) => eventLines(lines, LogEvent.close).length >= sessions, PROBE_DEADLINE_MS);
+  expect(eventLines(log.lines, LogEvent.close).length, 'sessions that logged their close').toBe(sessions);
+  // The front end forgets a session just after its close line (its run() settles): one turn later.
+  await new Promise((resolve) => setImmediate(resolve));
   expect(server.connections()).toBe(0);
-  expect(log.errors).toEqual([]);
+  expect(log.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
 }

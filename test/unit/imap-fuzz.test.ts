@@ -2,7 +2,8 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.js';
 import { startImapServer, type ImapServer } from '../../src/protocols/imap/imap-server.js';
-import { expectNoSessionLeft, expectShapedAnswers, junk, prng, probe, probeAll, sessionLog } from '../helpers/fuzz.js';
+import { expectNoSessionLeft, expectShapedAnswers, junk, prng, probe, probeAll } from '../helpers/fuzz.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 import { NeverAuthenticator } from '../helpers/session-fixtures.js';
 import { sharedTestCert } from '../helpers/tls.js';
 
@@ -21,7 +22,7 @@ const TOKENS = [
 
 let server: ImapServer;
 const auth = new NeverAuthenticator();
-const log = sessionLog();
+const log = captureLogger();
 
 beforeAll(async () => {
   const cert = sharedTestCert();

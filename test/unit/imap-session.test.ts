@@ -4,13 +4,13 @@ import tls from 'node:tls';
 import { ImapFlow } from 'imapflow';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '../../src/core/limits.js';
-import { createLogger, silentLogger } from '../../src/core/logger.js';
-import { Writable } from 'node:stream';
+import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
 import { startImapServer, type ImapServerOptions } from '../../src/protocols/imap/imap-server.js';
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { upgradeServerTls } from '../../src/protocols/shared/tls-upgrade.js';
 import { FakeAuthenticator, LineClient } from '../helpers/session-fixtures.js';
+import { captureLogger, eventLines } from '../helpers/capture-logger.js';
 import { sharedTestCert } from '../helpers/tls.js';
 
 // ---------- fixtures: certificate, fake backend, fake authenticator, raw client ----------
@@ -554,24 +554,18 @@ describe('IMAP session with a real client (imapflow)', () => {
 
 describe('IMAP session logs', () => {
   it('logs login results and the close with byte counts, never a password or code', async () => {
-    const logLines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        logLines.push(...chunk.toString().split('\n').filter(Boolean));
-        cb();
-      },
-    });
-    const h = await harness({ server: { logger: createLogger({ level: 'info', destination }) } });
+    const log = captureLogger();
+    const h = await harness({ server: { logger: log.logger } });
     const c = await client(h.tlsPort, true);
     await c.line();
     await c.cmd('a', 'LOGIN alice alice-main-pw');
     await c.cmd('b', `AUTHENTICATE PLAIN ${b64('\0alice\0app-code-1234')}`);
     await c.cmd('z', 'LOGOUT');
     await c.closed();
-    await new Promise((r) => setTimeout(r, 50));
-    const all = logLines.join('\n');
+    await log.until((lines) => eventLines(lines, 'close').length > 0); // the server's last line may trail the client's close
+    const all = log.raw.join('\n');
     for (const secret of ['alice-main-pw', 'app-code-1234', MASTER.password, b64('\0alice\0app-code-1234')]) expect(all).not.toContain(secret);
-    const events = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = log.lines;
     const logins = events.filter((e) => e.event === 'login');
     expect(logins.map((e) => [e.result, e.reason ?? e.via, e.user, e.proto, e.ip])).toEqual([
       ['fail', 'app-code-required', 'alice', 'imap', '127.0.0.1'],

@@ -2,7 +2,8 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.js';
 import { startPop3Server, type Pop3Server } from '../../src/protocols/pop3/pop3-server.js';
-import { expectNoSessionLeft, expectShapedAnswers, junk, prng, probe, probeAll, sessionLog } from '../helpers/fuzz.js';
+import { expectNoSessionLeft, expectShapedAnswers, junk, prng, probe, probeAll } from '../helpers/fuzz.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 import { NeverAuthenticator } from '../helpers/session-fixtures.js';
 import { sharedTestCert } from '../helpers/tls.js';
 
@@ -19,7 +20,7 @@ const TOKENS = [
 ];
 
 let server: Pop3Server;
-const log = sessionLog();
+const log = captureLogger();
 
 beforeAll(async () => {
   const cert = sharedTestCert();

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.js';
 import type { AuthDecision, Authenticator } from '../../src/policy/types.js';
 import { startSmtpServer, type SmtpServer } from '../../src/protocols/smtp/smtp-server.js';
-import { expectNoSessionLeft, expectShapedAnswers, junk, prng, probe, probeAll, sessionLog } from '../helpers/fuzz.js';
+import { expectNoSessionLeft, expectShapedAnswers, junk, prng, probe, probeAll } from '../helpers/fuzz.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 import { sharedTestCert } from '../helpers/tls.js';
 
 /**
@@ -26,7 +27,7 @@ const neverOk: Authenticator = {
 };
 
 let server: SmtpServer;
-const log = sessionLog();
+const log = captureLogger();
 beforeAll(async () => {
   const c = sharedTestCert();
   server = await startSmtpServer({
