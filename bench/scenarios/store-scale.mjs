@@ -65,7 +65,7 @@ export default {
       const argon = await env.startTwostep({ name: `twostep-store-${s.users}-nocache`, storeDir, loginCacheSeconds: 0 });
       inst[s.side] = { cached: { ...env.target.twostep('tfa', cached), password: code }, argon: { ...env.target.twostep('tfa', argon), password: code } };
     }
-    const [small, large] = sizes.map((s) => s.side);
+    const [, large] = sizes.map((s) => s.side);
     const within = { text: 'large <= 1.2 x small', met: (_m, r) => r[large] <= 1.2 };
     await rec.measure({
       scenario: 'store-scale',

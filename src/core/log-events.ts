@@ -17,6 +17,8 @@ export const LogEvent = {
   /** A front end stopped accepting and is ending its sessions (FrontEnd.shutdown). */
   stopping: 'stopping',
   auditPruneFailed: 'audit.prune-failed',
+  /** The test suite's cheap argon2 parameters are on (crypto/hasher.ts argon2ParamsFrom). */
+  argon2TestParameters: 'argon2.test-parameters',
   /** SIGHUP: the config and certificates were read again; what changed. */
   reload: 'reload',
   /** SIGHUP: the new config (or a certificate) is unusable; the old one keeps serving. */

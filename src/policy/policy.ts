@@ -16,16 +16,7 @@ import {
   type PortalSignInResult,
   type SecondFactorResult,
 } from './portal-sign-in.js';
-import {
-  createWebSession,
-  endAllWebSessions,
-  endWebSession,
-  markWebSessionReauth,
-  readWebSession,
-  rotateWebSession,
-  sweepWebSessions,
-  type WebSessionView,
-} from './web-sessions.js';
+import { createWebSession, endAllWebSessions, endWebSession, markWebSessionReauth, readWebSession, rotateWebSession, sweepWebSessions, type WebSessionView } from './web-sessions.js';
 import { limits } from '../core/limits.js';
 import { disable, listAudit, pruneAudit, pruneGuard, setAdminPolicy, showUser } from './admin.js';
 import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
@@ -38,14 +29,7 @@ import { normalizeUsername } from './username.js';
 import type { AppCodeInfo, AuditEntry, NewAppCodeOptions, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
 import { totpConfirm, totpEnroll, verifySecondFactor } from './totp-enrolment.js';
 import { isTrustedDevice, revokeTrustedDevices, trustDevice } from './trusted-devices.js';
-import type {
-  AuthDecision,
-  AuthRequest,
-  Authenticator,
-  Protocol,
-  RevocationCheck,
-  RevokedSession,
-} from './types.js';
+import type { AuthDecision, AuthRequest, Authenticator, Protocol, RevocationCheck, RevokedSession } from './types.js';
 
 export type { PolicyOptions };
 

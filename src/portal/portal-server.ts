@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
@@ -99,7 +99,14 @@ export async function startPortal(o: { policy: Policy; checker: PasswordChecker;
     ...(signer ? { signProfile: signer.sign } : {}),
   };
   const app = buildPortalApp(deps, s);
-  const listener = getRequestListener(app.fetch);
+  const handle = getRequestListener(app.fetch);
+  // The adapter answers its own faults; one that escaped it would be an unhandled rejection.
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      o.logger.error({ event: 'portal.error', ...logSafeError(err) }, 'portal request failed');
+      res.destroy();
+    });
+  };
   const server: Server = s.tls ? createHttpsServer(s.tls, listener) : createHttpServer(listener);
   server.requestTimeout = limits.portalRequestMs;
   server.headersTimeout = limits.portalHeadersMs;

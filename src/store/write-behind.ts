@@ -27,7 +27,7 @@ interface Entry {
   key: string | undefined;
 }
 
-/** Writes of one row that replace each other while queued (the newest wins); audit events never do. */
+/** Writes of one row that replace each other while queued (the newest wins); audit events and the guessing-bound writes never do. */
 function keyOf(w: DeferredWrite): string | undefined {
   switch (w.kind) {
     case 'app-code-used':
@@ -40,6 +40,9 @@ function keyOf(w: DeferredWrite): string | undefined {
       // Every login notes its source: a client that logs in again and again is one write.
       return `n${w.username}\0${w.source}`;
     case 'audit':
+    case 'attempt-failed':
+    case 'attempt-settled':
+    case 'source-seen':
       return undefined;
   }
 }

@@ -1,12 +1,12 @@
-// A Policy over a temp SQLite file with a counting argon2 hasher, a settable clock and a
-// recording sleep; shared by the policy unit tests.
+// A Policy over a temp SQLite file with a counting argon2 hasher (at the test suite's cheap cost),
+// a settable clock and a recording sleep; shared by the policy unit tests.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
-import { createArgon2Hasher, totpCode, type Hasher } from '../../src/crypto/index.js';
+import { ARGON2_TEST_PARAMS, createArgon2Hasher, totpCode, type Hasher } from '../../src/crypto/index.js';
 import { Policy, type AuthDecision, type AuthRequest, type PassthroughOutcome } from '../../src/policy/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
@@ -31,8 +31,11 @@ export interface Counting extends Hasher {
   reset(): void;
 }
 
+/** A real argon2id hasher at the cheap test cost (crypto.test checks the production cost). */
+export const testHasher = (): Hasher => createArgon2Hasher(ARGON2_TEST_PARAMS);
+
 export function countingHasher(): Counting {
-  const inner = createArgon2Hasher();
+  const inner = testHasher();
   const h: Counting = {
     hashes: 0,
     verifies: 0,

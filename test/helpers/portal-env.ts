@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 import { startDovecot, type DovecotInstance, type DovecotUser } from './dovecot.js';
 import { freePort } from './ports.js';
 import { RawImapClient } from './raw-imap-client.js';
-import { makeTestCert } from './tls.js';
+import { sharedTestCert } from './tls.js';
 import { MASTER, writeTestConfig } from './twostep-config.js';
 import { runCli, startServe, type CliResult, type ServeProcess } from './twostep-process.js';
 
@@ -40,7 +40,7 @@ export async function startPortalEnv(
   const portalPort = await freePort();
   const configPath = writeTestConfig({
     dir,
-    cert: makeTestCert(dir),
+    cert: sharedTestCert(),
     backendImapPort: dovecot.imapPort,
     listen: '',
     listenTls: `127.0.0.1:${imapsPort}`,

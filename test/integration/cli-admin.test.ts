@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { writeTestConfig } from '../helpers/twostep-config.js';
 import { BIN, runCli, type CliResult } from '../helpers/twostep-process.js';
 
-/** `twostep admin ...`: passwords never on the command line; the TOTP key is printed once. */
+/**
+ * `twostep admin ...`: passwords never on the command line; the TOTP key is printed once. The
+ * first password comes through a real process's standard input; the others in this process.
+ */
 
 function withStdin(args: string[], input: string): Promise<CliResult> {
   return new Promise((resolve) => {
@@ -31,10 +34,10 @@ describe('twostep admin', { timeout: 120_000 }, () => {
     expect(add.stdout).toMatch(/^uri: otpauth:\/\/totp\/.+secret=/m);
     expect(add.stdout + add.stderr).not.toContain('a long admin password');
 
-    const short = await withStdin(['--config', config, 'admin', 'add', 'other'], 'short\n');
+    const short = await runCli(['--config', config, 'admin', 'add', 'other'], { stdin: 'short\n' });
     expect(short.code).toBe(1);
     expect(short.stderr).toMatch(/at least|12-/);
-    const again = await withStdin(['--config', config, 'admin', 'add', 'ROOT'], 'another long password\n');
+    const again = await runCli(['--config', config, 'admin', 'add', 'ROOT'], { stdin: 'another long password\n' });
     expect(again.stderr).toContain('exists already');
 
     const file = join(dir, 'pw');

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authenticator } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/twostep-process.js';
+import { runCli, runCliProcess } from '../helpers/twostep-process.js';
 
-// The admin CLI as a script would use it: exit codes, one-line errors, stable --json.
+// The admin CLI as a script would use it: exit codes, one-line errors, stable --json. Commands run
+// in this process (runCli); the exit codes of bin/twostep itself are checked on a real process.
 let dir: string;
 let config: string;
 const cli = (...args: string[]) => runCli(['--config', config, ...args]);
@@ -86,19 +87,19 @@ describe('twostep CLI', { timeout: 90_000 }, () => {
   it('fails at start with exit 2 and one line naming the bad key', async () => {
     const bad = join(dir, 'bad.toml');
     writeFileSync(bad, '[backend]\nmaster_user = "p"\nmaster_password = "x"\n[imap]\nlisten = "localhost"\n');
-    const r = await runCli(['--config', bad, 'user', 'show', 'x']);
+    const r = await runCliProcess(['--config', bad, 'user', 'show', 'x']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/^twostep: .*bad\.toml: imap\.listen: must be "host:port"/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    const serve = await runCli(['--config', bad, 'serve']);
+    const serve = await runCliProcess(['--config', bad, 'serve']);
     expect(serve.code).toBe(2);
-    const missing = await runCli(['user', 'show', 'x'], { TWOSTEP_CONFIG: join(dir, 'nope.toml') });
+    const missing = await runCliProcess(['user', 'show', 'x'], { TWOSTEP_CONFIG: join(dir, 'nope.toml') });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.toml: no such config file/);
   });
 
   it('answers a usage error with exit 2', async () => {
-    const r = await cli('appcode', 'add', 'onlyuser');
+    const r = await runCliProcess(['--config', config, 'appcode', 'add', 'onlyuser']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/missing required argument/);
   });

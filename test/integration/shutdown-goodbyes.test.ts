@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -16,7 +13,7 @@ import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { RawSmtpClient, saslPlain } from '../helpers/raw-smtp-client.js';
 import { connectTestSocket, SocketText } from '../helpers/socket-text.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { MASTER } from '../helpers/twostep-config.js';
 
 /**
@@ -40,8 +37,7 @@ const passthrough: Authenticator = {
 };
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'twostep-shutdown-'));
-  const cert = makeTestCert(dir);
+  const cert = sharedTestCert();
   dovecot = await startDovecot({ users: [{ user: 'bob', password: 'bob-main-pw' }], master: MASTER });
   postfix = await startPostfix({ lmtpSocket: dovecot.lmtpSocket, saslPath: `inet:127.0.0.1:${dovecot.authPort}`, tls: cert });
   const logger = createLogger({
