@@ -104,7 +104,7 @@ async function enrol(config) {
     const key = (await policy.totpEnroll(demo.email)).key;
     const { oneTimeCodes } = await policy.totpConfirm(demo.email, authenticator.generate(key));
     const code = (await policy.appCodeAdd(demo.email, 'Demo mail app')).code;
-    const admin = await policy.adminAdd(adminName, new Secret(adminPassword));
+    const admin = await policy.admins.add(adminName, new Secret(adminPassword));
     return { key, oneTimeCodes, code, admin };
   } finally {
     await opened.close();

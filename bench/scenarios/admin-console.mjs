@@ -88,7 +88,7 @@ export default {
     const opened = await openPolicy(parseConfig(configText, configPath), silentLogger());
     let key;
     try {
-      ({ key } = await opened.policy.adminAdd('bench', new Secret(PASSWORD)));
+      ({ key } = await opened.policy.admins.add('bench', new Secret(PASSWORD)));
     } finally {
       await opened.close();
     }

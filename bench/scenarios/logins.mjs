@@ -78,7 +78,7 @@ async function firstUseInProcess(rounds) {
 export default {
   id: 'logins',
   title: 'Logins per second',
-  async run({ env, rec, quick, log }) {
+  async run({ env, rec, quick }) {
     const P = { seconds: quick ? 0.5 : 3, rounds: quick ? 3 : 5, settleMs: quick ? 150 : 300 };
     const noCache = await env.startTwostep({ name: 'twostep-nocache', loginCacheSeconds: 0 });
     const t = env.target;

@@ -17,7 +17,7 @@ const headerSafe = (s: string): string => s.replace(/[^\x20-\x7e]/g, '');
  */
 export function noticeMessage(o: { from: string; to: string; text: NoticeText; kind: string; at: number }): { data: Buffer; eightBit: boolean } {
   const body = o.text.lines.map((l) => l.replace(/[\r\n]/g, ' ')).join('\r\n');
-  const eightBit = /[^\x00-\x7f]/.test(body);
+  const eightBit = /[\u0080-\uffff]/.test(body);
   const headers = [
     `From: ${headerSafe(o.from)}`,
     `To: ${headerSafe(o.to)}`,

@@ -78,7 +78,7 @@ export class SmtpSubmission {
 
   /** Hands one mail over; `eightBit` asks for BODY=8BITMIME (when offered). */
   async send(from: string, to: string, data: Buffer, eightBit: boolean): Promise<SubmitOutcome> {
-    const utf8 = /[^\x00-\x7f]/.test(from + to);
+    const utf8 = /[\u0080-\uffff]/.test(from + to);
     if (utf8 && !this.#ext.has('SMTPUTF8')) return { ok: false, permanent: true, detail: 'the address is not ASCII and the server has no SMTPUTF8' };
     const params = `${eightBit && this.#ext.has('8BITMIME') ? ' BODY=8BITMIME' : ''}${utf8 ? ' SMTPUTF8' : ''}`;
     for (const [line, want] of [[`MAIL FROM:<${from}>${params}`, 250], [`RCPT TO:<${to}>`, 250], ['DATA', 354]] as const) {

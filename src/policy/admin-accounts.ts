@@ -105,10 +105,16 @@ export async function adminList(ctx: PolicyContext): Promise<AdminInfo[]> {
  * admin name for unknown sources together or for each source the admin signed in from before
  * (a network, this browser), so nobody locks an admin out from elsewhere.
  */
-export async function adminSignIn(
-  ctx: PolicyContext,
-  req: { name: string; password: Secret; code: string; clientIp: string; browserToken?: string },
-): Promise<AdminSignInResult> {
+/** An admin's sign-in form: name, password, the authenticator's code, and where it came from. */
+export interface AdminSignInRequest {
+  name: string;
+  password: Secret;
+  code: string;
+  clientIp: string;
+  browserToken?: string;
+}
+
+export async function adminSignIn(ctx: PolicyContext, req: AdminSignInRequest): Promise<AdminSignInResult> {
   const now = ctx.clock();
   const name = usernameProblem(req.name) === null ? normalizeUsername(req.name) : null;
   const subject = `admin:${name ?? '?'}`;
@@ -182,4 +188,30 @@ async function requireAdmin(ctx: PolicyContext, name: string) {
   const a = await ctx.wrapStore(() => ctx.store.admins.findByName(n));
   if (!a) throw new TwostepError('NOT_FOUND', `no such admin: ${n}`);
   return a;
+}
+
+/** The functions above bound to one policy's context: Policy.admins. */
+export class AdminAccounts {
+  readonly #ctx: PolicyContext;
+  constructor(ctx: PolicyContext) {
+    this.#ctx = ctx;
+  }
+  add(name: string, password: Secret): Promise<TotpEnrollment> {
+    return adminAdd(this.#ctx, name, password);
+  }
+  setPassword(name: string, password: Secret): Promise<void> {
+    return adminSetPassword(this.#ctx, name, password);
+  }
+  resetTotp(name: string): Promise<TotpEnrollment> {
+    return adminResetTotp(this.#ctx, name);
+  }
+  remove(name: string): Promise<void> {
+    return adminRemove(this.#ctx, name);
+  }
+  list(): Promise<AdminInfo[]> {
+    return adminList(this.#ctx);
+  }
+  signIn(req: AdminSignInRequest): Promise<AdminSignInResult> {
+    return adminSignIn(this.#ctx, req);
+  }
 }

@@ -1,7 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { AdminPolicy, WebSessionKind, WebSessionStage } from '../store/types.js';
-import type { Secret } from '../core/secret.js';
-import { adminAdd, adminList, adminRemove, adminResetTotp, adminSetPassword, adminSignIn, type AdminInfo, type AdminSignInResult } from './admin-accounts.js';
+import { AdminAccounts } from './admin-accounts.js';
 import { auditSearch, consoleSetPolicy, recordAdminAction, resetUser, type AdminActor, type AuditFilter } from './admin-console.js';
 import { ConsolePolicy } from './console-policy.js';
 import type { PasswordChecker } from './password-checker.js';
@@ -37,18 +36,21 @@ export type { PolicyOptions };
  * Every two-step rule, behind one object: who must present an application code, which code is
  * valid, TOTP enrolment, one-time codes, trusted devices, throttling and the audit trail.
  * State is re-read from the store on every call, so a change made by another process (the CLI)
- * applies at once; only the failure throttle is per process. Each group of rules lives in its
- * own file; this class is the public surface.
+ * applies at once, and the guessing bounds are counted in the store (shared by every process and
+ * node). Each group of rules lives in its own file; this class is the public surface.
  */
 export class Policy implements Authenticator, RevocationCheck {
   readonly #ctx: PolicyContext;
   #notices: MailNoticeQueue | undefined;
   /** The admin console's organisation view: domains, user pages, the rollout, audit pages and exports. */
   readonly console: ConsolePolicy;
+  /** The admin console's own accounts: add, password, authenticator key, remove, list, sign-in. */
+  readonly admins: AdminAccounts;
 
   constructor(opts: PolicyOptions) {
     this.#ctx = new PolicyContext(opts);
     this.console = new ConsolePolicy(this.#ctx, (users) => this.twoStepEnded(users));
+    this.admins = new AdminAccounts(this.#ctx);
   }
 
   /** Called with the users whose two-step authentication a console change (a domain disallowed) turned off. */
@@ -264,30 +266,6 @@ export class Policy implements Authenticator, RevocationCheck {
   }
 
   // admin accounts and console
-
-  adminAdd(name: string, password: Secret): Promise<TotpEnrollment> {
-    return adminAdd(this.#ctx, name, password);
-  }
-
-  adminSetPassword(name: string, password: Secret): Promise<void> {
-    return adminSetPassword(this.#ctx, name, password);
-  }
-
-  adminResetTotp(name: string): Promise<TotpEnrollment> {
-    return adminResetTotp(this.#ctx, name);
-  }
-
-  adminRemove(name: string): Promise<void> {
-    return adminRemove(this.#ctx, name);
-  }
-
-  adminList(): Promise<AdminInfo[]> {
-    return adminList(this.#ctx);
-  }
-
-  adminSignIn(req: { name: string; password: Secret; code: string; clientIp: string; browserToken?: string }): Promise<AdminSignInResult> {
-    return adminSignIn(this.#ctx, req);
-  }
 
   consoleSetPolicy(actor: AdminActor, user: string, policy: AdminPolicy): Promise<void> {
     return consoleSetPolicy(this.#ctx, actor, user, policy);

@@ -2,7 +2,9 @@ import { isTwostepError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import { logSafeError } from '../core/log-safe-error.js';
 import type { Logger } from '../core/logger.js';
-import type { DeferredWrite, StoreRepos, WriteBehindStats } from './store.js';
+import type { DeferredWrite, WriteBehindStats } from './store.js';
+
+export { applyDeferred } from './apply-deferred.js';
 
 export interface WriteBehindOptions {
   /**
@@ -42,7 +44,7 @@ function keyOf(w: DeferredWrite): string | undefined {
     case 'audit':
     case 'attempt-failed':
     case 'attempt-settled':
-    case 'source-seen':
+    case 'mail-notice':
       return undefined;
   }
 }
@@ -62,38 +64,6 @@ function merged(older: DeferredWrite, newer: DeferredWrite): DeferredWrite {
 
 const timeOf = (w: DeferredWrite): number =>
   w.kind === 'app-code-used' ? w.use.at : w.kind === 'audit' ? w.event.at : w.kind === 'mail-notice' ? w.notice.createdAt : w.at;
-
-/** Applies one deferred write through repositories (of a transaction). */
-export async function applyDeferred(tx: StoreRepos, w: DeferredWrite): Promise<void> {
-  switch (w.kind) {
-    case 'audit':
-      await tx.audit.insert(w.event);
-      return;
-    case 'app-code-used':
-      await tx.appCodes.markUsed(w.codeId, w.use);
-      return;
-    case 'device-seen':
-      await tx.trustedDevices.touch(w.deviceId, w.at);
-      return;
-    case 'web-session-seen':
-      await tx.webSessions.touch(w.sessionId, w.at);
-      return;
-    case 'attempt-settled':
-      await tx.attempts.settle(w.attempt, w.failed, w.at);
-      return;
-    case 'attempt-failed':
-      await tx.attempts.record(w.keys, w.at);
-      return;
-    case 'source-seen':
-      if ((await tx.knownSources.note(w.username, w.source, w.at)) && w.noticeIfNew) await tx.mailNotices.insert(w.noticeIfNew);
-      return;
-    case 'mail-notice': {
-      const last = w.quietMs === undefined ? null : await tx.mailNotices.lastQueuedAt(w.notice.username, w.notice.kind);
-      if (last === null || last <= w.notice.createdAt - (w.quietMs ?? 0)) await tx.mailNotices.insert(w.notice);
-      return;
-    }
-  }
-}
 
 /**
  * The write-behind queue: writes no login waits for, kept in order and written in batches (one

@@ -91,12 +91,23 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i] as string;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      }
       else if (ch === '"') quoted = false;
       else cell += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(cell), (cell = '');
-    else if (ch === '\r' && text[i + 1] === '\n') row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    }
     else cell += ch;
   }
   return rows;
@@ -212,13 +223,13 @@ describe('the admin console of an organisation of 100,000 users', { timeout: 120
 
     const [csv] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('link', { name: 'CSV' }).click()]);
     expect(csv.suggestedFilename()).toMatch(/^twostep-audit-\d{8}T\d{6}\.csv$/);
-    const rows = parseCsv(readFileSync((await csv.path()) as string, 'utf8'));
+    const rows = parseCsv(readFileSync(await csv.path(), 'utf8'));
     expect(rows[0]).toEqual(['time', 'user', 'event', 'protocol', 'ip', 'detail']);
     expect(rows.slice(1).map((r) => [Date.parse(r[0] as string), r[1], r[2], r[3], r[4], (JSON.parse(r[5] as string) as { cid: string }).cid])).toEqual(
       want.map((e) => [e.at, e.username, 'login.fail', 'imap', e.ip, e.detail.cid]),
     );
     const [json] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('link', { name: 'JSON' }).click()]);
-    const list = JSON.parse(readFileSync((await json.path()) as string, 'utf8')) as { user: string; event: string }[];
+    const list = JSON.parse(readFileSync(await json.path(), 'utf8')) as { user: string; event: string }[];
     expect(list.map((e) => e.user)).toEqual(want.map((e) => e.username));
     // An attacker logs in with a user name a spreadsheet would run as a formula (exact bytes on the
     // wire: a quoted IMAP string); the CSV export writes it so that it is text, not a formula.

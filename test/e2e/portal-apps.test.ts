@@ -80,9 +80,9 @@ describe('application codes that can do less, and the Apple profile (real Chromi
     toDocs('user-side-passcode');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Set up iPhone / iPad / Mac' }).click()]);
     expect(download.suggestedFilename()).toBe('iPhone.mobileconfig');
-    const signed = readFileSync((await download.path()) as string);
+    const signed = readFileSync(await download.path());
     const plist = await openssl(['cms', '-verify', '-inform', 'DER', '-noverify'], signed);
-    const profile = JSON.parse(await python('import sys, json, plistlib; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())))', plist));
+    const profile = JSON.parse(await python('import sys, json, plistlib; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())))', plist)) as { PayloadContent: unknown[] };
     expect(profile.PayloadContent[0]).toMatchObject({ IncomingPassword: code, OutgoingPassword: code, IncomingMailServerUsername: USER, EmailAddress: `${USER}@test.example` });
 
     // Used once: the same link now says so.

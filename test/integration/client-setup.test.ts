@@ -13,6 +13,15 @@ import { makeTestCert } from '../helpers/tls.js';
 import { enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
+/** The mail payload of an Apple configuration profile, as the test reads it. */
+interface MailPayload {
+  IncomingMailServerPortNumber: number;
+  IncomingMailServerUsername: string;
+  IncomingPassword: string;
+  OutgoingMailServerPortNumber: number;
+  OutgoingPassword: string;
+}
+
 /**
  * Issue 15 part 1 against a real `twostep serve` (IMAPS and SMTPS front ends, the portal with
  * [clients]), a real Dovecot and a real Postfix: Thunderbird's autoconfig and Outlook's
@@ -120,7 +129,7 @@ describe('mail apps that configure themselves (real serve, Dovecot, Postfix)', {
     for (const path of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml']) {
       const res = await post(path, body(`alice@${DOMAIN}`));
       expect(res.status, path).toBe(200);
-      const xml = JSON.parse(await python(AUTODISCOVER_PY, res.body));
+      const xml = JSON.parse(await python(AUTODISCOVER_PY, res.body)) as { type: string; protocols: Record<string, string>[] };
       expect(xml.type).toBe('email');
       expect(xml.protocols.map((p: Record<string, string>) => [p.Type, p.Server, p.Port, p.LoginName, p.SSL, p.Encryption])).toEqual([
         ['IMAP', 'localhost', String(imapsPort), 'alice', 'on', 'SSL'],
@@ -152,10 +161,11 @@ describe('mail apps that configure themselves (real serve, Dovecot, Postfix)', {
     expect(dl.disposition).toBe('attachment; filename="iPhone.mobileconfig"');
     // A CMS SignedData that verifies against the [tls] certificate, holding the plist.
     const plist = await openssl(['cms', '-verify', '-inform', 'DER', '-CAfile', cert.cert, '-purpose', 'any'], dl.bytes);
-    const profile = JSON.parse(await python(PLIST_PY, plist));
+    const profile = JSON.parse(await python(PLIST_PY, plist)) as { PayloadContent: MailPayload[] };
+    const mail = profile.PayloadContent[0] as MailPayload;
     expect(profile).toMatchObject({ PayloadType: 'Configuration', PayloadVersion: 1, PayloadOrganization: 'Test Mail', PayloadRemovalDisallowed: false });
     expect(profile.PayloadContent).toHaveLength(1);
-    expect(profile.PayloadContent[0]).toMatchObject({
+    expect(mail).toMatchObject({
       PayloadType: 'com.apple.mail.managed',
       EmailAccountType: 'EmailTypeIMAP',
       EmailAddress: `alice@${DOMAIN}`,
@@ -174,16 +184,16 @@ describe('mail apps that configure themselves (real serve, Dovecot, Postfix)', {
     expect((await b.download(profileUrl as string)).status).toBe(410);
 
     // The profile's settings and password sign in: IMAP ...
-    const imap = await RawImapClient.connect({ port: profile.PayloadContent[0].IncomingMailServerPortNumber, tls: true });
+    const imap = await RawImapClient.connect({ port: mail.IncomingMailServerPortNumber, tls: true });
     await imap.greeting();
-    expect(await imap.command(`LOGIN ${profile.PayloadContent[0].IncomingMailServerUsername} ${profile.PayloadContent[0].IncomingPassword}`)).toMatch(/^t1 OK/m);
+    expect(await imap.command(`LOGIN ${mail.IncomingMailServerUsername} ${mail.IncomingPassword}`)).toMatch(/^t1 OK/m);
     imap.close();
     // ... and SMTP, through Postfix.
     const smtp = nodemailer.createTransport({
       host: '127.0.0.1',
-      port: profile.PayloadContent[0].OutgoingMailServerPortNumber,
+      port: mail.OutgoingMailServerPortNumber,
       secure: true,
-      auth: { user: 'alice', pass: profile.PayloadContent[0].OutgoingPassword },
+      auth: { user: 'alice', pass: mail.OutgoingPassword },
       tls: { rejectUnauthorized: false },
     });
     const sent = await smtp.sendMail({ from: `alice@${DOMAIN}`, to: `alice@${DOMAIN}`, subject: 'from the profile', text: 'hi' });

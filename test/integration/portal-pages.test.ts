@@ -74,7 +74,7 @@ describe('portal pages (accessibility)', () => {
     }
     expectAccessible('passcode', (await b.post('/apps', { name: 'Phone' })).body);
 
-    const adminKey = (await h.policy.adminAdd('root', new Secret('a-long-admin-password'))).key;
+    const adminKey = (await h.policy.admins.add('root', new Secret('a-long-admin-password'))).key;
     const a = browserFor(h);
     expectAccessible('/admin/sign-in', (await a.get('/admin/sign-in')).body);
     h.clock.now += 30_000;
@@ -111,7 +111,7 @@ describe('portal pages (accessibility)', () => {
     const aliceKey = (await h.policy.totpPendingKey('alice'))?.key as string;
     expectErrorTied((await c.post('/setup/confirm', { code: wrongCode(aliceKey, h.clock.now) })).body, ['code']);
 
-    await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    await h.policy.admins.add('root', new Secret('a-long-admin-password'));
     const a = browserFor(h);
     await a.get('/admin/sign-in');
     expectErrorTied((await a.post('/admin/sign-in', { name: 'root', password: 'wrong', code: '123456' })).body, ['name', 'password', 'code']);

@@ -177,7 +177,7 @@ describe('portal web security (review)', () => {
 
   it('bounds parallel admin sign-ins per admin name (password and 6-digit code guesses)', async () => {
     const h = await startPortalHarness({ userFailures: 3 });
-    const { key } = await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    const { key } = await h.policy.admins.add('root', new Secret('a-long-admin-password'));
     const browsers = Array.from({ length: 12 }, () => browserFor(h));
     for (const b of browsers) await b.get('/admin/sign-in');
     const replies = await Promise.all(
@@ -256,11 +256,11 @@ describe('portal web security (review)', () => {
 
   it("ends an admin's console sessions when the password is changed", async () => {
     const h = await startPortalHarness();
-    const { key } = await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    const { key } = await h.policy.admins.add('root', new Secret('a-long-admin-password'));
     const a = browserFor(h);
     await a.adminSignIn('root', 'a-long-admin-password', key);
     expect((await a.get('/admin')).status).toBe(200);
-    await h.policy.adminSetPassword('root', new Secret('another-long-password'));
+    await h.policy.admins.setPassword('root', new Secret('another-long-password'));
     expect((await a.get('/admin')).location).toBe('/admin/sign-in');
   });
 
@@ -319,7 +319,7 @@ describe('portal web security (review)', () => {
     expect((await b.post('/sign-out-all', {}, 'forged')).status).toBe(403);
     expect((await b.get('/preferences/accounts')).status).toBe(200);
     // Likewise for the admin console's forms.
-    await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    await h.policy.admins.add('root', new Secret('a-long-admin-password'));
     const a = browserFor(h);
     await a.get('/admin/sign-in');
     for (const path of ['/admin/users/policy', '/admin/reset', '/admin/sign-out-all']) {
@@ -358,7 +358,7 @@ describe('portal web security (review)', () => {
     // A hostile "email address" at sign-in lands in the audit log the admin reads.
     const stranger = browserFor(h);
     await stranger.signIn(`"><svg onload=alert(1)>${XSS}`, 'whatever');
-    const adminKey = (await h.policy.adminAdd('root', new Secret('a-long-admin-password'))).key;
+    const adminKey = (await h.policy.admins.add('root', new Secret('a-long-admin-password'))).key;
     const a = browserFor(h);
     expect((await a.adminSignIn('root', 'a-long-admin-password', adminKey)).location).toBe('/admin');
     const audit = await a.get('/admin/audit');

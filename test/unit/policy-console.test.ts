@@ -199,19 +199,19 @@ describe('the console: user pages, the overview, the audit log', () => {
 describe('an admin proves a new authenticator before the console works', () => {
   it('the first sign-in is unconfirmed; a code of a later step confirms; reset-totp starts over', async () => {
     const { policy, clock } = await setup();
-    const { key } = await policy.adminAdd('root', new Secret('a long admin password'));
-    expect((await policy.adminList())[0]).toMatchObject({ name: 'root', confirmed: false });
-    const signIn = (k: string) => policy.adminSignIn({ name: 'root', password: new Secret('a long admin password'), code: totpCode(k, clock.now), clientIp: '192.0.2.9' });
+    const { key } = await policy.admins.add('root', new Secret('a long admin password'));
+    expect((await policy.admins.list())[0]).toMatchObject({ name: 'root', confirmed: false });
+    const signIn = (k: string) => policy.admins.signIn({ name: 'root', password: new Secret('a long admin password'), code: totpCode(k, clock.now), clientIp: '192.0.2.9' });
     expect(await signIn(key)).toEqual({ ok: true, name: 'root', confirmed: false });
     // The same code again (the same step) proves nothing.
     expect(await policy.console.confirmAdminTotp('root', totpCode(key, clock.now), '192.0.2.9')).toEqual({ ok: false, reason: 'invalid-code' });
     expect(await policy.console.confirmAdminTotp('root', '123456', '192.0.2.9')).toEqual({ ok: false, reason: 'invalid-code' });
     clock.now += 30_000;
     expect(await policy.console.confirmAdminTotp('root', totpCode(key, clock.now), '192.0.2.9')).toEqual({ ok: true });
-    expect((await policy.adminList())[0]).toMatchObject({ confirmed: true });
+    expect((await policy.admins.list())[0]).toMatchObject({ confirmed: true });
     clock.now += 30_000;
     expect(await signIn(key)).toEqual({ ok: true, name: 'root', confirmed: true });
-    const { key: newKey } = await policy.adminResetTotp('root');
+    const { key: newKey } = await policy.admins.resetTotp('root');
     clock.now += 30_000;
     expect(await signIn(newKey)).toEqual({ ok: true, name: 'root', confirmed: false });
     const events = (await policy.auditSearch({ event: 'admin.totp-confirm' })).map((e) => e.event);

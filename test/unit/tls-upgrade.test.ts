@@ -30,7 +30,7 @@ async function upgradingServer(handshakeMs: number, prepare?: (s: net.Socket) =>
       upgradeServerTls(socket, secureContext, handshakeMs).then(
         (t) => {
           t.on('error', () => {});
-          t.once('data', (d) => t.end(`echo ${d.toString('latin1')}`));
+          t.once('data', (d: Buffer) => t.end(`echo ${d.toString('latin1')}`));
           return 'secure';
         },
         (err: Error) => err.message,
@@ -48,7 +48,7 @@ function tlsEcho(port: number, via?: (socket: net.Socket) => net.Socket): Promis
     const t = tls.connect({ socket: via ? via(raw) : raw, rejectUnauthorized: false, servername: 'localhost' });
     let got = '';
     t.on('secureConnect', () => t.write('hello\r\n'));
-    t.on('data', (d) => (got += d.toString('latin1')));
+    t.on('data', (d: Buffer) => (got += d.toString('latin1')));
     t.on('end', () => resolve(got));
     t.on('error', reject);
   });

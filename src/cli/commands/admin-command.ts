@@ -19,7 +19,7 @@ export function adminCommand(): Command {
     .option('--password-file <file>', 'read the password from the first line of this file')
     .action(async (name: string, opts: { passwordFile?: string }, cmd: Command) => {
       const password = await readNewPassword(opts);
-      await withPolicy(cmd, async ({ policy }) => printTotp(name, await policy.adminAdd(name, password)));
+      await withPolicy(cmd, async ({ policy }) => printTotp(name, await policy.admins.add(name, password)));
     });
   admin
     .command('password <name>')
@@ -28,7 +28,7 @@ export function adminCommand(): Command {
     .action(async (name: string, opts: { passwordFile?: string }, cmd: Command) => {
       const password = await readNewPassword(opts);
       await withPolicy(cmd, async ({ policy }) => {
-        await policy.adminSetPassword(name, password);
+        await policy.admins.setPassword(name, password);
         stdout.line(`Admin ${name}: password changed.`);
       });
     });
@@ -36,14 +36,14 @@ export function adminCommand(): Command {
     .command('reset-totp <name>')
     .description('new authenticator key for an admin (lost phone); signs the admin out everywhere')
     .action(async (name: string, _o, cmd: Command) => {
-      await withPolicy(cmd, async ({ policy }) => printTotp(name, await policy.adminResetTotp(name)));
+      await withPolicy(cmd, async ({ policy }) => printTotp(name, await policy.admins.resetTotp(name)));
     });
   admin
     .command('remove <name>')
     .description('delete an admin account')
     .action(async (name: string, _o, cmd: Command) => {
       await withPolicy(cmd, async ({ policy }) => {
-        await policy.adminRemove(name);
+        await policy.admins.remove(name);
         stdout.line(`Admin ${name}: removed.`);
       });
     });
@@ -52,7 +52,7 @@ export function adminCommand(): Command {
     .description('admin accounts')
     .action(async (_o, cmd: Command) => {
       await withPolicy(cmd, async ({ policy }) => {
-        for (const a of await policy.adminList()) {
+        for (const a of await policy.admins.list()) {
           stdout.line(`${a.name}  created ${a.createdAt.slice(0, 10)}${a.confirmed ? '' : '  authenticator not confirmed yet'}`);
         }
       });

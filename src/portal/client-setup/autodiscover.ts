@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { appLoginName, type AdvertisedService, type ClientSettings } from '../../config/client-settings.js';
+import type { AdvertisedService, ClientSettings } from '../../config/client-settings.js';
+import { appLoginName } from './client-address.js';
 import { xmlText } from './xml-text.js';
 
 const RESPONSE_NS = 'http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006';

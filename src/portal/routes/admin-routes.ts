@@ -20,7 +20,7 @@ export function adminRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   });
   app.post('/admin/sign-in', async (c) => {
     const name = field(c, 'name').trim();
-    const r = await d.policy.adminSignIn({
+    const r = await d.policy.admins.signIn({
       name,
       password: new Secret(field(c, 'password')),
       code: field(c, 'code'),

@@ -47,7 +47,7 @@ export function adminUserRoutes(app: Hono<PortalEnv>, d: PortalDeps, { get, post
     try {
       if (policy === FOLLOW_DOMAIN) await d.policy.console.followDomain(field(c, 'user'), actorOf(c, s));
       else if (ADMIN_POLICIES.includes(policy as AdminPolicy)) await d.policy.consoleSetPolicy(actorOf(c, s), field(c, 'user'), policy as AdminPolicy);
-      else return users(c, s, back, { error: 'Choose allowed, required or not allowed.' });
+      else return await users(c, s, back, { error: 'Choose allowed, required or not allowed.' });
     } catch (err) {
       return users(c, s, back, { error: refusalMessage(err) });
     }

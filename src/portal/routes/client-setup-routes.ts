@@ -1,5 +1,6 @@
 import type { Context, Hono } from 'hono';
-import { servesDomain, type ClientSettings } from '../../config/client-settings.js';
+import type { ClientSettings } from '../../config/client-settings.js';
+import { servesDomain } from '../client-setup/client-address.js';
 import { domainOf } from '../../core/mail-address.js';
 import type { PortalEnv } from '../portal-context.js';
 import { autoconfigXml } from '../client-setup/autoconfig.js';

@@ -22,7 +22,7 @@ export function selectOf(id: string, name: string, options: readonly (readonly [
   )}</select>`;
 }
 
-const POLICY_OPTIONS = Object.entries(POLICY_LABELS) as [string, string][];
+const POLICY_OPTIONS = Object.entries<string>(POLICY_LABELS);
 
 /**
  * The policy select: allowed / required / not allowed, and (withDomain) "Domain default" for a
