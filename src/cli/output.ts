@@ -29,6 +29,19 @@ export function cliIo(): CliIo {
   return current.getStore() ?? processIo;
 }
 
+/**
+ * Writes a large chunk of output, waiting while the process's stdout buffer is full (a pipe to a
+ * slow reader); a caller's io (runCli) takes it at once.
+ */
+export function writeOut(text: string): Promise<void> {
+  const io = cliIo();
+  if (io !== processIo) {
+    io.out(text);
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => (process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve)));
+}
+
 /** Everything the CLI prints goes through here, so tests can capture it and --json stays stable. */
 export interface Output {
   line(text?: string): void;

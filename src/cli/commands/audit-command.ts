@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AUDIT_CSV_HEADER, auditCsvLine, type AuditEntry, type AuditQuery } from '../../policy/index.js';
 import { withPolicy } from '../context.js';
-import { stdout, table } from '../output.js';
+import { stdout, table, writeOut as write } from '../output.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -13,11 +13,6 @@ interface AuditOptions extends AuditQuery {
   limit?: number;
   json?: boolean;
   csv?: boolean;
-}
-
-/** Writes one chunk, waiting while stdout's buffer is full (a pipe to a slow reader). */
-function write(text: string): Promise<void> {
-  return new Promise((resolve) => (process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve)));
 }
 
 export function auditCommand(): Command {
