@@ -3,9 +3,8 @@ import { describeListenError } from './checks/listen-error.js';
 import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
 import { clientSettings } from './config/client-settings.js';
 import type { BackendTls, Config } from './config/schema.js';
-import { backendTarget, type BackendTarget, readMasterPassword, secretKeyPath, storeLocation } from './config/runtime-config.js';
+import { backendTarget, type BackendTarget, readMasterPassword } from './config/runtime-config.js';
 import { AddressList } from './core/address-list.js';
-import { configFileError } from './core/config-file-error.js';
 import { formatHostPort, type HostPort } from './core/host-port.js';
 import { limits } from './core/limits.js';
 import { LogEvent } from './core/log-events.js';
@@ -15,8 +14,7 @@ import { openFileLimit } from './core/open-files.js';
 import { SecureContextHolder } from './core/secure-context-holder.js';
 import { serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
-import { ARGON2_TEST_PARAMS, argon2ParamsFrom, createArgon2Hasher, loadOrCreateKeyFile } from './crypto/index.js';
-import { Policy, defaultExpiryDays } from './policy/index.js';
+import { defaultExpiryDays } from './policy/index.js';
 import { startNoticeSender, type NoticeSender } from './notify/notice-sender.js';
 import { noticeTarget } from './notify/notice-target.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
@@ -27,8 +25,6 @@ import type { FrontEnd } from './protocols/shared/front-end-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
 import { ProxyProtocolGate } from './protocols/shared/proxy-protocol.js';
-import { existsSync } from 'node:fs';
-import { openStore, type Store } from './store/index.js';
 import { imapPasswordChecker } from './portal/imap-password-checker.js';
 import { startPortal, type RunningPortal } from './portal/portal-server.js';
 import { startAuditPruner } from './server/audit-pruner.js';
@@ -37,78 +33,11 @@ import { gracefulShutdown, type ShutdownSummary } from './server/graceful-shutdo
 import type { RunningMetrics } from './server/metrics-server.js';
 import { ReadinessCheck } from './server/readiness.js';
 import { Reloader } from './server/reloader.js';
-import { KickingPolicy } from './verify/kicking-policy.js';
 import { PasswordCheckPasses } from './verify/password-check-passes.js';
-import { createSessionKicker } from './verify/session-kicker.js';
 import { startDovecotVerify, type RunningVerifyServer } from './verify/start-dovecot-verify.js';
+import { openPolicy, type OpenedPolicy } from './server/open-policy.js';
 
-export interface OpenedPolicy {
-  policy: Policy;
-  /**
-   * Waits for the [dovecot] kick_command runs started by revokes so far; returns one line per
-   * failure. Call before close() (the CLI shows the lines as warnings).
-   */
-  drain(): Promise<string[]>;
-  /** The store, for its write-behind counters (metrics, the shutdown line, /readyz). */
-  store: Store;
-  /** Writes what is queued (audit, Last Used; waiting at most `flushMs` for a locked database), then closes the store. */
-  close(flushMs?: number): Promise<void>;
-}
-
-/**
- * Composition of config → store → key file → policy, shared by `serve` and the admin commands.
- * The store comes first: it creates its folder (0700), where the key file goes by default.
- */
-export async function openPolicy(config: Config, logger: Logger): Promise<OpenedPolicy> {
-  let store: Awaited<ReturnType<typeof openStore>>;
-  try {
-    store = await openStore(storeLocation(config), { logger });
-  } catch (err) {
-    if (config.store.url !== undefined) throw err; // names store.url and why (open-postgres-store.ts)
-    // The folder or file cannot be made or opened (EACCES, SQLITE_CANTOPEN, "file is not a
-    // database"), also as the store's own error's cause: one line naming the key and the path.
-    // A busy or locked database passes as it is.
-    const fault = [err, (err as { cause?: unknown }).cause].find((e): e is Error & { code: string } =>
-      e instanceof Error && /^E[A-Z]+$|^SQLITE_(CANTOPEN|NOTADB|READONLY|PERM|CORRUPT)/.test(String((e as { code?: unknown }).code)),
-    );
-    if (!fault) throw err;
-    throw configFileError('store.path', config.store.path, `cannot open the database: ${fault.message} (${fault.code})`, err);
-  }
-  let masterKey: Buffer;
-  try {
-    if (config.store.url !== undefined) await refuseNewKeyForSharedStore(store, secretKeyPath(config));
-    masterKey = loadOrCreateKeyFile(secretKeyPath(config));
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  const kickArgv = config.dovecot?.kick_command ?? [];
-  const kicker = kickArgv.length > 0 ? createSessionKicker(kickArgv, logger) : undefined;
-  const argon2 = argon2ParamsFrom(process.env);
-  if (argon2 === ARGON2_TEST_PARAMS) logger.warn({ event: LogEvent.argon2TestParameters }, 'argon2 runs at the test suite\'s cost (NODE_ENV=test, TWOSTEP_TEST_ARGON2=cheap): never in production');
-  const opts = { store, masterKey, config, logger, hasher: createArgon2Hasher(argon2) };
-  const policy = kicker ? new KickingPolicy(opts, kicker) : new Policy(opts);
-  return {
-    policy,
-    drain: () => kicker?.drain() ?? Promise.resolve([]),
-    close: (flushMs) => store.close(flushMs),
-    store,
-  };
-}
-
-/**
- * A shared (PostgreSQL) store that already holds accounts or admins was keyed by another node's
- * key file: a new key here would fail every code and TOTP key there, so none is made.
- */
-async function refuseNewKeyForSharedStore(store: Store, keyPath: string): Promise<void> {
-  if (existsSync(keyPath)) return;
-  if ((await store.accounts.listAll(1)).length === 0 && (await store.admins.list()).length === 0) return;
-  throw configFileError(
-    'store.secret_key_file',
-    keyPath,
-    'missing, and the shared database already holds accounts: copy the key file from a node that uses this database',
-  );
-}
+export { openPolicy, type OpenedPolicy };
 
 export interface Running {
   imap: Awaited<ReturnType<typeof startImapServer>>;
