@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --only=id,id]: real Dovecot (and Postfix for the SMTP scenario),
+// npm run bench [-- --quick] [-- --only=id,id] [-- --twostep-workers=1,2]: real Dovecot (and Postfix for the SMTP scenario),
 // twostep in front of them, and nginx's mail proxy (when Debian's nginx + libnginx-mod-mail are
 // installed) on loopback; each scenario in bench/scenarios/ runs its sides in alternation
 // (A B C A B C ...) and reports medians and ratios to the first side ("direct" = Dovecot or Postfix without a proxy).
 // Output: a table on stdout, bench/results.json. Needs root (the private Dovecot and Postfix), like the tests.
 // --quick: fewer rounds and 300 idle connections, under 2 minutes; for trying, not for the README.
+// --twostep-workers=1,2: the TLS login rows also run twostep with `[server] workers = N` (issue 14).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const twostepWorkers = (args.find((a) => a.startsWith('--twostep-workers='))?.slice('--twostep-workers='.length).split(',') ?? [])
+  .filter(Boolean)
+  .map(Number);
+if (twostepWorkers.some((n) => !Number.isInteger(n) || n < 1)) {
+  console.error('bench: --twostep-workers takes whole numbers >= 1, e.g. --twostep-workers=1,2');
+  process.exit(2);
+}
 const t0 = Date.now();
 const log = (s) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${s}\n`);
 
@@ -94,7 +102,7 @@ try {
     if (only && !only.includes(s.id)) continue;
     log(`${s.id}: ${s.title}`);
     try {
-      await s.run({ env, rec, quick, log });
+      await s.run({ env, rec, quick, log, twostepWorkers });
     } catch (err) {
       exitCode = 1;
       log(`${s.id} FAILED: ${err?.stack ?? err}`);

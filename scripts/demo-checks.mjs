@@ -64,7 +64,8 @@ class Browser {
 
 /**
  * The portal as the demo describes it: the sign-in page, the 2FA user's email + main password
- * then a one-time code, and the admin's name + password + current TOTP code.
+ * then a one-time code, and the admin's name + password + current TOTP code, then the next one
+ * (the first sign-in with a new key proves it).
  * @returns {Promise<[string, { ok: boolean, out: string }][]>}
  */
 async function portalChecks(o) {
@@ -92,13 +93,17 @@ async function portalChecks(o) {
     const page = await admin.request('/admin/sign-in');
     if (page.status !== 200) return { ok: false, out: `GET /admin/sign-in: ${page.status}` };
     const signIn = await admin.request('/admin/sign-in', { name: o.admin.name, password: o.admin.password, code: authenticator.generate(o.admin.key) });
-    if (signIn.location !== '/admin') return { ok: false, out: `POST /admin/sign-in: ${signIn.status} ${signIn.location}\n${signIn.text.slice(0, 400)}` };
-    const console_ = await admin.request('/admin');
-    return { ok: console_.status === 200 && console_.text.includes(o.user.email), out: `GET /admin: ${console_.status}` };
+    if (signIn.location !== '/admin/confirm') return { ok: false, out: `POST /admin/sign-in: ${signIn.status} ${signIn.location}\n${signIn.text.slice(0, 400)}` };
+    // A new key: the next step's code proves it (accepted one step early).
+    await admin.request('/admin/confirm');
+    const next = await admin.request('/admin/confirm', { code: authenticator.clone({ epoch: Date.now() + 30_000 }).generate(o.admin.key) });
+    if (next.location !== '/admin') return { ok: false, out: `POST /admin/confirm: ${next.status} ${next.location}\n${next.text.slice(0, 400)}` };
+    const users = await admin.request(`/admin/users?q=${encodeURIComponent(o.user.email)}`);
+    return { ok: users.status === 200 && users.text.includes(o.user.email), out: `GET /admin/users: ${users.status}` };
   });
   return [
     ['portal: sign-in page, email + password, one-time code', userFlow],
-    ['admin console: name + password + authenticator code', adminFlow],
+    ['admin console: name + password + code, then the next code proves the new key', adminFlow],
   ];
 }
 

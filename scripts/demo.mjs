@@ -104,7 +104,7 @@ async function enrol(config) {
     const key = (await policy.totpEnroll(demo.email)).key;
     const { oneTimeCodes } = await policy.totpConfirm(demo.email, authenticator.generate(key));
     const code = (await policy.appCodeAdd(demo.email, 'Demo mail app')).code;
-    const admin = await policy.adminAdd(adminName, new Secret(adminPassword));
+    const admin = await policy.admins.add(adminName, new Secret(adminPassword));
     return { key, oneTimeCodes, code, admin };
   } finally {
     await opened.close();
@@ -209,7 +209,7 @@ Users (their Dovecot passwords):
     one-time codes:     ${enrolled.oneTimeCodes.slice(0, 3).join('  ')}  (each works once instead of the 6-digit code)
   ${plain.email} / ${plain.password}   two-step authentication off: passes through
 Admin console ${portal}/admin: ${adminName} / ${adminPassword}
-    authenticator key:  ${enrolled.admin.key}  (shown once)
+    authenticator key:  ${enrolled.admin.key}  (shown once; the first sign-in also asks for the next code)
 No authenticator app at hand? The current 6-digit code of a key:
   node -e "console.log(require('otplib').authenticator.generate(process.argv[1]))" KEY
 

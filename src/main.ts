@@ -1,11 +1,10 @@
 import { awaitBackends } from './checks/backend-checks.js';
 import { describeListenError } from './checks/listen-error.js';
 import { describeCertificate, loadTlsFiles } from './checks/tls-files.js';
-import type { BackendTls, Config } from './config/schema.js';
-import { backendTarget, type BackendTarget, readMasterPassword } from './config/runtime-config.js';
-import { AddressList } from './core/address-list.js';
-import { formatHostPort, type HostPort } from './core/host-port.js';
-import { limits } from './core/limits.js';
+import { clientSettings } from './config/client-settings.js';
+import type { Config } from './config/schema.js';
+import { readMasterPassword } from './config/runtime-config.js';
+import { formatHostPort } from './core/host-port.js';
 import { LogEvent } from './core/log-events.js';
 import { logSafeError } from './core/log-safe-error.js';
 import { setMetricSources } from './core/metrics.js';
@@ -13,6 +12,9 @@ import { openFileLimit } from './core/open-files.js';
 import { SecureContextHolder } from './core/secure-context-holder.js';
 import { serverTlsOptions } from './core/server-tls.js';
 import type { Logger } from './core/logger.js';
+import { defaultExpiryDays } from './policy/index.js';
+import { startNoticeSender, type NoticeSender } from './notify/notice-sender.js';
+import { noticeTarget } from './notify/notice-target.js';
 import { startImapServer } from './protocols/imap/imap-server.js';
 import { startPop3Server } from './protocols/pop3/pop3-server.js';
 import { startSmtpServer } from './protocols/smtp/smtp-server.js';
@@ -20,12 +22,12 @@ import { ConnectionGate } from './protocols/shared/connection-gate.js';
 import type { FrontEnd } from './protocols/shared/front-end-server.js';
 import { startRevocationWatcher } from './protocols/shared/revocation-watcher.js';
 import { SessionRegistry } from './protocols/shared/session-registry.js';
-import { ProxyProtocolGate } from './protocols/shared/proxy-protocol.js';
 import { imapPasswordChecker } from './portal/imap-password-checker.js';
 import { startPortal, type RunningPortal } from './portal/portal-server.js';
 import { startAuditPruner } from './server/audit-pruner.js';
 import { openPolicy, type OpenedPolicy } from './server/open-policy.js';
 import { sizeConnectionLimits } from './server/connection-budget.js';
+import { endpoints, proxyProtocolGate } from './server/front-end-settings.js';
 import { gracefulShutdown, type ShutdownSummary } from './server/graceful-shutdown.js';
 import type { RunningMetrics } from './server/metrics-server.js';
 import { ReadinessCheck } from './server/readiness.js';
@@ -60,6 +62,8 @@ export interface Running {
   shutdown(signal: string): Promise<ShutdownSummary>;
   /** [server] shutdown_grace_seconds in ms, as the last reload left it. */
   graceMs(): number;
+  /** The sender of mail notices to users, when [notify] is configured. */
+  notices?: NoticeSender;
   /** Everything closed at once, without a word (tests, a failed start). */
   close(): Promise<void>;
 }
@@ -83,29 +87,12 @@ export interface WorkerRole {
   passes: PasswordPasses;
 }
 
-/** A protocol section's listeners and backend, as its front end takes them. */
-function endpoints(
-  config: Config,
-  section: { listen: HostPort | null; listen_tls: HostPort | null; backend: HostPort; backend_tls: BackendTls },
-): { listen: HostPort | null; listenTls: HostPort | null; backend: BackendTarget } {
-  return {
-    listen: section.listen,
-    listenTls: section.listen_tls,
-    backend: backendTarget(config, section.backend, section.backend_tls),
-  };
-}
-
-/** [server] proxy_protocol_from: the balancers whose connections start with a PROXY header; none: off. */
-function proxyProtocolGate(config: Config, logger: Logger): ProxyProtocolGate | undefined {
-  const from = config.server.proxy_protocol_from;
-  if (from.length === 0) return undefined;
-  return new ProxyProtocolGate({ from: new AddressList(from), logger, timeoutMs: limits.proxyHeaderMs, maxBytes: limits.proxyHeaderMaxBytes });
-}
-
 /** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
 export async function serve(config: Config, logger: Logger, options: ServeOptions = {}): Promise<Running> {
   const worker = options.worker;
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
+  // [notify]'s CA and password files are read now: a missing one stops the start, naming its key.
+  const noticeServer = config.notify ? noticeTarget(config.notify) : undefined;
   const tls = loadTlsFiles(config); // each file problem is one line naming the key and the path
   const tlsFiles = tls.files;
   // Read by every handshake: a reload swaps the certificate for the connections after it.
@@ -170,6 +157,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     const passes = config.dovecot ? (worker?.passes ?? new PasswordCheckPasses()) : undefined;
     let portal: RunningPortal | undefined;
     const p = config.portal;
+    const clients = clientSettings(config);
     if (p) {
       portal = await startPortal({
         policy: opened.policy,
@@ -183,6 +171,9 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
           trustProxy: p.trust_proxy,
           trustedDeviceDays: p.trusted_device_days,
           ...(worker ? { csrfKey: worker.csrfKey } : {}),
+          expiry: { defaultDays: defaultExpiryDays(config.codes), maxDays: config.codes.max_expiry_days },
+          ...(clients ? { clients } : {}),
+          ...(clients?.signProfiles ? { profileSigning: { cert: config.tls.cert, key: config.tls.key } } : {}),
         },
       });
       started.push(portal);
@@ -200,6 +191,20 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     if (config.dovecot) {
       verify = await startDovecotVerify(config.dovecot, opened.policy, logger, passes ?? new PasswordCheckPasses(), worker !== undefined);
       started.push(verify);
+    }
+    // Mails to users about their account: queued by every process, sent from here (off the login path).
+    let notices: NoticeSender | undefined;
+    if (config.notify && noticeServer && p?.public_url) {
+      const recipientDomain = config.notify.recipient_domain ?? clients?.domains[0];
+      notices = startNoticeSender({
+        queue: opened.policy.notices,
+        target: noticeServer,
+        from: config.notify.from,
+        portalUrl: p.public_url,
+        logger,
+        ...(recipientDomain ? { recipientDomain } : {}),
+      });
+      started.push(notices);
     }
     const watcher = startRevocationWatcher({
       registry,
@@ -273,6 +278,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     if (verify) running.verify = verify;
     if (metrics) running.metrics = metrics;
     if (readiness) running.readiness = readiness;
+    if (notices) running.notices = notices;
     return running;
   } catch (err) {
     // e.g. a port is taken: nothing stays bound, and the error names the key ("imap.listen ...").

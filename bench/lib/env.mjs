@@ -1,6 +1,6 @@
 // The bench's world on loopback: a private Dovecot (plain and implicit-TLS IMAP, limits raised
-// for 1,000+ connections), twostep `serve` children, and nginx's mail proxy with its auth_http
-// responder when Debian's nginx + libnginx-mod-mail are installed. Scenarios get this object;
+// for 1,000+ connections), twostep `serve` children, and nginx's mail proxy (plain and
+// implicit-TLS IMAP) with its auth_http responder when Debian's nginx + libnginx-mod-mail are installed. Scenarios get this object;
 // whatever they start themselves they stop through env.onCleanup.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -56,8 +56,13 @@ export async function startEnv({ root, log, onCleanup }) {
    * storeDir is given. loginCacheSeconds 0 = every app-code login runs argon2. smtp: also an
    * SMTP submission listener, { backendPort, backendLogin: 'master'|'xclient' } (smtpPort).
    * verifySocket: also the verify service for Dovecot's Lua passdb, on that unix socket.
+   * workers: `[server] workers = N` in its config; unset: 1 for this checkout (the rows compare
+   * one process, and its RSS is the child's), left out for another repoDir (it may predate the
+   * key). execPath, nodeArgs, env, repoDir: how Node runs it, and from which checkout (startTwostepChild).
    */
-  const startTwostep = async ({ name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), store, loginCacheSeconds = 300, smtp, verifySocket } = {}) => {
+  const startTwostep = async ({
+    name = `twostep-${++twostepN}`, storeDir = path.join(root, 'twostep-store'), store, loginCacheSeconds = 300, smtp, verifySocket, workers, execPath, nodeArgs, env, repoDir,
+  } = {}) => {
     const dir = path.join(root, name);
     fs.mkdirSync(dir, { recursive: true });
     const port = await freePort();
@@ -68,10 +73,11 @@ export async function startEnv({ root, log, onCleanup }) {
       backendPort: dovecot.imapPort, logLevel: 'warn', loginCacheSeconds,
       smtp: smtp && { ...smtp, port: smtpPort },
       verifySocket,
+      workers: workers ?? (repoDir === undefined ? 1 : undefined),
     });
     const configPath = path.join(dir, 'twostep.toml');
     fs.writeFileSync(configPath, configText);
-    const child = await startTwostepChild({ configPath, port, logFile: path.join(dir, 'serve.log') });
+    const child = await startTwostepChild({ configPath, port, logFile: path.join(dir, 'serve.log'), execPath, nodeArgs, env, repoDir });
     onCleanup(() => child.stop());
     return { ...child, port, tlsPort, smtpPort, configPath, configText };
   };
@@ -101,10 +107,13 @@ export async function startEnv({ root, log, onCleanup }) {
     const auth = await startAuthHttp({ port: authPort, backendPort: dovecot.imapPort, users: USERS });
     onCleanup(() => auth.stop());
     const port = await freePort();
-    log(`starting nginx ${ngFound.version} (mail module, 1 worker)`);
-    const ng = await startNginx({ bin: ngFound.bin, module: ngFound.module, dir: path.join(root, 'nginx'), port, authPort, workers: 1 });
+    const tlsPort = await freePort();
+    log(`starting nginx ${ngFound.version} (mail module, 1 worker; IMAP plaintext and implicit TLS)`);
+    const ng = await startNginx({
+      bin: ngFound.bin, module: ngFound.module, dir: path.join(root, 'nginx'), port, authPort, workers: 1, tls: { port: tlsPort, cert: cert.cert, key: cert.key },
+    });
     onCleanup(() => ng.stop());
-    nginx = { ...ng, port, version: ngFound.version };
+    nginx = { ...ng, port, tlsPort, version: ngFound.version };
   } else {
     log(`nginx's mail proxy not found (${ngFound.missing.join(', ')}): nginx columns are skipped`);
   }
@@ -116,6 +125,7 @@ export async function startEnv({ root, log, onCleanup }) {
     twostep: (user, ts = twostep) => ({ port: ts.port, user, password: user === 'tfa' ? appCode : USERS[user] }),
     twostepTls: (user, ts = twostep) => ({ port: ts.tlsPort, tls: true, user, password: user === 'tfa' ? appCode : USERS[user] }),
     nginx: (user) => (nginx ? { port: nginx.port, user, password: USERS[user] } : null),
+    nginxTls: (user) => (nginx ? { port: nginx.tlsPort, tls: true, user, password: USERS[user] } : null),
   };
 
   return {

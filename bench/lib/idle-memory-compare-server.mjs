@@ -5,6 +5,7 @@
 //   jswrap         as wrap, but the TLSSocket reads a JS Duplex over the socket (Node then feeds
 //                  OpenSSL from JS: no 64 KiB read-hint buffer per session, but ~2x CPU to send)
 //   wrapnobackend  as wrap, answering IMAP tags itself (no backend socket)
+//   prefill        as wrap, but the TLSSocket is made once the ClientHello is buffered in the socket
 // argv: MODE tlsPort backendPort cert key
 import fs from 'node:fs';
 import net from 'node:net';
@@ -39,7 +40,8 @@ class Wrap extends Duplex {
 }
 
 const [mode, port, backendPort, cert, key] = process.argv.slice(2);
-const secureContext = tls.createSecureContext({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) });
+const files = { cert: fs.readFileSync(cert), key: fs.readFileSync(key) };
+const secureContext = tls.createSecureContext(files);
 const proxy = (client) => {
   if (mode === 'wrapnobackend') {
     client.write('* OK hi\r\n');
@@ -51,7 +53,11 @@ const proxy = (client) => {
   client.on('error', () => b.destroy()); b.on('error', () => client.destroy());
 };
 if (mode === 'server') {
-  tls.createServer({ secureContext }, proxy).listen(Number(port), '127.0.0.1');
+  // (tls.Server builds its context from the options; it does not take a secureContext.)
+  tls.createServer(files, proxy).listen(Number(port), '127.0.0.1');
 } else {
-  net.createServer((s) => { const t = new tls.TLSSocket(mode === 'jswrap' ? new Wrap(s) : s, { isServer: true, secureContext }); t.once('secure', () => proxy(t)); t.on('error', () => {}); }).listen(Number(port), '127.0.0.1');
+  const wrap = (s) => { const t = new tls.TLSSocket(mode === 'jswrap' ? new Wrap(s) : s, { isServer: true, secureContext }); t.once('secure', () => proxy(t)); t.on('error', () => {}); };
+  // prefill: wrap only once the ClientHello is buffered in the socket (Node then injects it into
+  // the TLS input buffer, which is sized by that first chunk instead of libuv's 64 KiB read hint).
+  net.createServer((s) => (mode === 'prefill' ? s.once('readable', () => wrap(s)) : wrap(s))).listen(Number(port), '127.0.0.1');
 }

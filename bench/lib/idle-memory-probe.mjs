@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEnv } from './env.mjs';
-import { ImapConn, loginRound, quote } from './imap-client.mjs';
+import { openIdle as openSessions, perConnection, MEMORY_KEYS, sampleMemory, writeMemoryHook } from './idle-memory.mjs';
+import { loginRound } from './imap-client.mjs';
 import { childPids, rssKiB, sleep } from './proc.mjs';
 
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
@@ -30,59 +31,17 @@ const log = (s) => process.stderr.write(`[probe] ${s}\n`);
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'twostep-memprobe-'));
 const cleanups = [];
-const hook = path.join(root, 'hook.mjs');
-fs.writeFileSync(
-  hook,
-  `import fs from 'node:fs'; import v8 from 'node:v8'; import vm from 'node:vm';
-v8.setFlagsFromString('--expose-gc'); const gc = vm.runInNewContext('gc');
-process.on('SIGUSR2', () => {
-  const before = Number(/VmRSS:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
-  gc(); gc();
-  const m = process.memoryUsage(); const st = fs.readFileSync('/proc/self/status', 'utf8');
-  const kb = (k) => Number(new RegExp(k + ':\\\\s+(\\\\d+)').exec(st)?.[1] ?? 0);
-  const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]));
-  let snap;
-  if (fs.existsSync(process.env.MEMPROBE_OUT + '.snap-wanted')) { fs.unlinkSync(process.env.MEMPROBE_OUT + '.snap-wanted'); snap = v8.writeHeapSnapshot(process.env.MEMPROBE_OUT + '.' + Date.now() + '.heapsnapshot'); }
-  fs.writeFileSync(process.env.MEMPROBE_OUT + '.tmp', JSON.stringify({ rssBeforeGc: before * 1024, ...m, rssAnon: kb('RssAnon') * 1024, spaces, snap }));
-  fs.renameSync(process.env.MEMPROBE_OUT + '.tmp', process.env.MEMPROBE_OUT);
-});
-`,
-);
+const { hook, out } = writeMemoryHook(root);
 
 async function sample(ts, label, wantSnap = false) {
-  await sleep(1500);
-  const out = path.join(root, 'mem.json');
-  fs.rmSync(out, { force: true });
-  if (wantSnap) fs.writeFileSync(`${out}.snap-wanted`, '');
-  process.kill(ts.pid, 'SIGUSR2');
-  for (let i = 0; i < 600 && !fs.existsSync(out); i++) await sleep(100);
-  const m = JSON.parse(fs.readFileSync(out, 'utf8'));
+  const m = await sampleMemory(ts.pid, out, { snap: wantSnap });
   log(`${label}: rss ${(m.rss / 1024) | 0} KiB (before gc ${(m.rssBeforeGc / 1024) | 0}), heapUsed ${(m.heapUsed / 1024) | 0}, external ${(m.external / 1024) | 0}, arrayBuffers ${(m.arrayBuffers / 1024) | 0}${m.snap ? `, snapshot ${m.snap}` : ''}`);
   return m;
 }
 
-async function openIdle(target, count) {
-  const conns = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      const c = await ImapConn.open(target);
-      conns.push(c);
-      if (phase === 'greeting') continue;
-      if ((await c.command(`LOGIN ${quote(target.user)} ${quote(target.password)}`)).status !== 'OK') throw new Error('LOGIN');
-      if (phase === 'login') continue;
-      if ((await c.command('SELECT INBOX')).status !== 'OK') throw new Error('SELECT');
-      await c.idle();
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  return conns;
-}
-
 try {
   const env = await startEnv({ root, log, onCleanup: (fn) => cleanups.push(fn) });
-  process.env.MEMPROBE_OUT = path.join(root, 'mem.json');
+  process.env.MEMPROBE_OUT = out;
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${hook} ${nodeFlags}`.trim();
   // --bare=SCRIPT:MODE: a comparison server (argv: MODE tlsPort backendPort cert key) instead of twostep.
   const bare = arg('bare', '');
@@ -116,17 +75,18 @@ try {
   await loginRound(target, target.user, target.password); // one first: the rest hit the login cache
   await Promise.all(Array.from({ length: 8 }, async () => { for (let i = 0; i < 4; i++) await loginRound(target, target.user, target.password); }));
   const warm = await sample(ts, 'warm', snap);
+  const openIdle = (t, n) => openSessions(t, n, { phase });
   const half = await openIdle(target, N / 2);
   const mid = await sample(ts, `${N / 2} idle`);
   const rest = await openIdle(target, N / 2);
   const full = await sample(ts, `${N} idle`, snap);
   const rssNoGc = rssKiB(ts.pid);
-  const per = (a, b, k, n) => ((b[k] - a[k]) / 1024 / n).toFixed(1);
-  const keys = ['rssBeforeGc', 'rss', 'rssAnon', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'];
+  const avg = perConnection(warm, full, N);
+  const marg = perConnection(mid, full, N / 2);
   console.log(`flags: ${nodeFlags || '(none)'}; env: ${arg('env', '') || '(none)'}; N = ${N}`);
-  console.log(`KiB per connection   ${keys.join('  ')}`);
-  console.log(`average (warm->N)    ${keys.map((k) => per(warm, full, k, N)).join('  ')}`);
-  console.log(`marginal (N/2->N)    ${keys.map((k) => per(mid, full, k, N / 2)).join('  ')}`);
+  console.log(`KiB per connection   ${MEMORY_KEYS.join('  ')}`);
+  console.log(`average (warm->N)    ${MEMORY_KEYS.map((k) => avg[k].toFixed(1)).join('  ')}`);
+  console.log(`marginal (N/2->N)    ${MEMORY_KEYS.map((k) => marg[k].toFixed(1)).join('  ')}`);
   console.log('heap spaces used per conn (warm->N):', Object.fromEntries(Object.keys(full.spaces).map((s) => [s, ((full.spaces[s] - warm.spaces[s]) / 1024 / N).toFixed(2)])));
   console.log(`rss now (no gc) ${rssNoGc} KiB`);
   for (const c of [...half, ...rest]) c.close();

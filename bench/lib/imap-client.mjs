@@ -26,10 +26,17 @@ export class ImapConn {
   #closed = false;
   #closeError = null;
   greeting = '';
+  /** TLS only: the server resumed the session we offered (abbreviated handshake). */
+  resumed = false;
+  /** TLS only: the latest session (ticket) the server gave us, to offer on the next connection. */
+  tlsSession = null;
 
   /**
-   * Connect and wait for the greeting ("* OK ..."); rejects on anything else.
-   * @param {{ port: number, host?: string, tls?: boolean, timeoutMs?: number }} o
+   * Connect and wait for the greeting ("* OK ..."); rejects on anything else. TLS: `session`
+   * offers a session from an earlier connection's tlsSession (resumption); tlsOptions are more
+   * tls.connect options (e.g. maxVersion: 'TLSv1.2').
+   * @param {{ port: number, host?: string, tls?: boolean, timeoutMs?: number, session?: Buffer | null,
+   *   tlsOptions?: import('node:tls').ConnectionOptions }} o
    * @returns {Promise<ImapConn>}
    */
   static open(o) {
@@ -37,11 +44,15 @@ export class ImapConn {
     return c.#open(o).then(() => c);
   }
 
-  #open({ port, host = '127.0.0.1', tls: useTls = false, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+  #open({ port, host = '127.0.0.1', tls: useTls = false, timeoutMs = DEFAULT_TIMEOUT_MS, session = null, tlsOptions = {} }) {
     return new Promise((resolve, reject) => {
       const sock = useTls
-        ? tls.connect({ port, host, rejectUnauthorized: false, servername: 'localhost' })
+        ? tls.connect({ port, host, rejectUnauthorized: false, servername: 'localhost', ...tlsOptions, ...(session ? { session } : {}) })
         : net.connect({ port, host });
+      if (useTls) {
+        sock.once('secureConnect', () => (this.resumed = /** @type {tls.TLSSocket} */ (sock).isSessionReused()));
+        sock.on('session', (s) => (this.tlsSession = s));
+      }
       sock.setNoDelay(true);
       this.#sock = sock;
       this.#pending = {
@@ -191,18 +202,26 @@ export function quote(s) {
 /**
  * One complete login round: connect, greeting, LOGIN, LOGOUT. Resolves with the elapsed ms;
  * rejects when the login is refused or anything fails.
- * @param {{ port: number, tls?: boolean }} target
+ * tls: a client's session cache, { session, resumed: 0, full: 0 }: the round offers `session`
+ * (when set), counts whether the server resumed it, and keeps the newest ticket for the next round.
+ * @param {{ port: number, tls?: boolean, tlsOptions?: import('node:tls').ConnectionOptions }} target
  * @param {string} user
  * @param {string} password
+ * @param {{ session: Buffer | null, resumed: number, full: number }} [tlsCache]
  */
-export async function loginRound(target, user, password) {
+export async function loginRound(target, user, password, tlsCache) {
   const t0 = process.hrtime.bigint();
-  const c = await ImapConn.open(target);
+  const c = await ImapConn.open(tlsCache ? { ...target, session: tlsCache.session } : target);
   try {
     const r = await c.command(`LOGIN ${quote(user)} ${quote(password)}`);
     if (r.status !== 'OK') throw new ImapError(`LOGIN refused: ${r.line}`);
     const out = await c.command('LOGOUT');
     if (out.status !== 'OK') throw new ImapError(`LOGOUT: ${out.line}`);
+    if (tlsCache) {
+      if (c.resumed) tlsCache.resumed++;
+      else tlsCache.full++;
+      tlsCache.session = c.tlsSession ?? tlsCache.session;
+    }
     return Number(process.hrtime.bigint() - t0) / 1e6;
   } finally {
     c.close();

@@ -1,5 +1,5 @@
-// nginx's mail proxy (IMAP or SMTP) as the peer to compare with: own config in a temp folder,
-// `daemon off` as our child, stopped by pid.
+// nginx's mail proxy (IMAP or SMTP; plaintext, and implicit TLS when asked) as the peer to
+// compare with: own config in a temp folder, `daemon off` as our child, stopped by pid.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -80,8 +80,10 @@ function greets(port, timeoutMs) {
 }
 
 /**
+ * tls: also an implicit-TLS listener (`listen ... ssl`, the modern spelling of `ssl on`) for the
+ * same protocol on tls.port, with nginx's defaults otherwise (session tickets on, no session cache).
  * @param {{ bin: string, module: string, dir: string, port: number, authPort: number, workers: number,
- *   proxyBuffer?: string, protocol?: 'imap'|'smtp' }} o
+ *   proxyBuffer?: string, protocol?: 'imap'|'smtp', tls?: { port: number, cert: string, key: string } }} o
  */
 export async function startNginx(o) {
   const protocol = o.protocol ?? 'imap';
@@ -106,7 +108,13 @@ ${o.proxyBuffer ? `  proxy_buffer ${o.proxyBuffer};\n` : ''}  imap_capabilities 
     listen 127.0.0.1:${o.port};
 ${SERVER[protocol]}
   }
-}
+${o.tls ? `  server {
+    listen 127.0.0.1:${o.tls.port} ssl;
+    ssl_certificate ${o.tls.cert};
+    ssl_certificate_key ${o.tls.key};
+${SERVER[protocol]}
+  }
+` : ''}}
 `;
   const confPath = path.join(o.dir, 'nginx.conf');
   fs.writeFileSync(confPath, conf);

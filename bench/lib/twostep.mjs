@@ -13,9 +13,12 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
  * The twostep config file text for the bench. smtp (optional): a plaintext submission listener
  * in front of the Postfix service at smtp.backendPort, logging in there as smtp.backendLogin says.
  * verifySocket (optional): a [dovecot] section, the verify service for Dovecot's Lua passdb.
+ * workers (optional): writes `[server] workers = N` (serve's worker processes, issue 14); unset,
+ * the key is left out.
  */
-export function twostepConfig({ storePath, store, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300, smtp, verifySocket }) {
+export function twostepConfig({ storePath, store, cert, key, masterPasswordFile, port, tlsPort, backendPort, logLevel, loginCacheSeconds = 300, smtp, verifySocket, workers }) {
   return [
+    ...(workers === undefined ? [] : ['[server]', `workers = ${Number(workers)}`]),
     '[store]',
     `path = ${JSON.stringify(storePath)}`,
     // store: { url, secretKeyFile }: PostgreSQL instead of the SQLite file.
@@ -74,12 +77,18 @@ export async function enrolAppCodeUser(configText, configPath, user) {
   }
 }
 
-/** Start `twostep serve` as a child; resolves when the plaintext port greets. */
-export async function startTwostepChild({ configPath, port, logFile }) {
+/**
+ * Start `twostep serve` as a child; resolves when the plaintext port greets. execPath, nodeArgs
+ * and env (added to ours) change how Node runs it, e.g. another Node binary, V8 flags, or
+ * LD_PRELOAD of another malloc (bench/lib/memory-variants.mjs); repoDir: another checkout with
+ * its own dist/ (an A/B of two builds).
+ */
+export async function startTwostepChild({ configPath, port, logFile, execPath = process.execPath, nodeArgs = [], env = {}, repoDir = repo }) {
   const out = fs.openSync(logFile, 'a');
-  const proc = spawn(process.execPath, [path.join(repo, 'bin/twostep'), '--config', configPath, 'serve'], {
-    cwd: repo,
+  const proc = spawn(execPath, [...nodeArgs, path.join(repoDir, 'bin/twostep'), '--config', configPath, 'serve'], {
+    cwd: repoDir,
     stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
   });
   fs.closeSync(out);
   const deadline = Date.now() + 15_000;

@@ -10,7 +10,7 @@ import { startDemoDovecot } from '../../scripts/demo-backend.mjs';
 import { loginRound } from '../lib/imap-client.mjs';
 import { treeCpuMs } from '../lib/proc.mjs';
 import { fetchSide, message } from './imap-download.mjs';
-import { rate } from './logins.mjs';
+import { loginRate as rate } from '../lib/login-rate.mjs';
 
 const KiB = 1024;
 

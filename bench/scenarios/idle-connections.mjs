@@ -2,7 +2,8 @@
 // implicit TLS (application-code logins; each session also holds a plaintext socket to Dovecot).
 // Per connection = (RSS loaded - RSS warm) / N, where "warm" is after the same number of
 // concurrent logins, all closed, so argon2's working memory and JIT warm-up are not counted.
-import { ImapConn, loginRound, quote } from '../lib/imap-client.mjs';
+import { openIdle as openSessions } from '../lib/idle-memory.mjs';
+import { loginRound } from '../lib/imap-client.mjs';
 import { sleep } from '../lib/proc.mjs';
 import { median } from '../lib/stats.mjs';
 
@@ -18,29 +19,7 @@ async function steadyRss(readRss) {
   return median(v);
 }
 
-async function openIdle(target, count) {
-  const conns = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      const c = await ImapConn.open(target);
-      conns.push(c);
-      const r = await c.command(`LOGIN ${quote(target.user)} ${quote(target.password)}`);
-      if (r.status !== 'OK') throw new Error(`LOGIN: ${r.line}`);
-      const s = await c.command('SELECT INBOX');
-      if (s.status !== 'OK') throw new Error(`SELECT: ${s.line}`);
-      await c.idle();
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: OPEN_CONCURRENCY }, worker));
-  } catch (err) {
-    for (const c of conns) c.close();
-    throw err;
-  }
-  return conns;
-}
+const openIdle = (target, count) => openSessions(target, count, { concurrency: OPEN_CONCURRENCY });
 
 export default {
   id: 'idle-connections',

@@ -1,8 +1,8 @@
 // IMAP download: FETCH 1:* BODY.PEEK[] of a 2,000 x 16 KiB mailbox, and FETCH of one 50 MiB
 // message, on an already logged-in connection per side, the sides in alternation.
-// Plaintext on every client side (the proxies compared as proxies), then the honest TLS pair:
-// direct Dovecot over implicit TLS vs twostep over implicit TLS (-> Dovecot in plaintext on
-// loopback), as a client would use either.
+// Plaintext on every client side (the proxies compared as proxies), then the honest TLS rows:
+// direct Dovecot over implicit TLS vs twostep over implicit TLS vs nginx's implicit-TLS listener
+// (both -> Dovecot in plaintext on loopback), as a client would use each.
 import { ImapConn, quote } from '../lib/imap-client.mjs';
 
 const KiB = 1024;
@@ -89,6 +89,7 @@ export default {
           sides: [
             fetchSide('direct TLS', t.directTls(k.user), k.fetch, k.bytes, conns),
             fetchSide('twostep TLS', t.twostepTls(k.user), k.fetch, k.bytes, conns),
+            ...(env.nginx ? [fetchSide('nginx TLS', t.nginxTls(k.user), k.fetch, k.bytes, conns)] : []),
           ],
           rounds: k.rounds,
         });

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { startHaproxy } from '../../test/helpers/haproxy.mjs';
 import { startPostgres } from '../../test/helpers/postgres-core.mjs';
-import { rate } from './logins.mjs';
+import { loginRate as rate } from '../lib/login-rate.mjs';
 
 export default {
   id: 'several-nodes',

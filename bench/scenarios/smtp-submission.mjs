@@ -1,5 +1,6 @@
-// SMTP submission: 200 messages of 100 KiB over one session, and 200 sessions of one message
-// each (connect, EHLO, AUTH PLAIN, MAIL/RCPT/DATA, QUIT), into a private Postfix that delivers
+// SMTP submission: 200 messages of 100 KiB over one session, 200 sessions of one message each
+// (connect, EHLO, AUTH PLAIN, MAIL/RCPT/DATA, QUIT), and 16 sessions at once each sending 10
+// messages over its own connection (a busy server's shape), into a private Postfix that delivers
 // by LMTP into the bench Dovecot. Sides: Postfix's submission directly (the user's own password,
 // Dovecot SASL), twostep with an application code (master mode: AUTH PLAIN through the Dovecot
 // master user; and xclient mode: XCLIENT LOGIN), nginx's mail proxy (the user's password checked
@@ -47,7 +48,10 @@ export default {
       rec.note(SCENARIO, `skipped: Postfix is not installed (${POSTFIX_APT})`);
       return;
     }
-    const P = { perSession: quick ? 40 : 200, sessions: quick ? 40 : 200, bytes: 100 * KiB, rounds: quick ? 3 : 5 };
+    const P = {
+      perSession: quick ? 40 : 200, sessions: quick ? 40 : 200, bytes: 100 * KiB, rounds: quick ? 3 : 5,
+      concurrent: 16, perConcurrent: quick ? 3 : 10,
+    };
     log('starting Postfix (submission, Dovecot SASL, LMTP into the bench Dovecot)');
     const pf = await startBenchPostfix({ dovecot: env.dovecot, cert: env.cert, domain: DOMAIN, senderLogins: { [`${SENDER}@${DOMAIN}`]: SENDER } });
     env.onCleanup(() => pf.stop());
@@ -116,6 +120,19 @@ export default {
           for (let i = 0; i < P.sessions; i++) ms += await session(target, 1, data);
           await after(this.key, side, P.sessions);
           return P.sessions / (ms / 1000);
+        },
+      },
+      {
+        key: 'concurrent',
+        measurement: `${P.concurrent} sessions at once, ${P.perConcurrent} messages of 100 KiB each`,
+        async sample(side, target) {
+          await before();
+          const t0 = performance.now();
+          await Promise.all(Array.from({ length: P.concurrent }, () => session(target, P.perConcurrent, data)));
+          const ms = performance.now() - t0;
+          const n = P.concurrent * P.perConcurrent;
+          await after(this.key, side, n);
+          return n / (ms / 1000);
         },
       },
     ];

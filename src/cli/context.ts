@@ -3,6 +3,7 @@ import { loadConfig, resolveConfigPath } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { silentLogger } from '../core/logger.js';
 import { openPolicy, type OpenedPolicy } from '../main.js';
+import { warn } from './output.js';
 
 /** The --config option as the root program parsed it. */
 export function configPathOf(cmd: Command): string {
@@ -25,7 +26,7 @@ export async function withPolicy<T>(cmd: Command, fn: (opened: OpenedPolicy) => 
   try {
     return await fn(opened);
   } finally {
-    for (const failure of await opened.drain()) process.stderr.write(`twostep: warning: Dovecot sessions not ended: ${failure}\n`);
+    for (const failure of await opened.drain()) warn(`Dovecot sessions not ended: ${failure}`);
     await opened.close();
   }
 }

@@ -1,3 +1,47 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * Where one CLI run reads and writes: the process's streams when `twostep` runs as a program, or
+ * what a caller of runCli(argv, io) gives (the tests run the CLI in their own process this way).
+ */
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Read for a password when it is not a terminal (see read-password.ts). */
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+}
+
+export const processIo: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  stdin: process.stdin,
+};
+
+const current = new AsyncLocalStorage<CliIo>();
+
+/** Runs one CLI invocation with `io` as its streams (everything it awaits included). */
+export function runWithIo<T>(io: CliIo, fn: () => T): T {
+  return current.run(io, fn);
+}
+
+/** The streams of the CLI run in progress (the process's outside one). */
+export function cliIo(): CliIo {
+  return current.getStore() ?? processIo;
+}
+
+/**
+ * Writes a large chunk of output, waiting while the process's stdout buffer is full (a pipe to a
+ * slow reader); a caller's io (runCli) takes it at once.
+ */
+export function writeOut(text: string): Promise<void> {
+  const io = cliIo();
+  if (io !== processIo) {
+    io.out(text);
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => (process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve)));
+}
+
 /** Everything the CLI prints goes through here, so tests can capture it and --json stays stable. */
 export interface Output {
   line(text?: string): void;
@@ -6,16 +50,21 @@ export interface Output {
 
 export const stdout: Output = {
   line(text = '') {
-    process.stdout.write(`${text}\n`);
+    cliIo().out(`${text}\n`);
   },
   json(value) {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    cliIo().out(`${JSON.stringify(value, null, 2)}\n`);
   },
 };
 
+/** A line on stderr as the CLI says it: "twostep: ...". */
+export function sayError(text: string): void {
+  cliIo().err(`twostep: ${text}\n`);
+}
+
 /** A warning on stderr, one line: "twostep: warning: ...". The command goes on. */
 export function warn(text: string): void {
-  process.stderr.write(`twostep: warning: ${text}\n`);
+  sayError(`warning: ${text}`);
 }
 
 /** A fixed-width text table (header + rows), like `ls -l`: no colours, no box drawing. */

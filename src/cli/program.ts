@@ -6,6 +6,7 @@ import { checkCommand } from './commands/check-command.js';
 import { codesCommand } from './commands/codes-command.js';
 import { disableCommand } from './commands/disable-command.js';
 import { doctorCommand } from './commands/doctor-command.js';
+import { domainCommand } from './commands/domain-command.js';
 import { initCommand } from './commands/init-command.js';
 import { serveCommand } from './commands/serve-command.js';
 import { storeCommand } from './commands/store-command.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     checkCommand(),
     initCommand(),
     userCommand(),
+    domainCommand(),
     totpCommand(),
     appcodeCommand(),
     codesCommand(),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TwostepError } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
+import { cliIo } from './output.js';
 
 /** First line of a file (trailing newline dropped), as for [backend] master_password_file. */
 function firstLine(text: string): string {
@@ -9,17 +10,17 @@ function firstLine(text: string): string {
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of cliIo().stdin) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Asks on the terminal without echoing what is typed. */
 function prompt(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const stdin = process.stdin;
-    process.stderr.write(question);
+    const { stdin, err } = cliIo();
+    err(question);
     let value = '';
-    stdin.setRawMode(true);
+    stdin.setRawMode?.(true);
     stdin.resume();
     const onData = (buf: Buffer) => {
       for (const ch of buf.toString('utf8')) {
@@ -39,9 +40,9 @@ function prompt(question: string): Promise<string> {
     };
     const done = () => {
       stdin.off('data', onData);
-      stdin.setRawMode(false);
+      stdin.setRawMode?.(false);
       stdin.pause();
-      process.stderr.write('\n');
+      err('\n');
     };
     stdin.on('data', onData);
   });
@@ -59,7 +60,7 @@ export async function readNewPassword(opts: { passwordFile?: string }): Promise<
       throw new TwostepError('INVALID_INPUT', `cannot read ${opts.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
   }
-  if (!process.stdin.isTTY) return new Secret(firstLine(await readStdin()));
+  if (!cliIo().stdin.isTTY) return new Secret(firstLine(await readStdin()));
   const a = await prompt('Password: ');
   const b = await prompt('Password again: ');
   if (a !== b) throw new TwostepError('INVALID_INPUT', 'the two passwords differ');

@@ -19,10 +19,14 @@ export function storeLocation(config: Config): string | { url: string } {
 export function readMasterPassword(config: Config): Secret {
   const b = config.backend;
   if (b.master_password !== undefined) return new Secret(b.master_password);
-  const file = b.master_password_file as string;
-  const text = readFileOrConfigError('backend.master_password_file', file).toString('utf8');
+  return readPasswordFile('backend.master_password_file', b.master_password_file as string);
+}
+
+/** The password on the first line of the file a config key names (trailing newline dropped); empty: a config error. */
+export function readPasswordFile(key: string, file: string): Secret {
+  const text = readFileOrConfigError(key, file).toString('utf8');
   const first = text.split(/\r?\n/)[0] ?? '';
-  if (!first) throw configFileError('backend.master_password_file', file, 'empty (the first line is the password)');
+  if (!first) throw configFileError(key, file, 'empty (the first line is the password)');
   return new Secret(first);
 }
 

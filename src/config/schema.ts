@@ -1,28 +1,11 @@
 import { z } from 'zod';
 import { isAddressOrNetwork } from '../core/address-list.js';
-import { type HostPort, splitHostPort } from '../core/host-port.js';
 import { limits } from '../core/limits.js';
+import { address, backendTls, optionalListen } from './address-schema.js';
+import { clientsSchema } from './clients-schema.js';
+import { notifySchema } from './notify-schema.js';
 import { DEFAULT_TLS12_CIPHERS } from '../core/server-tls.js';
 
-/**
- * Address keys are parsed once, here, into { host, port } (core/host-port.ts has the grammar):
- * "host:port", IPv6 as "[::1]:port", port 1-65535; the message names the kind of address. A
- * listener may also be '' (off), null once parsed. Defaults go through the same parse.
- */
-function toAddress(text: string, ctx: z.RefinementCtx, kind: 'listen' | 'backend', example: string): HostPort {
-  const a = splitHostPort(text);
-  if (a && a.port >= 1 && a.port <= 65535) return a;
-  ctx.addIssue({ code: 'custom', message: a ? 'port must be 1-65535' : `must be "host:port" for a ${kind} address, e.g. "${example}"` });
-  return z.NEVER;
-}
-
-const address = (kind: 'listen' | 'backend', defaultText: string) =>
-  z.string().transform((text, ctx) => toAddress(text, ctx, kind, defaultText)).prefault(defaultText);
-
-const optionalListen = (defaultText: string) =>
-  z.string().transform((text, ctx) => (text === '' ? null : toAddress(text, ctx, 'listen', defaultText))).prefault(defaultText);
-
-const backendTls = z.enum(['none', 'starttls', 'tls']);
 
 export const configSchema = z
   .object({
@@ -151,6 +134,8 @@ export const configSchema = z
         session_idle_minutes: z.number().int().min(1).max(24 * 60).default(30),
         /** ... and at the latest this many hours after sign-in. */
         session_max_hours: z.number().int().min(1).max(24 * 30).default(12),
+        /** The portal's address as users reach it (the link in every notice mail). */
+        public_url: z.string().regex(/^https?:\/\/[^\s/?#]+(\/[^\s]*)?$/, 'must be an http(s) URL such as "https://mail.example.com/"').optional(),
       })
       .strict()
       .optional(),
@@ -188,6 +173,10 @@ export const configSchema = z
         path: ['verify_socket'],
       })
       .optional(),
+    /** What mail apps that set themselves up are told (clients-schema.ts); absent = nothing advertised. */
+    clients: clientsSchema.optional(),
+    /** Mails to users about their account (notify-schema.ts); absent = none sent. */
+    notify: notifySchema.optional(),
     auth: z
       .object({
         allow_plaintext: z.boolean().default(false),
@@ -221,8 +210,16 @@ export const configSchema = z
       .object({
         /** Most active application codes one user may have. */
         max_app_codes: z.number().int().min(1).max(1000).default(25),
+        /** Lifetime in days a new application code gets unless its maker picks one; 0: never expires (or max_expiry_days when set). */
+        default_expiry_days: z.number().int().min(0).max(3650).default(0),
+        /** Longest lifetime in days a code may get; 0: no limit (codes may never expire). */
+        max_expiry_days: z.number().int().min(0).max(3650).default(0),
       })
       .strict()
+      .refine((c) => c.max_expiry_days === 0 || c.default_expiry_days <= c.max_expiry_days, {
+        message: 'must not be above max_expiry_days',
+        path: ['default_expiry_days'],
+      })
       .prefault({}),
     totp: z
       .object({
@@ -283,7 +280,11 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.notify === undefined || c.portal?.public_url !== undefined, {
+    message: 'required with [notify]: every notice links to the portal',
+    path: ['portal', 'public_url'],
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type BackendTls = z.infer<typeof backendTls>;

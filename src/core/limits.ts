@@ -1,3 +1,5 @@
+export { consoleLimits } from './console-limits.js'; // the admin console's caps, in a file of their own
+
 /**
  * Every byte cap and deadline of the process, in one place, each with the reason for its value.
  * Protocol code imports these; nothing else hard-codes a size or a timeout.
@@ -150,6 +152,8 @@ export const limits = {
   kickCommandMs: 10_000,
   /** Bytes of a kick command's output kept for the log line when it fails. */
   kickOutputBytes: 2_048,
+  /** kick_command runs at most this many at once; more wait their turn (a domain disallowed may end thousands). */
+  kickParallel: 8,
   /**
    * Deadline of each `doveconf -n` / `postconf -n` / `postconf -M` run by `twostep doctor`
    * (they read local files and answer in well under a second).
@@ -163,12 +167,13 @@ export const limits = {
    * Read buffer of a plaintext backend connection under bulk transfer, reused for every read.
    * 256 KiB: on loopback a 50 MiB copy took ~1.2x a direct read with 64 KiB reads (Node's
    * default), ~1.05x with 256 KiB (fewer reads, writes and callbacks); more gained nothing.
-   * Held only while a transfer runs; an idle session goes back to spliceReadSmallBytes.
+   * Held only while a transfer runs; an idle session goes back to the shared spliceReadSmallBytes.
    */
   spliceReadBytes: 256 * 1024,
   /**
-   * The same buffer while reads are small (commands, IDLE updates): what an idle session holds.
-   * Allocated on its own (allocUnsafeSlow), not from the shared pool.
+   * The read buffer while reads are small (commands, IDLE updates): one for the whole process,
+   * shared by every backend connection (each small read is copied out in its callback), so an
+   * idle session holds none. Allocated on its own (allocUnsafeSlow), not from Node's 8 KiB pool.
    */
   spliceReadSmallBytes: 2 * 1024,
   /** After one side of a proxied session closes, how long the other side may take to flush and close. */
@@ -301,8 +306,6 @@ export const limits = {
   portalPasswordCheckMs: 15_000,
   /** Audit rows the admin console shows at most on one page. */
   portalAuditRows: 500,
-  /** Users the admin console lists at most. */
-  portalUserRows: 5_000,
   /**
    * One start-up check of a backend (connect, greeting, STARTTLS, the master login): a healthy
    * Dovecot answers in milliseconds, but its auth penalty may hold a login from twostep's
@@ -422,6 +425,54 @@ export const limits = {
    * process's, so lines stay whole.
    */
   workerLogWriteBytes: 4_096,
+  /**
+   * The Apple profile offered after "Add Application Code" holds the new code: it can be
+   * downloaded once, by the session that made the code, within this time (the page says so);
+   * then it is gone from memory, like the code from the page.
+   */
+  profileOfferMs: 10 * 60_000,
+  /** Profiles waiting to be downloaded at most (each a few hundred bytes); the oldest goes first. */
+  profileOffersMax: 10_000,
+  /** Deadline of `openssl cms -sign` for one profile (milliseconds of work; a hung one is killed). */
+  profileSignMs: 10_000,
+  /** Largest signed profile read back from openssl (a profile is ~3 KiB, with a certificate chain ~10 KiB). */
+  profileSignedBytes: 256 * 1024,
+  /**
+   * How often `serve`'s notice sender looks for due notices: one indexed query, so a notice made
+   * by the CLI or another process goes out within seconds.
+   */
+  noticePollMs: 2_000,
+  /** Notices claimed and sent in one go (one SMTP connection). */
+  noticeBatch: 50,
+  /**
+   * How long a claimed notice stays with its sender: longer than a whole batch can take (each
+   * SMTP step has its own deadline below), so a sender that died frees its notices after it.
+   */
+  noticeLeaseMs: 10 * 60_000,
+  /**
+   * First wait before a notice that could not be sent is tried again; it doubles up to
+   * noticeRetryMaxMs. A mail server restarting is back within seconds; a longer outage gets one
+   * try per half hour, not a connection every few seconds.
+   */
+  noticeRetryFirstMs: 5_000,
+  noticeRetryMaxMs: 30 * 60_000,
+  /** A notice not sent after this many tries, or this old, is given up (logged): two days, as mail servers bounce late mail. */
+  noticeMaxAttempts: 100,
+  noticeMaxAgeMs: 2 * 24 * 60 * 60_000,
+  /** TCP connect and TLS handshake to the mail server that takes notices. */
+  noticeSmtpConnectMs: 10_000,
+  /** One reply of that server (Postfix answers at once; the end of DATA may take a content filter's time). */
+  noticeSmtpReplyMs: 60_000,
+  /** Largest reply (all its lines) read from it: Postfix's EHLO is well under 1 KiB. */
+  noticeSmtpReplyBytes: 16 * 1024,
+  /** Sent and given-up notices are kept this long (the admin can see what went out), then pruned. */
+  noticeKeepMs: 30 * 24 * 60 * 60_000,
+  /** How often (and at start) `serve` looks for codes that expire within codeExpiryNoticeMs. */
+  noticeExpiryScanMs: 10 * 60_000,
+  /** A user is told this long before an application code expires (issue 15: a week). */
+  codeExpiryNoticeMs: 7 * 24 * 60 * 60_000,
+  /** At most one "account locked" notice per user within this time, however often a guesser trips the bound. */
+  noticeLockedQuietMs: 60 * 60_000,
 } as const;
 
 export type Limits = typeof limits;

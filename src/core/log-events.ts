@@ -17,6 +17,8 @@ export const LogEvent = {
   /** A front end stopped accepting and is ending its sessions (FrontEnd.shutdown). */
   stopping: 'stopping',
   auditPruneFailed: 'audit.prune-failed',
+  /** The test suite's cheap argon2 parameters are on (crypto/hasher.ts argon2ParamsFrom). */
+  argon2TestParameters: 'argon2.test-parameters',
   /** SIGHUP: the config and certificates were read again; what changed. */
   reload: 'reload',
   /** SIGHUP: the new config (or a certificate) is unusable; the old one keeps serving. */
@@ -104,6 +106,20 @@ export const LogEvent = {
   loginThrottled: 'login.throttled',
   lastUsedWriteFailed: 'last-used.write-failed',
   auditPruned: 'audit.pruned',
+  /** A new user of a domain with a policy could not be recorded after their sign-in (effective-policy.ts). */
+  accountNoteFailed: 'account.note-failed',
+
+  // mail notices to users (src/notify)
+  /** A notice the mail server took. */
+  noticeSent: 'notice.sent',
+  /** A notice not sent this time (server down, 4xx): due again later. */
+  noticeRetry: 'notice.retry',
+  /** A notice given up (5xx, no address, too many tries). */
+  noticeFailed: 'notice.failed',
+  /** A round of the sender failed (the database): the next one tries again. */
+  noticeError: 'notice.error',
+  /** An Apple profile could not be signed (openssl): sent unsigned. */
+  profileSignFailed: 'portal.profile-sign-failed',
 
   // portal (still spelled inline in src/portal)
   portalListening: 'portal.listening',

@@ -1,4 +1,12 @@
-export { ARGON2_PARAMS, createArgon2Hasher, type Hasher } from './hasher.js';
+export {
+  ARGON2_PARAMS,
+  ARGON2_TEST_PARAMS,
+  TEST_ARGON2_ENV,
+  argon2ParamsFrom,
+  createArgon2Hasher,
+  type Argon2Params,
+  type Hasher,
+} from './hasher.js';
 export { randomCode } from './random-code.js';
 export { APP_CODE_ALPHABET, APP_CODE_LENGTH, generateAppCode, normalizeAppCode } from './app-code.js';
 export {

@@ -16,11 +16,19 @@ const adminTotpContext = (id: number) => `admin-totp:${id}`;
 export interface AdminInfo {
   name: string;
   createdAt: string;
+  /** A console sign-in proved a code of the current authenticator key. */
+  confirmed: boolean;
 }
 
+/**
+ * `confirmed` false: the key is new (admin add, reset-totp) and this was its first use; the
+ * console asks for one more code (confirmAdminTotp) before anything else works.
+ */
 export type AdminSignInResult =
-  | { ok: true; name: string }
+  | { ok: true; name: string; confirmed: boolean }
   | { ok: false; reason: 'invalid-credentials' | 'throttled'; retryAfterMs?: number };
+
+export type AdminConfirmResult = { ok: true } | { ok: false; reason: 'invalid-code' | 'throttled'; retryAfterMs?: number };
 
 function adminName(name: string): string {
   const problem = usernameProblem(name);
@@ -36,7 +44,10 @@ function checkPassword(password: Secret): string {
   return p;
 }
 
-/** A new admin with a password (argon2id) and a fresh TOTP key, returned once for the authenticator app. */
+/**
+ * A new admin with a password (argon2id) and a fresh TOTP key, returned once for the authenticator
+ * app. The key is unproven until the first console sign-in confirms it (confirmAdminTotp).
+ */
 export async function adminAdd(ctx: PolicyContext, name: string, password: Secret): Promise<TotpEnrollment> {
   const n = adminName(name);
   const hash = await ctx.hasher.hash(checkPassword(password));
@@ -63,7 +74,7 @@ export async function adminSetPassword(ctx: PolicyContext, name: string, passwor
   ctx.audit({ at: now, username: null, event: 'admin.password', detail: { admin: a.name } });
 }
 
-/** A new TOTP key for an admin who lost the phone; the old one stops working at once. */
+/** A new TOTP key for an admin who lost the phone; the old one stops working at once, the new one is unproven until a sign-in confirms it. */
 export async function adminResetTotp(ctx: PolicyContext, name: string): Promise<TotpEnrollment> {
   const a = await requireAdmin(ctx, name);
   const key = generateTotpKey();
@@ -85,7 +96,7 @@ export async function adminRemove(ctx: PolicyContext, name: string): Promise<voi
 
 export async function adminList(ctx: PolicyContext): Promise<AdminInfo[]> {
   const admins = await ctx.wrapStore(() => ctx.store.admins.list());
-  return admins.map((a) => ({ name: a.name, createdAt: iso(a.createdAt) }));
+  return admins.map((a) => ({ name: a.name, createdAt: iso(a.createdAt), confirmed: a.totpConfirmedAt !== null }));
 }
 
 /**
@@ -94,10 +105,16 @@ export async function adminList(ctx: PolicyContext): Promise<AdminInfo[]> {
  * admin name for unknown sources together or for each source the admin signed in from before
  * (a network, this browser), so nobody locks an admin out from elsewhere.
  */
-export async function adminSignIn(
-  ctx: PolicyContext,
-  req: { name: string; password: Secret; code: string; clientIp: string; browserToken?: string },
-): Promise<AdminSignInResult> {
+/** An admin's sign-in form: name, password, the authenticator's code, and where it came from. */
+export interface AdminSignInRequest {
+  name: string;
+  password: Secret;
+  code: string;
+  clientIp: string;
+  browserToken?: string;
+}
+
+export async function adminSignIn(ctx: PolicyContext, req: AdminSignInRequest): Promise<AdminSignInResult> {
   const now = ctx.clock();
   const name = usernameProblem(req.name) === null ? normalizeUsername(req.name) : null;
   const subject = `admin:${name ?? '?'}`;
@@ -138,8 +155,32 @@ export async function adminSignIn(
     return { ok: false, reason: 'invalid-credentials' };
   }
   noteSource(ctx, subject, source, now);
-  ctx.audit({ at: now, username: null, event: 'admin.sign-in', protocol: 'portal', ip: req.clientIp, detail: { admin: a.name } });
-  return { ok: true, name: a.name };
+  const confirmed = a.totpConfirmedAt !== null;
+  ctx.audit({ at: now, username: null, event: 'admin.sign-in', protocol: 'portal', ip: req.clientIp, detail: { admin: a.name, confirmed } });
+  return { ok: true, name: a.name, confirmed };
+}
+
+/**
+ * The second code of a new authenticator key (the sign-in took the first): a code of a later
+ * 30-second step than any accepted before, so the app demonstrably keeps producing the key's
+ * codes (as cloud consoles ask two consecutive codes of a new MFA device). Only then is the key
+ * proven and the admin's console session worth anything. Bounded per admin like an enrolment.
+ */
+export async function confirmAdminTotp(ctx: PolicyContext, name: string, code: string, clientIp: string): Promise<AdminConfirmResult> {
+  const now = ctx.clock();
+  const a = await requireAdmin(ctx, name);
+  if (a.totpConfirmedAt !== null) return { ok: true };
+  const bound = { key: `admin-confirm:${a.name}`, limit: ctx.config.auth.user_failures, windowMs: ctx.config.auth.failure_window_seconds * 1000 };
+  const wait = await ctx.guard.verdict(bound, now);
+  if (wait > 0) return { ok: false, reason: 'throttled', retryAfterMs: wait };
+  const step = code.length <= 16 ? matchTotp(decryptSecret(ctx.encKey, a.totpSecretEnc, adminTotpContext(a.id)), code, now) : null;
+  if (step === null || !(await ctx.wrapStore(() => ctx.store.admins.confirmTotp(a.id, step, now)))) {
+    await ctx.guard.fail([bound.key], now);
+    ctx.audit({ at: now, username: null, event: 'admin.totp-confirm.fail', protocol: 'portal', ip: clientIp, detail: { admin: a.name } });
+    return { ok: false, reason: 'invalid-code' };
+  }
+  ctx.audit({ at: now, username: null, event: 'admin.totp-confirm', protocol: 'portal', ip: clientIp, detail: { admin: a.name } });
+  return { ok: true };
 }
 
 async function requireAdmin(ctx: PolicyContext, name: string) {
@@ -147,4 +188,30 @@ async function requireAdmin(ctx: PolicyContext, name: string) {
   const a = await ctx.wrapStore(() => ctx.store.admins.findByName(n));
   if (!a) throw new TwostepError('NOT_FOUND', `no such admin: ${n}`);
   return a;
+}
+
+/** The functions above bound to one policy's context: Policy.admins. */
+export class AdminAccounts {
+  readonly #ctx: PolicyContext;
+  constructor(ctx: PolicyContext) {
+    this.#ctx = ctx;
+  }
+  add(name: string, password: Secret): Promise<TotpEnrollment> {
+    return adminAdd(this.#ctx, name, password);
+  }
+  setPassword(name: string, password: Secret): Promise<void> {
+    return adminSetPassword(this.#ctx, name, password);
+  }
+  resetTotp(name: string): Promise<TotpEnrollment> {
+    return adminResetTotp(this.#ctx, name);
+  }
+  remove(name: string): Promise<void> {
+    return adminRemove(this.#ctx, name);
+  }
+  list(): Promise<AdminInfo[]> {
+    return adminList(this.#ctx);
+  }
+  signIn(req: AdminSignInRequest): Promise<AdminSignInResult> {
+    return adminSignIn(this.#ctx, req);
+  }
 }

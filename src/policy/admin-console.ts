@@ -1,22 +1,14 @@
 import { limits } from '../core/limits.js';
 import type { AdminPolicy } from '../store/types.js';
-import { disable, setAdminPolicy, showUser } from './admin.js';
+import { disable, setAdminPolicy } from './admin.js';
 import { iso, type PolicyContext } from './policy-context.js';
-import type { AuditEntry, UserSummary } from './policy-results.js';
+import type { AuditEntry } from './policy-results.js';
 import { normalizeUsername } from './username.js';
 
 /** Who did an admin action, from where: every action of the console is audited with it. */
 export interface AdminActor {
   admin: string;
   ip: string;
-}
-
-/** Every account twostep knows (an admin switch or an enrolment made it), by name. */
-export async function listUsers(ctx: PolicyContext): Promise<UserSummary[]> {
-  const accounts = await ctx.wrapStore(() => ctx.store.accounts.listAll(limits.portalUserRows));
-  const users: UserSummary[] = [];
-  for (const a of accounts) users.push(await showUser(ctx, a.username));
-  return users;
 }
 
 /** allow / require / disallow from the console; the rule is setAdminPolicy's, the audit names the admin. */
@@ -42,6 +34,7 @@ export async function resetUser(ctx: PolicyContext, actor: AdminActor, user: str
       await tx.trustedDevices.revokeAllForAccount(a.id, now);
     });
     ctx.audit({ at: now, username: a.username, event: 'twofa.reset', detail: { appCodesKept: true } });
+    if (a.twofaState === 'on') ctx.notify(a.username, 'two-step-off', { by: 'admin' });
   }
   recordAdminAction(ctx, actor, 'reset-2fa', user, { revokeAppCodes: opts.revokeAppCodes });
 }

@@ -2,10 +2,10 @@ import { limits, secondFactorLimits } from '../core/limits.js';
 import { TwostepError } from '../core/errors.js';
 import type { AdminPolicy } from '../store/types.js';
 import { iso, type PolicyContext } from './policy-context.js';
+import { ADMIN_POLICIES, userPolicy } from './effective-policy.js';
 import type { AuditEntry, UserSummary } from './policy-results.js';
 import { normalizeUsername } from './username.js';
 
-const ADMIN_POLICIES: readonly AdminPolicy[] = ['allowed', 'required', 'disallowed'];
 const AUDIT_DEFAULT_LIMIT = 100;
 const AUDIT_MAX_LIMIT = 10_000;
 
@@ -15,20 +15,33 @@ export async function setAdminPolicy(ctx: PolicyContext, user: string, policy: A
   }
   const username = ctx.adminUsername(user);
   const now = ctx.clock();
-  await ctx.tx(async (tx) => {
+  const wasOn = await ctx.tx(async (tx) => {
     const existing = await tx.accounts.findByUsername(username);
     const account = existing ?? (await tx.accounts.create(username, policy, now));
-    if (existing) await tx.accounts.setAdminPolicy(account.id, policy, now);
+    // The user's own setting from now on (it overrides the domain's).
+    if (existing) await tx.accounts.setPolicy(account.id, policy, true, now);
     if (policy === 'disallowed') await ctx.wipeTwoStep(tx, account.id, now);
+    return existing?.twofaState === 'on';
   });
   ctx.audit({ at: now, username, event: 'admin.policy', detail: { policy } });
+  if (policy === 'disallowed' && wasOn) ctx.notify(username, 'two-step-off', { by: 'admin' });
 }
 
+/**
+ * The user's policy (and where it comes from: source user | domain | default), two-step state and
+ * counts. A user twostep has no account for is USER_NOT_FOUND, unless their domain has a policy:
+ * then that applies (a new user of a required domain is required).
+ */
 export async function showUser(ctx: PolicyContext, user: string): Promise<UserSummary> {
-  const a = await ctx.requireAccount(user);
+  const { username, account: a, applies } = await userPolicy(ctx, user);
+  if (!a) {
+    if (applies.source === 'default') throw new TwostepError('USER_NOT_FOUND', `no such user: ${username}`);
+    return { username, adminPolicy: applies.policy, source: applies.source, twofaState: 'off', appCodes: 0, oneTimeCodesUnused: 0, trustedDevices: 0, createdAt: null };
+  }
   return ctx.wrapStore(async () => ({
     username: a.username,
     adminPolicy: a.adminPolicy,
+    source: applies.source,
     twofaState: a.twofaState,
     appCodes: await ctx.store.appCodes.countActive(a.id),
     oneTimeCodesUnused: await ctx.store.oneTimeCodes.countUnused(a.id),
@@ -42,6 +55,7 @@ export async function disable(ctx: PolicyContext, user: string): Promise<void> {
   const now = ctx.clock();
   await ctx.tx((tx) => ctx.wipeTwoStep(tx, a.id, now));
   ctx.audit({ at: now, username: a.username, event: 'twofa.disable' });
+  if (a.twofaState === 'on') ctx.notify(a.username, 'two-step-off');
 }
 
 export async function listAudit(ctx: PolicyContext, opts: { user?: string; limit?: number }): Promise<AuditEntry[]> {

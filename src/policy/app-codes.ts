@@ -2,10 +2,11 @@ import { TwostepError } from '../core/errors.js';
 import { generateAppCode } from '../crypto/app-code.js';
 import { codeLookup } from '../crypto/derive-keys.js';
 import type { StoreRepos } from '../store/store.js';
-import type { Account } from '../store/types.js';
+import type { Account, AppCodeScope } from '../store/types.js';
 import { normalizeAppCodeName } from './app-code-name.js';
+import { APP_CODE_SCOPES, expiryOf, normalizeScopes } from './code-limits.js';
 import { iso, isoOrNull, type PolicyContext } from './policy-context.js';
-import type { AppCodeInfo } from './policy-results.js';
+import type { AppCodeInfo, NewAppCodeOptions } from './policy-results.js';
 
 async function checkCanAdd(ctx: PolicyContext, repos: StoreRepos, a: Account, name: string): Promise<void> {
   if (a.twofaState !== 'on') {
@@ -20,22 +21,36 @@ async function checkCanAdd(ctx: PolicyContext, repos: StoreRepos, a: Account, na
   }
 }
 
-export async function appCodeAdd(ctx: PolicyContext, user: string, name: string): Promise<{ name: string; code: string }> {
+/**
+ * A new application code, shown once. `opts.scopes`: the protocols it may sign in to (default
+ * all); `opts.expiresDays`: its lifetime (default [codes] default_expiry_days; 0 = never),
+ * within [codes] max_expiry_days.
+ */
+export async function appCodeAdd(
+  ctx: PolicyContext,
+  user: string,
+  name: string,
+  opts: NewAppCodeOptions = {},
+): Promise<{ name: string; code: string; scopes: AppCodeScope[]; expiresAt: string | null }> {
   const codeName = normalizeAppCodeName(name);
+  const scopes = normalizeScopes(opts.scopes);
+  const now = ctx.clock();
+  const expiresAt = expiryOf(ctx.config.codes, opts.expiresDays, now);
   const a = await ctx.requireAccount(user);
   await ctx.wrapStore(() => checkCanAdd(ctx, ctx.store, a, codeName)); // fail fast, before hashing
   const code = generateAppCode();
   const hash = await ctx.hasher.hash(code);
   const lookup = codeLookup(ctx.lookupKey, code);
-  const now = ctx.clock();
   const id = await ctx.tx(async (tx) => {
     const cur = await tx.accounts.findByUsername(a.username);
     if (!cur || cur.id !== a.id) throw new TwostepError('USER_NOT_FOUND', `no such user: ${a.username}`);
     await checkCanAdd(ctx, tx, cur, codeName); // again under the write lock
-    return tx.appCodes.insert({ accountId: a.id, name: codeName, lookup, hash, createdAt: now });
+    return tx.appCodes.insert({ accountId: a.id, name: codeName, lookup, hash, createdAt: now, scopes, expiresAt });
   });
-  ctx.audit({ at: now, username: a.username, event: 'appcode.add', detail: { codeId: id, codeName } });
-  return { name: codeName, code };
+  const allowed = { scopes: scopes ?? 'all', expiresAt: isoOrNull(expiresAt) };
+  ctx.audit({ at: now, username: a.username, event: 'appcode.add', detail: { codeId: id, codeName, ...allowed } });
+  ctx.notify(a.username, 'app-code-added', { codeName, ...allowed });
+  return { name: codeName, code, scopes: scopes ?? [...APP_CODE_SCOPES], expiresAt: isoOrNull(expiresAt) };
 }
 
 export async function appCodeList(ctx: PolicyContext, user: string): Promise<AppCodeInfo[]> {
@@ -49,6 +64,9 @@ export async function appCodeList(ctx: PolicyContext, user: string): Promise<App
       lastUsedIp: c.lastUsedIp,
       lastUsedProtocol: c.lastUsedProtocol,
       lastUsedClient: c.lastUsedClient,
+      scopes: c.scopes ?? [...APP_CODE_SCOPES],
+      expiresAt: isoOrNull(c.expiresAt),
+      expired: c.expiresAt !== null && c.expiresAt <= ctx.clock(),
     })),
   );
 }
@@ -65,4 +83,5 @@ export async function appCodeRevoke(ctx: PolicyContext, user: string, name: stri
   });
   ctx.verified.invalidateCode(id);
   ctx.audit({ at: now, username: a.username, event: 'appcode.revoke', detail: { codeId: id, codeName } });
+  ctx.notify(a.username, 'app-code-revoked', { codeName });
 }

@@ -1,14 +1,17 @@
 import { limits } from '../core/limits.js';
 import { normalizeAppCode } from '../crypto/app-code.js';
 import { codeLookup } from '../crypto/derive-keys.js';
+import { noteSeenUser } from './effective-policy.js';
 import { loginGate } from './login-gate.js';
 import type { PolicyContext } from './policy-context.js';
 import type { VerifiedCredential } from './verified-credential-cache.js';
 import type { Account } from '../store/types.js';
 import type { Reservation } from './attempt-guard.js';
-import { attemptSource, ipBound, knownSource, noteSource, subjectBound } from './sources.js';
+import { codeRefusal } from './code-limits.js';
+import { attemptSource, ipBound, knownSource, noteCodeNetwork, noteSource, subjectBound } from './sources.js';
 import type { AuthDecision, AuthRequest, FailReason, PassthroughHandle } from './types.js';
 import { isMasterSpelling, normalizeUsername, usernameProblem } from './username.js';
+import { notifyLocked } from './notices.js';
 
 /**
  * The login rule (see Policy.authenticate). Like Dovecot's auth_failure_delay, a refusal is not
@@ -67,7 +70,7 @@ async function decide(ctx: PolicyContext, req: AuthRequest, now: number): Promis
   const known = await knownSource(ctx, username, source, now);
   const r = await ctx.guard.reserve(ctx.guard.dedupeKey(username, secret), [subjectBound(ctx, `user:${username}`, known)], now);
   if (!r.ok) return throttled(ctx, req, username, r.key, r.retryAfterMs, now);
-  return { ok: true, via: 'passthrough', user: req.user.trim(), passthrough: passthroughHandle(ctx, req, now, r.reservation) };
+  return { ok: true, via: 'passthrough', user: req.user.trim(), passthrough: passthroughHandle(ctx, req, now, r.reservation, account === undefined) };
 }
 
 /** The handle of a decision Dovecot's own passdb judges: nothing to settle. */
@@ -92,9 +95,15 @@ async function appCodeLogin(ctx: PolicyContext, req: AuthRequest, account: Accou
   }
   const row = verified.code;
   const at = ctx.clock();
+  // A code limited to other protocols, or past its expiry, is refused like a wrong one; the
+  // audit says why.
+  const why = codeRefusal(row, req.protocol, at);
+  if (why !== null) return fail(ctx, req, account.username, 'app-code-required', at, { why, codeName: row.codeName });
   // Last Used, the audit event and the source are queued, not written here (write-behind).
   ctx.store.later({ kind: 'app-code-used', codeId: row.codeId, use: { at, ip: req.clientIp, protocol: req.protocol, client: req.clientName ?? null } });
-  noteSource(ctx, account.username, attemptSource(req.clientIp), at);
+  const source = attemptSource(req.clientIp);
+  noteSource(ctx, account.username, source, at);
+  noteCodeNetwork(ctx, account.username, row, source, req, at);
   log(ctx, 'login.ok', req, account.username, { via: 'app-code', codeName: row.codeName, cached: verified.cached });
   ctx.audit({
     at,
@@ -112,6 +121,7 @@ function throttled(ctx: PolicyContext, req: AuthRequest, username: string | null
   log(ctx, 'login.throttled', req, username, { reason: 'throttled', bound: key.split(':')[0], retryAfterMs });
   if (ctx.firstRefusal(key, now + retryAfterMs)) {
     ctx.audit({ at: now, username, event: 'login.throttled', protocol: req.protocol, ip: req.clientIp, detail: loginDetail(req, { bound: key.split(':')[0], retryAfterMs }) });
+    if (username !== null && key.startsWith('user:')) notifyLocked(ctx, username, { protocol: req.protocol, ip: req.clientIp, retryAfterMs });
   }
   return { ok: false, reason: 'throttled', retryAfterMs };
 }
@@ -154,7 +164,7 @@ async function checkHash(ctx: PolicyContext, accountId: number, code: string): P
   // time of every refusal).
   if (!row) return { ok: false, detail: { why: 'unknown-code' } };
   if (!(await ctx.hasher.verify(row.hash, code))) return { ok: false, detail: { why: 'hash-mismatch' } };
-  return { ok: true, code: { accountId, codeId: row.id, codeName: row.name } };
+  return { ok: true, code: { accountId, codeId: row.id, codeName: row.name, scopes: row.scopes, expiresAt: row.expiresAt } };
 }
 
 /** The check of a cached code's row, started before the account was read. */
@@ -182,7 +192,7 @@ async function stillValid(ctx: PolicyContext, codeId: number): Promise<boolean> 
  * a failure of the account's bound, and one of the source's), remembers the source of an accepted
  * password, audits every outcome, and delays the answer to a refusal like any other.
  */
-function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number, reservation: Reservation): PassthroughHandle {
+function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number, reservation: Reservation, unknown: boolean): PassthroughHandle {
   let settled = false;
   return {
     settle: async (outcome) => {
@@ -199,6 +209,8 @@ function passthroughHandle(ctx: PolicyContext, req: AuthRequest, started: number
         return;
       }
       if (outcome === 'ok') noteSource(ctx, username, attemptSource(req.clientIp), now);
+      // A user twostep has no account for, of a domain with a policy: the rollout counts them from now on.
+      if (outcome === 'ok' && unknown) noteSeenUser(ctx, username);
       const event = outcome === 'ok' ? 'login.ok' : 'login.error';
       const extra = outcome === 'ok' ? { via: 'passthrough' } : { via: 'passthrough', reason: 'backend-unavailable' };
       log(ctx, event, req, username, extra);

@@ -63,5 +63,6 @@ export async function oneTimeCodesRegenerate(ctx: PolicyContext, user: string): 
     await replaceOneTimeCodes(tx, a.id, prepared, now);
   });
   ctx.audit({ at: now, username: a.username, event: 'otc.regenerate' });
+  ctx.notify(a.username, 'one-time-codes-regenerated');
   return prepared.map((p) => p.code);
 }

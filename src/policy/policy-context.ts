@@ -6,9 +6,10 @@ import type { Logger } from '../core/logger.js';
 import { deriveKeys } from '../crypto/derive-keys.js';
 import { createArgon2Hasher, type Hasher } from '../crypto/hasher.js';
 import type { Store, StoreRepos } from '../store/store.js';
-import type { Account, NewAuditEvent } from '../store/types.js';
+import type { Account, NewAuditEvent, NewMailNotice } from '../store/types.js';
 import { limits } from '../core/limits.js';
 import { AttemptGuard } from './attempt-guard.js';
+import { NOTICE_SWITCH, type NoticeKind } from './notice-kinds.js';
 import { RefusalTiming } from './refusal-timing.js';
 import { normalizeUsername, usernameProblem } from './username.js';
 import { VerifiedCredentialCache } from './verified-credential-cache.js';
@@ -106,6 +107,31 @@ export class PolicyContext {
     const o = auditOrigin.getStore();
     const event = o === undefined ? e : { ...e, protocol: e.protocol === undefined ? o.protocol : e.protocol, ip: e.ip === undefined ? o.ip : e.ip };
     this.store.later({ kind: 'audit', event });
+  }
+
+  /** True when [notify] is on and sends notices of this kind. */
+  notifies(kind: NoticeKind): boolean {
+    return this.config.notify?.[NOTICE_SWITCH[kind]] === true;
+  }
+
+  /**
+   * The mail notice of `kind` for the user, or undefined when [notify] is absent or turns this
+   * kind off. `detail` names what the text needs, never a secret; the client's address is added
+   * from the request's origin (the portal) when not given.
+   */
+  notice(username: string, kind: NoticeKind, detail: Record<string, unknown> = {}): NewMailNotice | undefined {
+    if (!this.notifies(kind)) return undefined;
+    const ip = auditOrigin.getStore()?.ip;
+    return { username, kind, detail: ip === undefined || 'ip' in detail ? detail : { ...detail, ip }, createdAt: this.clock() };
+  }
+
+  /**
+   * Queues the notice (write-behind: nothing waits for it, `serve` sends it). With `quietMs`, not
+   * when one of the kind was queued for the user that recently (a lockout repeated all day).
+   */
+  notify(username: string, kind: NoticeKind, detail?: Record<string, unknown>, quietMs?: number): void {
+    const notice = this.notice(username, kind, detail);
+    if (notice) this.store.later({ kind: 'mail-notice', notice, ...(quietMs === undefined ? {} : { quietMs }) });
   }
 
   /**

@@ -1,19 +1,23 @@
-import type { AdminPolicy, TwofaState } from '../store/types.js';
+import type { AdminPolicy, AppCodeScope, TwofaState } from '../store/types.js';
+import type { PolicySource } from './effective-policy.js';
 
-export type { AdminPolicy, TwofaState };
+export type { AdminPolicy, AppCodeScope, TwofaState, PolicySource };
 
 /** showUser() */
 export interface UserSummary {
   username: string;
+  /** The policy that applies to the user ... */
   adminPolicy: AdminPolicy;
+  /** ... and where it comes from: the user's own setting, their domain's, or the default. */
+  source: PolicySource;
   twofaState: TwofaState;
   /** Active (non-revoked) application codes. */
   appCodes: number;
   oneTimeCodesUnused: number;
   /** Active trusted devices. */
   trustedDevices: number;
-  /** ISO-8601 UTC. */
-  createdAt: string;
+  /** ISO-8601 UTC; null when twostep has no account for the user yet (their domain's policy applies). */
+  createdAt: string | null;
 }
 
 /** totpEnroll() */
@@ -32,6 +36,20 @@ export interface AppCodeInfo {
   lastUsedIp: string | null;
   lastUsedProtocol: string | null;
   lastUsedClient: string | null;
+  /** The protocols it signs in to (all three unless it was limited). */
+  scopes: AppCodeScope[];
+  /** When it stops signing in, or null: never. */
+  expiresAt: string | null;
+  /** Past expiresAt: refused (revoke it, or leave it). */
+  expired: boolean;
+}
+
+/** appCodeAdd() options: what a new code may do (default: every protocol, [codes] default_expiry_days). */
+export interface NewAppCodeOptions {
+  /** "imap", "pop3", "smtp": some or all; absent: all. */
+  scopes?: readonly string[];
+  /** Lifetime in days; 0: never expires; absent: the configured default. */
+  expiresDays?: number;
 }
 
 /** oneTimeCodesShow() */

@@ -1,8 +1,8 @@
 import type { Config } from '../config/schema.js';
 import type { AdminPolicy, WebSessionKind, WebSessionStage } from '../store/types.js';
-import type { Secret } from '../core/secret.js';
-import { adminAdd, adminList, adminRemove, adminResetTotp, adminSetPassword, adminSignIn, type AdminInfo, type AdminSignInResult } from './admin-accounts.js';
-import { auditSearch, consoleSetPolicy, listUsers, recordAdminAction, resetUser, type AdminActor, type AuditFilter } from './admin-console.js';
+import { AdminAccounts } from './admin-accounts.js';
+import { auditSearch, consoleSetPolicy, recordAdminAction, resetUser, type AdminActor, type AuditFilter } from './admin-console.js';
+import { ConsolePolicy } from './console-policy.js';
 import type { PasswordChecker } from './password-checker.js';
 import { accountOverview, totpPendingKey, userDisable, type AccountOverview } from './portal-account.js';
 import {
@@ -15,35 +15,20 @@ import {
   type PortalSignInResult,
   type SecondFactorResult,
 } from './portal-sign-in.js';
-import {
-  createWebSession,
-  endAllWebSessions,
-  endWebSession,
-  markWebSessionReauth,
-  readWebSession,
-  rotateWebSession,
-  sweepWebSessions,
-  type WebSessionView,
-} from './web-sessions.js';
+import { createWebSession, endAllWebSessions, endWebSession, markWebSessionReauth, readWebSession, rotateWebSession, sweepWebSessions, type WebSessionView } from './web-sessions.js';
 import { limits } from '../core/limits.js';
 import { disable, listAudit, pruneAudit, pruneGuard, setAdminPolicy, showUser } from './admin.js';
 import { appCodeAdd, appCodeList, appCodeRevoke } from './app-codes.js';
 import { authenticate } from './login.js';
+import { MailNoticeQueue } from './notices.js';
 import { oneTimeCodesRegenerate, oneTimeCodesShow } from './one-time-codes.js';
 import { onRevocation, recordSessionRevoked, revokedCodeIds } from './session-revocation.js';
 import { PolicyContext, runWithAuditOrigin, type PolicyOptions } from './policy-context.js';
 import { normalizeUsername } from './username.js';
-import type { AppCodeInfo, AuditEntry, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
+import type { AppCodeInfo, AuditEntry, NewAppCodeOptions, OneTimeCodesView, TotpEnrollment, UserSummary } from './policy-results.js';
 import { totpConfirm, totpEnroll, verifySecondFactor } from './totp-enrolment.js';
 import { isTrustedDevice, revokeTrustedDevices, trustDevice } from './trusted-devices.js';
-import type {
-  AuthDecision,
-  AuthRequest,
-  Authenticator,
-  Protocol,
-  RevocationCheck,
-  RevokedSession,
-} from './types.js';
+import type { AuthDecision, AuthRequest, Authenticator, Protocol, RevocationCheck, RevokedSession } from './types.js';
 
 export type { PolicyOptions };
 
@@ -51,15 +36,25 @@ export type { PolicyOptions };
  * Every two-step rule, behind one object: who must present an application code, which code is
  * valid, TOTP enrolment, one-time codes, trusted devices, throttling and the audit trail.
  * State is re-read from the store on every call, so a change made by another process (the CLI)
- * applies at once; only the failure throttle is per process. Each group of rules lives in its
- * own file; this class is the public surface.
+ * applies at once, and the guessing bounds are counted in the store (shared by every process and
+ * node). Each group of rules lives in its own file; this class is the public surface.
  */
 export class Policy implements Authenticator, RevocationCheck {
   readonly #ctx: PolicyContext;
+  #notices: MailNoticeQueue | undefined;
+  /** The admin console's organisation view: domains, user pages, the rollout, audit pages and exports. */
+  readonly console: ConsolePolicy;
+  /** The admin console's own accounts: add, password, authenticator key, remove, list, sign-in. */
+  readonly admins: AdminAccounts;
 
   constructor(opts: PolicyOptions) {
     this.#ctx = new PolicyContext(opts);
+    this.console = new ConsolePolicy(this.#ctx, (users) => this.twoStepEnded(users));
+    this.admins = new AdminAccounts(this.#ctx);
   }
+
+  /** Called with the users whose two-step authentication a console change (a domain disallowed) turned off. */
+  protected twoStepEnded(_users: readonly string[]): void {}
 
   // login (protocol front ends)
 
@@ -84,6 +79,11 @@ export class Policy implements Authenticator, RevocationCheck {
   /** A reloaded config (SIGHUP): every rule reads it from the next call on. */
   reconfigure(config: Config): void {
     this.#ctx.reconfigure(config);
+  }
+
+  /** The queue of mail notices, for `serve`'s sender (src/notify). */
+  get notices(): MailNoticeQueue {
+    return (this.#notices ??= new MailNoticeQueue(this.#ctx));
   }
 
   /** Writes what this process queued (audit, Last Used, last seen) now; the store's close does it too. */
@@ -163,8 +163,8 @@ export class Policy implements Authenticator, RevocationCheck {
 
   // application codes
 
-  appCodeAdd(user: string, name: string): Promise<{ name: string; code: string }> {
-    return appCodeAdd(this.#ctx, user, name);
+  appCodeAdd(user: string, name: string, opts?: NewAppCodeOptions): ReturnType<typeof appCodeAdd> {
+    return appCodeAdd(this.#ctx, user, name, opts);
   }
 
   appCodeList(user: string): Promise<AppCodeInfo[]> {
@@ -187,8 +187,7 @@ export class Policy implements Authenticator, RevocationCheck {
 
   // trusted devices (web portal)
 
-  /** Returns the device token to keep in a cookie; only its SHA-256 is stored. */
-  /** `sessionToken`: the portal session of the browser being trusted (revoking the device ends it). */
+  /** Returns the device token to keep in a cookie (only its SHA-256 is stored). `sessionToken`: the portal session of the browser being trusted (revoking the device ends it). */
   trustDevice(user: string, label: string, sessionToken?: string): Promise<string> {
     return trustDevice(this.#ctx, user, label, sessionToken);
   }
@@ -210,8 +209,8 @@ export class Policy implements Authenticator, RevocationCheck {
   }
 
   /** Sign-in step two: a TOTP code or a one-time code. */
-  portalSecondFactor(user: string, code: string, clientIp: string, browserToken?: string): Promise<SecondFactorResult> {
-    return portalSecondFactor(this.#ctx, user, code, clientIp, browserToken);
+  portalSecondFactor(user: string, code: string, clientIp: string, browserToken?: string, browserLabel?: string): Promise<SecondFactorResult> {
+    return portalSecondFactor(this.#ctx, user, code, clientIp, browserToken, browserLabel);
   }
 
   /** A trusted device of the user, trusted within [portal] trusted_device_days. */
@@ -267,34 +266,6 @@ export class Policy implements Authenticator, RevocationCheck {
   }
 
   // admin accounts and console
-
-  adminAdd(name: string, password: Secret): Promise<TotpEnrollment> {
-    return adminAdd(this.#ctx, name, password);
-  }
-
-  adminSetPassword(name: string, password: Secret): Promise<void> {
-    return adminSetPassword(this.#ctx, name, password);
-  }
-
-  adminResetTotp(name: string): Promise<TotpEnrollment> {
-    return adminResetTotp(this.#ctx, name);
-  }
-
-  adminRemove(name: string): Promise<void> {
-    return adminRemove(this.#ctx, name);
-  }
-
-  adminList(): Promise<AdminInfo[]> {
-    return adminList(this.#ctx);
-  }
-
-  adminSignIn(req: { name: string; password: Secret; code: string; clientIp: string; browserToken?: string }): Promise<AdminSignInResult> {
-    return adminSignIn(this.#ctx, req);
-  }
-
-  listUsers(): Promise<UserSummary[]> {
-    return listUsers(this.#ctx);
-  }
 
   consoleSetPolicy(actor: AdminActor, user: string, policy: AdminPolicy): Promise<void> {
     return consoleSetPolicy(this.#ctx, actor, user, policy);

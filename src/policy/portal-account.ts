@@ -4,13 +4,14 @@ import { totpUri } from '../crypto/totp.js';
 import type { AdminPolicy, TwofaState } from '../store/types.js';
 import { disable } from './admin.js';
 import { appCodeList } from './app-codes.js';
+import { policyOf } from './effective-policy.js';
 import { totpContext, type PolicyContext } from './policy-context.js';
 import type { AppCodeInfo, TotpEnrollment } from './policy-results.js';
 
 /** What the portal's Preferences → Accounts page shows. */
 export interface AccountOverview {
   username: string;
-  /** null: the admin never switched this user (two-step is then not offered). */
+  /** null: neither the admin nor the user's domain has a policy (two-step is then not offered). */
   adminPolicy: AdminPolicy | null;
   twofaState: TwofaState;
   /** "Setup two-step authentication" is offered. */
@@ -26,7 +27,10 @@ export async function accountOverview(ctx: PolicyContext, user: string): Promise
   const username = ctx.adminUsername(user);
   const a = await ctx.readAccount(username);
   if (!a) {
-    return { username, adminPolicy: null, twofaState: 'off', maySetUp: false, mayDisable: false, oneTimeCodesUnused: 0, trustedDevices: 0, appCodes: [] };
+    // No account yet: the domain's policy may still offer (or require) two-step authentication.
+    const applies = await policyOf(ctx, username, undefined);
+    const policy = applies.source === 'default' ? null : applies.policy;
+    return { username, adminPolicy: policy, twofaState: 'off', maySetUp: policy !== null && policy !== 'disallowed', mayDisable: false, oneTimeCodesUnused: 0, trustedDevices: 0, appCodes: [] };
   }
   const on = a.twofaState === 'on';
   return ctx.wrapStore(async () => ({

@@ -1,8 +1,10 @@
 import { isTwostepError } from '../core/errors.js';
 import { limits, secondFactorLimits as L } from '../core/limits.js';
 import type { Secret } from '../core/secret.js';
+import { noteSeenUser } from './effective-policy.js';
 import type { PasswordChecker, PasswordVerdict } from './password-checker.js';
 import type { PolicyContext } from './policy-context.js';
+import { notifyLocked } from './notices.js';
 import { secondFactorGate } from './second-factor-gate.js';
 import { attemptSource, ipBound, knownSource, noteSource, subjectBound } from './sources.js';
 import { hashToken, seenDevice } from './trusted-devices.js';
@@ -17,6 +19,8 @@ export interface PortalSignInRequest {
   deviceToken?: string;
   /** The browser's own token (a long-lived cookie): a browser the user signed in with before is a known source. */
   browserToken?: string;
+  /** "Chrome on Linux": named in the notice of a sign-in from a new browser. */
+  browserLabel?: string;
 }
 
 export type PortalSignInResult =
@@ -71,15 +75,16 @@ export async function portalSignIn(ctx: PolicyContext, checker: PasswordChecker,
   }
   ctx.audit({ at: ctx.clock(), username, event: 'login.ok', protocol: 'portal', ip: req.clientIp, detail: { via: 'password' } });
   const account = await ctx.readAccount(username);
+  if (!account) noteSeenUser(ctx, username); // counted by the rollout if their domain has a policy
   if (account?.twofaState !== 'on') {
-    noteSource(ctx, username, source, now);
+    noteSource(ctx, username, source, now, { ip: req.clientIp, browserLabel: req.browserLabel });
     return { ok: true, user: username, secondFactor: 'not-needed' };
   }
   const trusted = req.deviceToken !== undefined && (await isTrustedComputer(ctx, username, req.deviceToken));
   if (!trusted) return { ok: true, user: username, secondFactor: 'required' };
   // The second step skipped: the log says why.
   ctx.audit({ at: ctx.clock(), username, event: '2fa.ok', protocol: 'portal', ip: req.clientIp, detail: { method: 'trusted-device' } });
-  noteSource(ctx, username, source, now);
+  noteSource(ctx, username, source, now, { ip: req.clientIp, browserLabel: req.browserLabel });
   return { ok: true, user: username, secondFactor: 'trusted-device' };
 }
 
@@ -97,6 +102,7 @@ export async function portalSecondFactor(
   code: string,
   clientIp: string,
   browserToken?: string,
+  browserLabel?: string,
 ): Promise<SecondFactorResult> {
   const now = ctx.clock();
   const username = usernameProblem(user) === null ? normalizeUsername(user) : null;
@@ -109,6 +115,7 @@ export async function portalSecondFactor(
   if (gate.waitMs > 0) {
     if (ctx.firstRefusal(key, now + gate.waitMs)) {
       ctx.audit({ at: now, username, event: '2fa.throttled', protocol: 'portal', ip: clientIp, detail: { failures: history.failures, waitMs: gate.waitMs } });
+      notifyLocked(ctx, username, { protocol: 'portal', ip: clientIp, retryAfterMs: gate.waitMs });
     }
     return { ok: false, reason: 'throttled', retryAfterMs: gate.waitMs };
   }
@@ -135,7 +142,7 @@ export async function portalSecondFactor(
     return { ok: false, reason: 'invalid-code' };
   }
   const failedSince = await failuresSinceLastSignIn(ctx, username, now);
-  noteSource(ctx, username, source, now);
+  noteSource(ctx, username, source, now, { ip: clientIp, browserLabel });
   ctx.store.later({ kind: 'source-seen', username, source: PORTAL_SIGN_IN, at: now });
   return { ok: true, failedSince };
 }
@@ -186,6 +193,7 @@ export async function trustedDeviceId(ctx: PolicyContext, user: string, token: s
 function throttled(ctx: PolicyContext, key: string, username: string | null, ip: string, retryAfterMs: number, now: number): PortalSignInResult {
   if (ctx.firstRefusal(key, now + retryAfterMs)) {
     ctx.audit({ at: now, username, event: 'login.throttled', protocol: 'portal', ip, detail: { bound: key.split(':')[0], retryAfterMs } });
+    if (username !== null && key.startsWith('user:')) notifyLocked(ctx, username, { protocol: 'portal', ip, retryAfterMs });
   }
   return { ok: false, reason: 'throttled', retryAfterMs };
 }

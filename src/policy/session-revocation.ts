@@ -1,11 +1,15 @@
 import type { PolicyContext } from './policy-context.js';
 import type { RevokedSession } from './types.js';
 
-/** See Policy.revokedCodeIds: the ids among `codeIds` that the store no longer holds as valid. */
+/**
+ * See Policy.revokedCodeIds: the ids among `codeIds` that the store no longer holds as valid, or
+ * whose code expired meanwhile (its sessions end like a revoked code's).
+ */
 export async function revokedCodeIds(ctx: PolicyContext, codeIds: readonly number[]): Promise<number[]> {
   const unique = [...new Set(codeIds)];
   if (unique.length === 0) return [];
   const valid = new Set(await ctx.wrapStore(() => ctx.store.appCodes.stillValidAmong(unique)));
+  for (const id of await ctx.wrapStore(() => ctx.store.appCodes.expiredAmong([...valid], ctx.clock()))) valid.delete(id);
   return unique.filter((id) => !valid.has(id));
 }
 

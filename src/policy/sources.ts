@@ -31,10 +31,35 @@ export async function knownSource(ctx: PolicyContext, subject: string, s: Attemp
   return null;
 }
 
-/** Remembers that the user signed in from this source (queued: a login never waits for it). */
-export function noteSource(ctx: PolicyContext, subject: string, s: AttemptSource, now: number): void {
+/**
+ * Remembers that the user signed in from this source (queued: a login never waits for it). A
+ * browser seen for the first time gets the user a 'new-browser' notice ([notify]) naming it
+ * ("Chrome on Linux", when known) and the address it came from.
+ */
+export function noteSource(ctx: PolicyContext, subject: string, s: AttemptSource, now: number, from?: { ip: string; browserLabel?: string }): void {
   ctx.store.later({ kind: 'source-seen', username: subject, source: s.net, at: now });
-  if (s.browser !== undefined) ctx.store.later({ kind: 'source-seen', username: subject, source: s.browser, at: now });
+  if (s.browser === undefined) return;
+  const label = from?.browserLabel === undefined ? {} : { browser: from.browserLabel.slice(0, 64) };
+  const notice = ctx.notice(subject, 'new-browser', { ...label, ...(from ? { ip: from.ip } : {}) });
+  ctx.store.later({ kind: 'source-seen', username: subject, source: s.browser, at: now, ...(notice ? { noticeIfNew: notice } : {}) });
+}
+
+/**
+ * With [notify] new_network on: remembers the network an application code signed in from, as
+ * "code:<id>|net:<network>" among the user's sources; the first sign-in of the code from a
+ * network (so also its very first) queues a 'new-network' notice, once, whichever process sees it.
+ */
+export function noteCodeNetwork(
+  ctx: PolicyContext,
+  subject: string,
+  code: { codeId: number; codeName: string },
+  s: AttemptSource,
+  req: { clientIp: string; protocol: string; clientName?: string },
+  now: number,
+): void {
+  const detail = { codeName: code.codeName, network: s.net.slice(4), ip: req.clientIp, protocol: req.protocol, ...(req.clientName ? { client: req.clientName } : {}) };
+  const notice = ctx.notice(subject, 'new-network', detail);
+  if (notice) ctx.store.later({ kind: 'source-seen', username: subject, source: `code:${code.codeId}|${s.net}`, at: now, noticeIfNew: notice });
 }
 
 /** The bound of one source address: [auth] ip_failures per window (high: carrier-grade NAT). */

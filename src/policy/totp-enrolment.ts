@@ -1,6 +1,7 @@
 import { TwostepError } from '../core/errors.js';
 import { decryptSecret, encryptSecret } from '../crypto/secret-box.js';
 import { generateTotpKey, matchTotp, totpUri } from '../crypto/totp.js';
+import { accountOrFollower } from './effective-policy.js';
 import { consumeOneTimeCode, prepareOneTimeCodes, replaceOneTimeCodes } from './one-time-codes.js';
 import { totpContext, type PolicyContext } from './policy-context.js';
 import type { TotpEnrollment } from './policy-results.js';
@@ -12,7 +13,8 @@ export async function totpEnroll(ctx: PolicyContext, user: string): Promise<Totp
   const now = ctx.clock();
   const key = generateTotpKey();
   const account = await ctx.tx(async (tx) => {
-    const a = await tx.accounts.findByUsername(username);
+    // A user without an account yet may enrol when their domain's policy allows it.
+    const a = await accountOrFollower(tx, username, now);
     if (!a || a.adminPolicy === 'disallowed') {
       throw new TwostepError('USER_NOT_ALLOWED', `two-step authentication is not allowed for ${username}`);
     }
@@ -48,14 +50,16 @@ export async function totpConfirm(ctx: PolicyContext, user: string, code: string
   const pendingBlob = a.totpSecretEnc;
   await ctx.tx(async (tx) => {
     const cur = await tx.accounts.findByUsername(a.username);
-    // Re-check under the write lock: a concurrent re-enroll, disable or disallow wins.
-    if (!cur || cur.id !== a.id || cur.twofaState !== 'pending' || !cur.totpSecretEnc?.equals(pendingBlob)) {
+    // Re-check under the write lock: a concurrent re-enroll, disable or disallow (of the user or
+    // of the domain it follows) wins.
+    if (!cur || cur.id !== a.id || cur.twofaState !== 'pending' || cur.adminPolicy === 'disallowed' || !cur.totpSecretEnc?.equals(pendingBlob)) {
       throw new TwostepError('BAD_STATE', `enrolment for ${a.username} changed meanwhile; start again`);
     }
     await tx.accounts.setTwofaOn(a.id, step, now);
     await replaceOneTimeCodes(tx, a.id, prepared, now);
   });
   ctx.audit({ at: now, username: a.username, event: 'totp.confirm' });
+  ctx.notify(a.username, 'two-step-on');
   return { oneTimeCodes: prepared.map((p) => p.code) };
 }
 
@@ -90,5 +94,9 @@ export async function verifySecondFactor(
     return false;
   }
   ctx.audit({ at: now, username: a.username, event: '2fa.ok', ...from, detail: { method } });
+  if (method === 'one-time-code' && ctx.notifies('one-time-code-used')) {
+    const left = await ctx.wrapStore(() => ctx.store.oneTimeCodes.countUnused(a.id)).catch(() => null);
+    ctx.notify(a.username, 'one-time-code-used', { ...from, ...(left === null ? {} : { left }) });
+  }
   return true;
 }

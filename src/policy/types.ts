@@ -94,7 +94,7 @@ export interface RevokedSession {
 /** What the revocation watcher asks of the policy (nothing else of it). */
 export interface RevocationCheck {
   /**
-   * Which of these application code ids no longer sign in: revoked, deleted, or their account's
+   * Which of these application code ids no longer sign in: revoked, deleted, expired, or their account's
    * two-step authentication is off. Reads the store (another process may have revoked).
    */
   revokedCodeIds(codeIds: readonly number[]): Promise<number[]>;

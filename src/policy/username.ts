@@ -11,7 +11,7 @@ export function usernameProblem(user: string): string | null {
   if (t.length === 0) return 'empty';
   if (user.length > limits.userNameChars) return 'too long';
   // C0 controls (incl. NUL), DEL, C1 controls, line/paragraph separators.
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(user)) return 'control character';
+  if (/[\p{Cc}\u2028\u2029]/u.test(user)) return 'control character';
   return null;
 }
 

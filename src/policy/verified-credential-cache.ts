@@ -1,15 +1,22 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import type { AppCodeScope } from '../store/types.js';
 
-/** What a cached verification proved: this code row of this account matched the presented code. */
+/**
+ * What a cached verification proved: this code row of this account matched the presented code;
+ * with what the row says the code may do (fixed when it is made).
+ */
 export interface VerifiedCredential {
   accountId: number;
   codeId: number;
   codeName: string;
+  scopes: AppCodeScope[] | null;
+  expiresAt: number | null;
 }
 
 interface Entry extends VerifiedCredential {
   username: string;
-  expiresAt: number;
+  /** When this entry stops counting (the cache's lifetime, not the code's expiresAt). */
+  staleAt: number;
 }
 
 export interface VerifiedCredentialCacheOptions {
@@ -66,11 +73,11 @@ export class VerifiedCredentialCache {
     const k = this.#keyOf(username, code);
     const e = this.#entries.get(k);
     if (!e) return undefined;
-    if (e.expiresAt <= now || e.username !== username) {
+    if (e.staleAt <= now || e.username !== username) {
       this.#entries.delete(k);
       return undefined;
     }
-    return { accountId: e.accountId, codeId: e.codeId, codeName: e.codeName };
+    return { accountId: e.accountId, codeId: e.codeId, codeName: e.codeName, scopes: e.scopes, expiresAt: e.expiresAt };
   }
 
   /**
@@ -93,7 +100,7 @@ export class VerifiedCredentialCache {
     if (!this.enabled) return;
     const k = this.#keyOf(username, code);
     this.#entries.delete(k);
-    this.#entries.set(k, { ...v, username, expiresAt: now + this.#o.ttlMs });
+    this.#entries.set(k, { ...v, username, staleAt: now + this.#o.ttlMs });
     while (this.#entries.size > this.#o.maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;

@@ -1,7 +1,11 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { Logger } from '../core/logger.js';
+import type { ClientSettings } from '../config/client-settings.js';
 import type { PasswordChecker, Policy, WebSessionView } from '../policy/index.js';
+import type { ProfileOffers } from './client-setup/profile-offers.js';
+import type { ProfileSigner } from './client-setup/profile-signer.js';
+import type { ExpiryChoice } from './views/apps-views.js';
 import type { PortalCookies } from './security/cookies.js';
 import type { CsrfGuard } from './security/csrf.js';
 
@@ -34,6 +38,14 @@ export interface PortalDeps {
   csrf: CsrfGuard;
   logger: Logger;
   trustedDeviceDays: number;
+  /** What mail apps are told ([clients]); absent: no autoconfig, no Apple profile. */
+  clients?: ClientSettings;
+  /** Apple profiles waiting for their one download. */
+  offers: ProfileOffers;
+  /** Signs Apple profiles ([tls] certificate); absent: they go out unsigned. */
+  signProfile?: ProfileSigner;
+  /** The lifetimes the "Add Application Code" form offers. */
+  expiry: ExpiryChoice;
 }
 
 /** A form field as a string ('' when absent or a file). */

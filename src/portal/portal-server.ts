@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
@@ -10,8 +10,14 @@ import type { serverTlsOptions } from '../core/server-tls.js';
 import type { Logger } from '../core/logger.js';
 import type { PasswordChecker, Policy } from '../policy/index.js';
 import type { PortalDeps, PortalEnv } from './portal-context.js';
+import type { ClientSettings } from '../config/client-settings.js';
+import { ProfileOffers } from './client-setup/profile-offers.js';
+import { opensslProfileSigner } from './client-setup/profile-signer.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { appCodeRoutes } from './routes/app-code-routes.js';
+import { clientSetupRoutes } from './routes/client-setup-routes.js';
+import type { ExpiryChoice } from './views/apps-views.js';
 import { setupRoutes } from './routes/setup-routes.js';
 import { signInRoutes } from './routes/sign-in-routes.js';
 import { PortalCookies } from './security/cookies.js';
@@ -35,6 +41,12 @@ export interface PortalSettings {
   trustedDeviceDays: number;
   /** The key of the forms shown before sign-in (CsrfGuard); default: a new one for this process. */
   csrfKey?: Buffer;
+  /** [clients]: autoconfig, autodiscover and the Apple profile; absent: none of them. */
+  clients?: ClientSettings;
+  /** The [tls] certificate and key files that sign Apple profiles ([clients] sign_profiles). */
+  profileSigning?: { cert: string; key: string };
+  /** [codes] default_expiry_days and max_expiry_days, for the "Add Application Code" form (default: never, no limit). */
+  expiry?: ExpiryChoice;
 }
 
 export interface RunningPortal {
@@ -51,10 +63,12 @@ export function buildPortalApp(deps: PortalDeps, s: PortalSettings): Hono<Portal
   app.use(bodyLimit({ maxSize: limits.portalBodyBytes, onError: (c) => c.text('Request too large.', 413) }));
   app.get('/static/portal.js', (c) => c.body(PORTAL_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=300' }));
   app.get('/static/portal.css', (c) => c.body(PORTAL_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=300' }));
+  clientSetupRoutes(app, deps.clients); // public: before the session middleware
   app.use(sessionMiddleware(deps, { trustProxy: s.trustProxy }));
   signInRoutes(app, deps);
   setupRoutes(app, deps);
   accountRoutes(app, deps);
+  appCodeRoutes(app, deps);
   adminRoutes(app, deps);
   app.notFound((c) => c.html(page({ title: 'Not found', csrf: c.get('csrf') ?? '' }, html`<h1>Not found</h1><p><a href="/">Start page</a></p>`), 404));
   app.onError((err, c) => {
@@ -73,6 +87,7 @@ export function buildPortalApp(deps: PortalDeps, s: PortalSettings): Hono<Portal
 
 export async function startPortal(o: { policy: Policy; checker: PasswordChecker; logger: Logger; settings: PortalSettings }): Promise<RunningPortal> {
   const s = o.settings;
+  const signer = s.clients && s.profileSigning ? opensslProfileSigner(s.profileSigning.cert, s.profileSigning.key) : undefined;
   const deps: PortalDeps = {
     policy: o.policy,
     checker: o.checker,
@@ -80,9 +95,20 @@ export async function startPortal(o: { policy: Policy; checker: PasswordChecker;
     csrf: new CsrfGuard(s.csrfKey),
     logger: o.logger,
     trustedDeviceDays: s.trustedDeviceDays,
+    offers: new ProfileOffers(),
+    expiry: s.expiry ?? { defaultDays: 0, maxDays: 0 },
+    ...(s.clients ? { clients: s.clients } : {}),
+    ...(signer ? { signProfile: signer.sign } : {}),
   };
   const app = buildPortalApp(deps, s);
-  const listener = getRequestListener(app.fetch);
+  const handle = getRequestListener(app.fetch);
+  // The adapter answers its own faults; one that escaped it would be an unhandled rejection.
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      o.logger.error({ event: 'portal.error', ...logSafeError(err) }, 'portal request failed');
+      res.destroy();
+    });
+  };
   const server: Server = s.tls ? createHttpsServer(s.tls, listener) : createHttpServer(listener);
   server.requestTimeout = limits.portalRequestMs;
   server.headersTimeout = limits.portalHeadersMs;
@@ -111,6 +137,7 @@ export async function startPortal(o: { policy: Policy; checker: PasswordChecker;
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(sweep);
+        signer?.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -61,7 +61,7 @@ export async function gracefulShutdown(
   p.readiness?.stopping();
   p.gate.drain();
   const ends = Promise.all(p.frontEnds.map((f) => f.shutdown(goodbyeMs)));
-  await Promise.all(p.stopAtOnce.map((stop) => stop()));
+  await Promise.all(p.stopAtOnce.map(async (stop) => stop()));
   let cut = 0;
   const inTime = await within(ends.then(() => true), Math.max(0, started + cutMs - Date.now()), false);
   if (!inTime) {
@@ -74,7 +74,7 @@ export async function gracefulShutdown(
   const writesLost = flushed ? 0 : p.store.queued();
   await within(p.store.drain(), left(), undefined);
   await p.store.close(0);
-  await Promise.all(p.stopLast.map((stop) => stop()));
+  await Promise.all(p.stopLast.map(async (stop) => stop()));
   const summary = { ...counts, cut, writesLost, durationMs: Date.now() - started };
   o.logger.info({ event: o.event ?? LogEvent.shutdown, signal: o.signal, graceMs: o.graceMs, ...summary }, 'stopped');
   return summary;

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { secretKeyPath, storeLocation } from '../config/runtime-config.js';
 import { configFileError } from '../core/config-file-error.js';
+import { LogEvent } from '../core/log-events.js';
 import type { Logger } from '../core/logger.js';
-import { loadOrCreateKeyFile } from '../crypto/index.js';
+import { ARGON2_TEST_PARAMS, argon2ParamsFrom, createArgon2Hasher, loadOrCreateKeyFile } from '../crypto/index.js';
 import { Policy } from '../policy/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { KickingPolicy } from '../verify/kicking-policy.js';
@@ -51,7 +52,9 @@ export async function openPolicy(config: Config, logger: Logger): Promise<Opened
   }
   const kickArgv = config.dovecot?.kick_command ?? [];
   const kicker = kickArgv.length > 0 ? createSessionKicker(kickArgv, logger) : undefined;
-  const opts = { store, masterKey, config, logger };
+  const argon2 = argon2ParamsFrom(process.env);
+  if (argon2 === ARGON2_TEST_PARAMS) logger.warn({ event: LogEvent.argon2TestParameters }, 'argon2 runs at the test suite\'s cost (NODE_ENV=test, TWOSTEP_TEST_ARGON2=cheap): never in production');
+  const opts = { store, masterKey, config, logger, hasher: createArgon2Hasher(argon2) };
   const policy = kicker ? new KickingPolicy(opts, kicker) : new Policy(opts);
   return {
     policy,

@@ -13,6 +13,8 @@ export type {
   WebSessionsRepo,
   AdminsRepo,
   RevocationNotice,
+  MailNoticesRepo,
+  ExpiringAppCode,
 } from './store.js';
 export { SCHEMA_VERSION, SCHEMA_VERSIONS, type Migration } from './migrations.js';
 export type {
@@ -20,6 +22,7 @@ export type {
   AdminPolicy,
   TwofaState,
   AppCode,
+  AppCodeScope,
   AppCodeUse,
   OneTimeCode,
   TrustedDevice,
@@ -33,4 +36,6 @@ export type {
   NewTrustedDevice,
   NewAuditEvent,
   NewWebSession,
+  MailNotice,
+  NewMailNotice,
 } from './types.js';

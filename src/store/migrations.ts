@@ -15,8 +15,12 @@ export interface Migration {
  * 1: accounts, app_codes, one_time_codes, trusted_devices, audit_events
  * 2: web_sessions, admins
  * 3: auth_attempts, known_sources (the guessing bounds)
+ * 4: app_codes.scopes, .expires_at, .expiry_notice_at (codes that can do less); mail_notices
+ *    (mails to users, sent by `serve`)
+ * 5: domain_policies, accounts.own_policy and .domain, admins.totp_confirmed_at, audit_daily and
+ *    the admin console's indexes
  */
-export const SCHEMA_VERSIONS: readonly number[] = [1, 2, 3];
+export const SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];
 
 export const SCHEMA_VERSION = SCHEMA_VERSIONS[SCHEMA_VERSIONS.length - 1] ?? 0;
 

@@ -5,8 +5,10 @@ import type {
   AppCode,
   AppCodeUse,
   AuditEvent,
+  MailNotice,
   NewAppCode,
   NewAuditEvent,
+  NewMailNotice,
   NewOneTimeCode,
   NewTrustedDevice,
   NewWebSession,
@@ -15,6 +17,10 @@ import type {
   WebSession,
   WebSessionKind,
 } from './types.js';
+import type { AccountsConsoleRepo, AdminsConsoleRepo, AuditConsoleRepo, DomainsRepo } from './console-store.js';
+import type { AttemptsRepo, KnownSourcesRepo } from './guessing-repos.js';
+
+export type { AttemptsRepo, KnownSourcesRepo } from './guessing-repos.js';
 
 /**
  * The store as everything above it sees it: asynchronous repositories, transactions, and a
@@ -29,7 +35,7 @@ import type {
  */
 
 /** Accounts keyed by lowercased user name. Every call reads the database (no cache). */
-export interface AccountsRepo {
+export interface AccountsRepo extends AccountsConsoleRepo {
   findByUsername(username: string): Promise<Account | undefined>;
   /** Every account, by name, at most `limit` (the admin console's user list). */
   listAll(limit: number): Promise<Account[]>;
@@ -64,6 +70,43 @@ export interface AppCodesRepo {
    * authentication is on. One query.
    */
   stillValidAmong(ids: readonly number[]): Promise<number[]>;
+  /** Of these ids, those whose code has an expiry at or before `now`. One query. */
+  expiredAmong(ids: readonly number[], now: number): Promise<number[]>;
+  /**
+   * Active codes of accounts with two-step on that expire after `after` and at or before
+   * `before`, whose "expires soon" notice is not queued yet; oldest expiry first, at most `limit`.
+   */
+  expiringUnnoticed(after: number, before: number, limit: number): Promise<ExpiringAppCode[]>;
+  /** Records that the expiry notice of this code was queued. False if it already was. */
+  markExpiryNoticed(id: number, at: number): Promise<boolean>;
+}
+
+/** An application code with its account's user name (expiringUnnoticed). */
+export type ExpiringAppCode = AppCode & { username: string };
+
+/**
+ * Mails to users about their account (see MailNotice), queued here by any process and sent by
+ * `serve`. A notice is due at `nextAt`; a sender claims it for a while (so two senders never
+ * send one notice twice), then marks it sent, due again later, or given up.
+ */
+export interface MailNoticesRepo {
+  insert(n: NewMailNotice): Promise<number>;
+  /** When the user's latest notice of this kind was queued, or null. */
+  lastQueuedAt(username: string, kind: string): Promise<number | null>;
+  /**
+   * Up to `limit` notices due at `now` (not sent, not given up, not held by a sender past `now`),
+   * oldest due first, each now held until `until`. Atomic: two senders never get the same one.
+   */
+  claimDue(now: number, until: number, limit: number): Promise<MailNotice[]>;
+  markSent(id: number, at: number): Promise<boolean>;
+  /** One more failed attempt: due again at `nextAt`, no longer held. */
+  markRetry(id: number, nextAt: number, error: string): Promise<boolean>;
+  /** One more failed attempt, and no more: given up at `at`. */
+  markFailed(id: number, at: number, error: string): Promise<boolean>;
+  /** Deletes sent or given-up notices queued before `before`; at most `batch`; returns how many. */
+  prune(before: number, batch: number): Promise<number>;
+  /** The user's notices, newest first (the admin's and the tests' view). */
+  listForUser(username: string, limit: number): Promise<MailNotice[]>;
 }
 
 /** One-time (recovery) codes. Every call reads the database (no cache). */
@@ -90,7 +133,7 @@ export interface TrustedDevicesRepo {
 }
 
 /** Append-only security log. */
-export interface AuditRepo {
+export interface AuditRepo extends AuditConsoleRepo {
   insert(e: NewAuditEvent): Promise<number>;
   /** Deletes at most `batch` events older than `at` (oldest first); returns how many. */
   deleteBefore(at: number, batch: number): Promise<number>;
@@ -118,52 +161,16 @@ export interface WebSessionsRepo {
 }
 
 /** Admin console accounts (not mail users). Every call reads the database. */
-export interface AdminsRepo {
+export interface AdminsRepo extends AdminsConsoleRepo {
   findByName(name: string): Promise<AdminAccount | undefined>;
   list(): Promise<AdminAccount[]>;
   insert(name: string, passwordHash: string, now: number): Promise<number>;
   setPassword(id: number, passwordHash: string, now: number): Promise<void>;
+  /** A new key, unproven (totpConfirmedAt null) until confirmTotp. */
   setTotp(id: number, secretEnc: Buffer, now: number): Promise<void>;
   /** Accept `step` once: false for a replayed or older step. */
   advanceTotpStep(id: number, step: number, now: number): Promise<boolean>;
   delete(id: number): Promise<boolean>;
-}
-
-/**
- * Attempts counted against the guessing bounds (src/policy/attempt-guard.ts): failures, and
- * reservations of checks still under way (pending rows, counted until `expiresAt`), per key
- * ("ip:203.0.113.7", "user:alice", "user:alice|net:203.0.113.0/24", "2fa:alice", ...). Shared by
- * every process and node on the store, and kept across restarts.
- */
-export interface AttemptsRepo {
-  /**
-   * The rows of `key` after `since` that count at `now` (failures, and pending rows not
-   * yet expired): how many, and the oldest and newest of their times.
-   */
-  count(key: string, since: number, now: number): Promise<{ n: number; oldest: number | null; newest: number | null }>;
-  /** A pending row of reservation `attempt` under `key`. */
-  insertPending(key: string, attempt: string, at: number, expiresAt: number): Promise<void>;
-  /** The pending rows of `attempt` become failures at `at` (failed), or are deleted (not failed). */
-  settle(attempt: string, failed: boolean, at: number): Promise<void>;
-  /** A failure under each key at `at` (no reservation before it). */
-  record(keys: readonly string[], at: number): Promise<void>;
-  /** Deletes expired pending rows and failures older than `before`; at most `batch`; returns how many. */
-  prune(before: number, now: number, batch: number): Promise<number>;
-}
-
-/**
- * Where each user has signed in from before ("net:203.0.113.0/24", "browser:<hash>"): sources the
- * owner uses keep working while strangers' guesses are bounded for the account.
- */
-export interface KnownSourcesRepo {
-  /** True when the user signed in from `source` at or after `since`. */
-  has(username: string, source: string, since: number): Promise<boolean>;
-  /** When the user last signed in from `source`, or null. */
-  lastAt(username: string, source: string): Promise<number | null>;
-  /** Records a sign-in from `source` at `at`; true when the source was not known before. */
-  note(username: string, source: string, at: number): Promise<boolean>;
-  /** Forgets sources not seen since `before`; returns how many. */
-  prune(before: number): Promise<number>;
 }
 
 /** The repositories: of the store (each call on its own), or of one transaction. */
@@ -177,6 +184,8 @@ export interface StoreRepos {
   readonly admins: AdminsRepo;
   readonly attempts: AttemptsRepo;
   readonly knownSources: KnownSourcesRepo;
+  readonly mailNotices: MailNoticesRepo;
+  readonly domains: DomainsRepo;
 }
 
 /**
@@ -192,8 +201,13 @@ export type DeferredWrite =
   | { kind: 'attempt-settled'; attempt: string; failed: boolean; at: number }
   /** Failures that could not be written at once (the database was locked). */
   | { kind: 'attempt-failed'; keys: readonly string[]; at: number }
-  /** A user signed in from a source (known-sources). */
-  | { kind: 'source-seen'; username: string; source: string; at: number };
+  /**
+   * A user signed in from a source (known-sources); `noticeIfNew` is queued as a mail notice when
+   * the source was not known before (a new browser, a code's new network).
+   */
+  | { kind: 'source-seen'; username: string; source: string; at: number; noticeIfNew?: NewMailNotice }
+  /** A mail notice to queue; with `quietMs`, not when one of its kind for the user was queued that recently. */
+  | { kind: 'mail-notice'; notice: NewMailNotice; quietMs?: number };
 
 /** Counters of the write-behind queue, for logs and metrics. */
 export interface WriteBehindStats {

@@ -2,11 +2,16 @@
 
 export type AdminPolicy = 'allowed' | 'required' | 'disallowed';
 export type TwofaState = 'off' | 'pending' | 'on';
+/** What an application code may sign in to (issue 15): a limited code names some of these. */
+export type AppCodeScope = 'imap' | 'pop3' | 'smtp';
 
 export interface Account {
   id: number;
   username: string;
+  /** The policy that applies: the user's own (ownPolicy), else kept equal to the domain's or the default. */
   adminPolicy: AdminPolicy;
+  /** True: adminPolicy is the user's own setting; false: the account follows its domain. */
+  ownPolicy: boolean;
   twofaState: TwofaState;
   totpSecretEnc: Buffer | null;
   totpLastStep: number | null;
@@ -26,6 +31,12 @@ export interface AppCode {
   lastUsedProtocol: string | null;
   lastUsedClient: string | null;
   revokedAt: number | null;
+  /** null: every protocol; else only these (never empty). */
+  scopes: AppCodeScope[] | null;
+  /** null: never expires. */
+  expiresAt: number | null;
+  /** When the "expires in a week" notice was queued, or null. */
+  expiryNoticeAt: number | null;
 }
 
 export interface OneTimeCode {
@@ -80,6 +91,8 @@ export interface AdminAccount {
   passwordHash: string;
   totpSecretEnc: Buffer;
   totpLastStep: number | null;
+  /** When a console sign-in proved a code of the current key; null: not yet (admin add, reset-totp). */
+  totpConfirmedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -92,6 +105,10 @@ export interface NewAppCode {
   lookup: string;
   hash: string;
   createdAt: number;
+  /** Absent or null: every protocol. */
+  scopes?: AppCodeScope[] | null;
+  /** Absent or null: never expires. */
+  expiresAt?: number | null;
 }
 
 export interface AppCodeUse {
@@ -133,4 +150,34 @@ export interface NewWebSession {
   csrfSecret: string;
   createdAt: number;
   expiresAt: number;
+}
+
+/**
+ * A mail to a user about their account (two-step on or off, a code added, a new browser, ...),
+ * queued in the store and sent by `serve`'s sender loop, never on the login path. `detail` holds
+ * only what the text needs (names, times, addresses), never a code or key.
+ */
+export interface MailNotice {
+  id: number;
+  username: string;
+  kind: string;
+  detail: Record<string, unknown>;
+  createdAt: number;
+  /** Sending attempts so far. */
+  attempts: number;
+  /** When it is due (again). */
+  nextAt: number;
+  /** A sender holds it until then (another sender leaves it alone). */
+  claimedUntil: number | null;
+  sentAt: number | null;
+  failedAt: number | null;
+  lastError: string | null;
+}
+
+export interface NewMailNotice {
+  username: string;
+  kind: string;
+  /** Must never hold a secret. */
+  detail: Record<string, unknown>;
+  createdAt: number;
 }

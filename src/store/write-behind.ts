@@ -2,7 +2,9 @@ import { isTwostepError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import { logSafeError } from '../core/log-safe-error.js';
 import type { Logger } from '../core/logger.js';
-import type { DeferredWrite, StoreRepos, WriteBehindStats } from './store.js';
+import type { DeferredWrite, WriteBehindStats } from './store.js';
+
+export { applyDeferred } from './apply-deferred.js';
 
 export interface WriteBehindOptions {
   /**
@@ -27,7 +29,7 @@ interface Entry {
   key: string | undefined;
 }
 
-/** Writes of one row that replace each other while queued (the newest wins); audit events never do. */
+/** Writes of one row that replace each other while queued (the newest wins); audit events and the guessing-bound writes never do. */
 function keyOf(w: DeferredWrite): string | undefined {
   switch (w.kind) {
     case 'app-code-used':
@@ -40,40 +42,28 @@ function keyOf(w: DeferredWrite): string | undefined {
       // Every login notes its source: a client that logs in again and again is one write.
       return `n${w.username}\0${w.source}`;
     case 'audit':
+    case 'attempt-failed':
+    case 'attempt-settled':
+    case 'mail-notice':
       return undefined;
   }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-const timeOf = (w: DeferredWrite): number => (w.kind === 'app-code-used' ? w.use.at : w.kind === 'audit' ? w.event.at : w.at);
-
-/** Applies one deferred write through repositories (of a transaction). */
-export async function applyDeferred(tx: StoreRepos, w: DeferredWrite): Promise<void> {
-  switch (w.kind) {
-    case 'audit':
-      await tx.audit.insert(w.event);
-      return;
-    case 'app-code-used':
-      await tx.appCodes.markUsed(w.codeId, w.use);
-      return;
-    case 'device-seen':
-      await tx.trustedDevices.touch(w.deviceId, w.at);
-      return;
-    case 'web-session-seen':
-      await tx.webSessions.touch(w.sessionId, w.at);
-      return;
-    case 'attempt-settled':
-      await tx.attempts.settle(w.attempt, w.failed, w.at);
-      return;
-    case 'attempt-failed':
-      await tx.attempts.record(w.keys, w.at);
-      return;
-    case 'source-seen':
-      await tx.knownSources.note(w.username, w.source, w.at);
-      return;
+/**
+ * A newer write of one row replacing a queued one. A source's "new to the user" notice is the
+ * first use's: the queued one's is kept (the newer use only moves the source's last-seen time).
+ */
+function merged(older: DeferredWrite, newer: DeferredWrite): DeferredWrite {
+  if (older.kind === 'source-seen' && newer.kind === 'source-seen' && older.noticeIfNew !== undefined) {
+    return { ...newer, noticeIfNew: older.noticeIfNew };
   }
+  return newer;
 }
+
+const timeOf = (w: DeferredWrite): number =>
+  w.kind === 'app-code-used' ? w.use.at : w.kind === 'audit' ? w.event.at : w.kind === 'mail-notice' ? w.notice.createdAt : w.at;
 
 /**
  * The write-behind queue: writes no login waits for, kept in order and written in batches (one
@@ -121,7 +111,7 @@ export class WriteBehind {
     if (key !== undefined) {
       const queued = this.#byKey.get(key);
       if (queued) {
-        if (timeOf(queued.w) <= timeOf(w)) queued.w = w;
+        if (timeOf(queued.w) <= timeOf(w)) queued.w = merged(queued.w, w);
         return;
       }
     }

@@ -46,6 +46,11 @@ export class KickingPolicy extends Policy {
     if (policy === 'disallowed') this.#kick(user);
   }
 
+  /** A domain disallowed (or a user following it): every user whose two-step went off. */
+  protected override twoStepEnded(users: readonly string[]): void {
+    for (const u of users) this.#kick(u);
+  }
+
   override async resetUser(actor: AdminActor, user: string, opts: { revokeAppCodes: boolean }): Promise<void> {
     await super.resetUser(actor, user, opts);
     this.#kick(user);

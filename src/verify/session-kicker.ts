@@ -41,9 +41,23 @@ export function createSessionKicker(argv: readonly string[], logger: Logger): Se
         resolve(`${cmd} for ${user}: ${status}${output ? ` (${output})` : ''}`);
       });
     });
+  // At most limits.kickParallel commands at once: a domain disallowed may end thousands of users' sessions.
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const turn = async (user: string): Promise<string | null> => {
+    if (running < limits.kickParallel) running++;
+    else await new Promise<void>((r) => waiting.push(r)); // the slot is handed over, still counted
+    try {
+      return await run(user);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
   return {
     kick(user) {
-      const p = run(user);
+      const p = turn(user);
       pending.add(p);
       void p.then((failure) => {
         pending.delete(p);

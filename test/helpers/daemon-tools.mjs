@@ -64,6 +64,62 @@ export function isAlive(pid) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Re-read at least this often while waiting: a change fs.watch did not report is seen then. */
+const RECHECK_MS = 250;
+
+/**
+ * Calls `read()` again each time something in `folder` changes (fs.watch), until `ready(value)`
+ * holds or `timeoutMs` passed; resolves with the last value read either way, so the caller's
+ * assertion shows what was there. Changes made while `read()` runs are not waited for (a read may
+ * touch the folder itself, e.g. SQLite's -wal file): they are seen at the next re-read.
+ * @template T
+ * @param {string} folder
+ * @param {() => T | Promise<T>} read
+ * @param {(value: T) => boolean} ready
+ * @param {number} timeoutMs
+ * @returns {Promise<T>}
+ */
+export async function whenChanged(folder, read, ready, timeoutMs) {
+  /** @type {(() => void) | undefined} */
+  let wake;
+  const watcher = fs.watch(folder, () => wake?.());
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (ready(value) || Date.now() >= deadline) return value;
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, Math.min(RECHECK_MS, Math.max(0, deadline - Date.now())));
+        wake = () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        };
+      });
+      wake = undefined;
+    }
+  } finally {
+    watcher.close();
+  }
+}
+
+/**
+ * The text of the log `file` once `re` matches it (or at the deadline), woken by its changes.
+ * @param {string} file
+ * @param {RegExp} re
+ * @param {number} timeoutMs
+ * @returns {Promise<string>}
+ */
+export function waitForFileText(file, re, timeoutMs) {
+  const read = () => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return whenChanged(path.dirname(file), read, (text) => re.test(text), timeoutMs);
+}
+
 /** @type {Set<{ emergencyStop(): void }>} */
 const live = new Set();
 let exitHookInstalled = false;

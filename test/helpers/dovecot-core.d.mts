@@ -66,6 +66,8 @@ export interface DovecotInstance {
   startupMs: number;
   /** The whole Dovecot log so far. */
   log(): string;
+  /** The log once `re` matches it (or the timeout passed: then the log as it is), woken by its changes. */
+  waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
   /** Put a message into the user's Maildir/new (owned by mail, uid 8). */
   deliver(user: string, rfc822: string): void;
   /** SIGTERM the master (SIGKILL after 5 s), wait for all its processes, remove the folder. */

@@ -9,14 +9,14 @@
 // - login processes run as `dovenull` and chroot into base_dir/login: every parent folder of the
 //   temp dir must be world-traversable (o+x);
 // - anvil's auth penalty would slow every login from 127.0.0.1 after a few failures: disabled.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.mjs';
-import { findSbinBinary, forgetOnExit, isAlive, lookupId, makeParentsTraversable, sleep, stopOnExit } from './daemon-tools.mjs';
+import { findSbinBinary, forgetOnExit, isAlive, lookupId, makeParentsTraversable, sleep, stopOnExit, waitForFileText } from './daemon-tools.mjs';
 import { twostepExtraConf, twostepPassdbConf } from './dovecot-twostep.mjs';
 
 const MAIL_UID = 8;
@@ -54,11 +54,6 @@ function checkCredential(kind, value, { allowColonFree = true, forbidStar = fals
   if (/[\r\n\0]/.test(value)) throw new Error(`${kind} must not contain CR, LF or NUL`);
   if (allowColonFree && value.includes(':')) throw new Error(`${kind} must not contain ':' (passwd-file field separator): ${JSON.stringify(value)}`);
   if (forbidStar && value.includes('*')) throw new Error(`${kind} must not contain '*' (the master user separator)`);
-}
-
-/** Quote a value for dovecot.conf (double quotes, backslash escapes). */
-function q(value) {
-  return `"${String(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 /**
@@ -340,6 +335,9 @@ export async function startDovecot(opts) {
       } catch {
         return '';
       }
+    },
+    waitForLog(re, timeoutMs = 10_000) {
+      return waitForFileText(logPath, re, timeoutMs);
     },
     deliver(user, rfc822) {
       checkCredential('user name', user, { forbidStar: true });

@@ -1,4 +1,7 @@
 import net from 'node:net';
+import { expect } from 'vitest';
+import { LogEvent } from '../../src/core/log-events.js';
+import { eventLines, type CapturedLog } from './capture-logger.js';
 
 /** mulberry32: a small seeded PRNG, so a failure can be replayed. */
 export function prng(seed: number): () => number {
@@ -26,39 +29,69 @@ export function junk(rand: () => number, tokens: readonly string[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Sends the bytes, reads until the server closes or goes quiet; returns what it said. */
-export function probe(port: number, payload: Buffer): Promise<string> {
+/** Longest a probe waits for the server to close the connection: generous, for a busy machine. */
+const PROBE_DEADLINE_MS = 20_000;
+
+export interface ProbeResult {
+  /** Everything the server said (latin1). */
+  answer: string;
+  /** The server closed the connection (false: still open at the deadline, a hang). */
+  closed: boolean;
+}
+
+/**
+ * Sends the bytes and half-closes (FIN), as a client that has nothing more to say; reads until
+ * the server closes the connection, which it does once it has answered what it read. The end is
+ * an event, not a silence: a slow server is waited for, a server that never closes is a failure.
+ */
+export function probe(port: number, payload: Buffer, deadlineMs = PROBE_DEADLINE_MS): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
-    let got = '';
-    let quiet: NodeJS.Timeout;
-    const done = () => {
-      clearTimeout(quiet);
+    let answer = '';
+    const timer = setTimeout(() => {
       s.destroy();
-      resolve(got);
-    };
-    const rearm = () => {
-      clearTimeout(quiet);
-      quiet = setTimeout(done, 250);
-    };
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      rearm();
+      resolve({ answer, closed: false });
+    }, deadlineMs);
+    s.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    s.on('error', () => {}); // a reset is a close too; what was said before it counts
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve({ answer, closed: true });
     });
-    s.on('error', () => {});
-    s.on('close', done);
-    s.once('connect', () => {
-      s.write(payload);
-      rearm();
-    });
+    s.once('connect', () => s.end(payload));
   });
 }
 
 /** Runs `payloads` against the port, 16 at a time. */
-export async function probeAll(port: number, payloads: Buffer[]): Promise<string[]> {
-  const answers: string[] = [];
+export async function probeAll(port: number, payloads: Buffer[]): Promise<ProbeResult[]> {
+  const answers: ProbeResult[] = [];
   for (let i = 0; i < payloads.length; i += 16) {
     answers.push(...(await Promise.all(payloads.slice(i, i + 16).map((p) => probe(port, p)))));
   }
   return answers;
+}
+
+/**
+ * Every input's answer: the server closed the connection, greeted first, and said only lines
+ * matching `shaped`. Each assertion names the input (its index in the seeded sequence).
+ */
+export function expectShapedAnswers(answers: ProbeResult[], greeting: RegExp, shaped: RegExp): void {
+  for (const [i, { answer, closed }] of answers.entries()) {
+    expect(closed, `input #${i}: the server never closed; it said ${JSON.stringify(answer.slice(-200))}`).toBe(true);
+    expect(answer, `input #${i}`).toMatch(greeting);
+    for (const line of answer.split('\r\n').filter(Boolean)) expect(line, `input #${i}: ${JSON.stringify(line)}`).toMatch(shaped);
+  }
+}
+
+/**
+ * No session left behind: each of `sessions` logged its close (the server's logger is a
+ * captureLogger), the server holds none, and none logged an internal error.
+ */
+export async function expectNoSessionLeft(server: { connections(): number }, log: CapturedLog, sessions: number): Promise<void> {
+  await log.until((lines) => eventLines(lines, LogEvent.close).length >= sessions, PROBE_DEADLINE_MS);
+  expect(eventLines(log.lines, LogEvent.close).length, 'sessions that logged their close').toBe(sessions);
+  // The front end forgets a session just after its close line (its run() settles): one turn later.
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(server.connections()).toBe(0);
+  expect(log.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
 }

@@ -1,12 +1,12 @@
-// A Policy over a temp SQLite file with a counting argon2 hasher, a settable clock and a
-// recording sleep; shared by the policy unit tests.
+// A Policy over a temp SQLite file with a counting argon2 hasher (at the test suite's cheap cost),
+// a settable clock and a recording sleep; shared by the policy unit tests.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
-import { createArgon2Hasher, totpCode, type Hasher } from '../../src/crypto/index.js';
+import { ARGON2_TEST_PARAMS, createArgon2Hasher, totpCode, type Hasher } from '../../src/crypto/index.js';
 import { Policy, type AuthDecision, type AuthRequest, type PassthroughOutcome } from '../../src/policy/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
@@ -31,8 +31,11 @@ export interface Counting extends Hasher {
   reset(): void;
 }
 
+/** A real argon2id hasher at the cheap test cost (crypto.test checks the production cost). */
+export const testHasher = (): Hasher => createArgon2Hasher(ARGON2_TEST_PARAMS);
+
 export function countingHasher(): Counting {
-  const inner = createArgon2Hasher();
+  const inner = testHasher();
   const h: Counting = {
     hashes: 0,
     verifies: 0,
@@ -53,9 +56,16 @@ export function countingHasher(): Counting {
 }
 
 export function makeConfig(
-  over: { auth?: Partial<Config['auth']>; codes?: Partial<Config['codes']>; store?: Partial<Config['store']> } = {},
+  over: {
+    auth?: Partial<Config['auth']>;
+    codes?: Partial<Config['codes']>;
+    store?: Partial<Config['store']>;
+    /** A [notify] section (raw TOML values) turns mail notices on; [portal] public_url comes with it. */
+    notify?: Record<string, unknown>;
+  } = {},
 ): Config {
   return configSchema.parse({
+    ...(over.notify ? { notify: over.notify, portal: { public_url: 'https://mail.example.com/' } } : {}),
     store: { ...over.store },
     backend: { master_user: 'master', master_password: 'not-used-here' },
     auth: { allow_plaintext: false, ip_failures: 3, user_failures: 5, failure_window_seconds: 60, failure_delay_ms: 0, ...over.auth },

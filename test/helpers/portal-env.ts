@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authenticator } from 'otplib';
+import type { Page } from 'playwright-core';
 import { startDovecot, type DovecotInstance, type DovecotUser } from './dovecot.js';
 import { freePort } from './ports.js';
 import { RawImapClient } from './raw-imap-client.js';
-import { makeTestCert } from './tls.js';
+import { sharedTestCert } from './tls.js';
 import { MASTER, writeTestConfig } from './twostep-config.js';
 import { runCli, startServe, type CliResult, type ServeProcess } from './twostep-process.js';
 
@@ -24,7 +25,12 @@ export interface PortalEnv {
   stop(): Promise<void>;
 }
 
-export async function startPortalEnv(users: DovecotUser[], portal: Record<string, string | number | boolean> = {}): Promise<PortalEnv> {
+export async function startPortalEnv(
+  users: DovecotUser[],
+  portal: Record<string, string | number | boolean> = {},
+  /** More config sections, e.g. [clients] (see writeTestConfig). */
+  sections?: Record<string, Record<string, unknown>>,
+): Promise<PortalEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'twostep-portal-e2e-'));
   const dovecot = await startDovecot({ users, master: MASTER });
   for (const u of users) {
@@ -34,12 +40,13 @@ export async function startPortalEnv(users: DovecotUser[], portal: Record<string
   const portalPort = await freePort();
   const configPath = writeTestConfig({
     dir,
-    cert: makeTestCert(dir),
+    cert: sharedTestCert(),
     backendImapPort: dovecot.imapPort,
     listen: '',
     listenTls: `127.0.0.1:${imapsPort}`,
     auth: { revocation_poll_seconds: 1 },
     portal: { listen: `127.0.0.1:${portalPort}`, ...portal },
+    ...(sections ? { sections } : {}),
   });
   let serve: ServeProcess;
   try {
@@ -77,6 +84,24 @@ export async function startPortalEnv(users: DovecotUser[], portal: Record<string
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * From the Accounts page, the user walks the setup wizard (password, app, key, a code, Finish);
+ * returns the user's authenticator.
+ */
+export async function walkSetupWizard(user: Page, password: string): Promise<TestAuthenticator> {
+  await user.getByRole('link', { name: 'Setup two-step authentication' }).click();
+  await user.getByRole('link', { name: 'Begin Setup' }).click();
+  await user.getByLabel('Password:').fill(password);
+  await user.getByRole('button', { name: 'Next' }).click();
+  await user.getByRole('button', { name: 'Next' }).click();
+  const phone = new TestAuthenticator((await user.locator('#totp-key').getAttribute('data-key')) as string);
+  await user.getByRole('link', { name: 'Next' }).click();
+  await user.getByLabel('Code :').fill(await phone.nextCode());
+  await user.getByRole('button', { name: 'Next' }).click();
+  await user.getByRole('link', { name: 'Finish' }).click();
+  return phone;
 }
 
 const STEP_MS = 30_000;

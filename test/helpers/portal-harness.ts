@@ -7,10 +7,11 @@ import { createLogger } from '../../src/core/logger.js';
 import type { Secret } from '../../src/core/secret.js';
 import { totpCode } from '../../src/crypto/index.js';
 import { Policy, type PasswordChecker } from '../../src/policy/index.js';
+import { testHasher } from './policy-fixture.js';
 import { startPortal, type RunningPortal } from '../../src/portal/portal-server.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { CookieJar, send, type HttpResponse } from './http-client.js';
-import { makeTestCert } from './tls.js';
+import { sharedTestCert } from './tls.js';
 
 /**
  * An in-process portal over real HTTP(S) with a real policy and store; the mail server's password
@@ -49,7 +50,7 @@ export async function startPortalHarness(opts: { tls?: boolean; userFailures?: n
   const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => ((logText += String(c)), cb()) }) });
   const store = await openStore(join(dir, 'db.sqlite'));
   const clock = { now: Date.now() };
-  const policy = new Policy({ store, masterKey: Buffer.alloc(32, 7), config, logger, clock: () => clock.now });
+  const policy = new Policy({ store, masterKey: Buffer.alloc(32, 7), config, logger, clock: () => clock.now, hasher: testHasher() });
   const h = { checks: 0 } as Harness;
   const checker: PasswordChecker = {
     check: async (user: string, password: Secret) => {
@@ -59,7 +60,7 @@ export async function startPortalHarness(opts: { tls?: boolean; userFailures?: n
       return PASSWORDS[user] === password.reveal() ? 'ok' : 'rejected';
     },
   };
-  const cert = opts.tls ? makeTestCert(dir) : undefined;
+  const cert = opts.tls ? sharedTestCert() : undefined;
   const portal = await startPortal({
     policy,
     checker,
@@ -102,6 +103,19 @@ export function browserFor(h: Harness) {
     async signIn(user: string, password = PASSWORDS[user] as string) {
       await go('/sign-in');
       return this.post('/sign-in', { email: user, password });
+    },
+    /**
+     * Admin console: password and the code of the next 30-second step; a new key (admin add,
+     * reset-totp) then takes the code of the step after that at /admin/confirm. Returns the last answer.
+     */
+    async adminSignIn(name: string, password: string, key: string) {
+      await go('/admin/sign-in');
+      h.clock.now += 30_000;
+      const r = await this.post('/admin/sign-in', { name, password, code: totpCode(key, h.clock.now) });
+      if (r.location !== '/admin/confirm') return r;
+      await go('/admin/confirm');
+      h.clock.now += 30_000;
+      return this.post('/admin/confirm', { code: totpCode(key, h.clock.now) });
     },
     /** Password, then the code of the next 30-second step; ends on the Accounts page. */
     async signInWithCode(user: string, key: string) {

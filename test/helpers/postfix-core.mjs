@@ -16,7 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.mjs';
-import { findSbinBinary, forgetOnExit, isAlive, lookupId, makeParentsTraversable, sleep, stopOnExit } from './daemon-tools.mjs';
+import { findSbinBinary, forgetOnExit, isAlive, lookupId, makeParentsTraversable, sleep, stopOnExit, waitForFileText } from './daemon-tools.mjs';
 
 const START_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
@@ -329,13 +329,8 @@ export async function startPostfix(opts) {
         return '';
       }
     },
-    async waitForLog(re, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const text = this.log();
-        if (re.test(text) || Date.now() > deadline) return text;
-        await sleep(50);
-      }
+    waitForLog(re, timeoutMs = 10_000) {
+      return waitForFileText(logPath, re, timeoutMs);
     },
     stop() {
       if (stopping) return stopping;

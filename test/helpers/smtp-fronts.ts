@@ -5,7 +5,7 @@ import { ImapFlow } from 'imapflow';
 import { startDovecot, type DovecotInstance } from './dovecot.js';
 import { freePort } from './ports.js';
 import { postfixSnippet, startPostfix, type PostfixInstance } from './postfix.js';
-import { makeTestCert } from './tls.js';
+import { sharedTestCert } from './tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from './twostep-config.js';
 import { startServe, type ServeProcess } from './twostep-process.js';
 
@@ -44,7 +44,7 @@ export interface SmtpFronts {
 
 export async function startSmtpFronts(prefix: string): Promise<SmtpFronts> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const cert = makeTestCert(dir);
+  const cert = sharedTestCert();
   const dovecot = await startDovecot({
     users: [
       { user: 'alice', password: 'alice-main-pw' },

@@ -46,6 +46,8 @@ export interface TestConfigOptions {
   workers?: number;
   /** More [server] keys, e.g. { shutdown_grace_seconds: 8 }. */
   server?: Record<string, number>;
+  /** More sections, e.g. { clients: { host: 'localhost' }, notify: {...} }: values as JSON (strings, numbers, arrays). */
+  sections?: Record<string, Record<string, unknown>>;
 }
 
 /** Writes twostep.toml (and the master password file) for an instance in front of a test Dovecot. */
@@ -102,6 +104,7 @@ export function writeTestConfig(o: TestConfigOptions): string {
       ...Object.entries(auth).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
       ...(o.portal ? ['[portal]', ...Object.entries(o.portal).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),
       ...(o.dovecot ? ['[dovecot]', ...Object.entries(o.dovecot).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)] : []),
+      ...Object.entries(o.sections ?? {}).flatMap(([name, keys]) => [`[${name}]`, ...Object.entries(keys).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)]),
       '',
     ].join('\n'),
   );

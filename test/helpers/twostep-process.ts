@@ -1,5 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { runCli as runInProcess } from '../../src/cli/run-cli.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/twostep', import.meta.url));
 
@@ -9,8 +11,26 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the built CLI (`node bin/twostep`) as an admin would. Needs `npm run build` first (npm test does it). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/**
+ * Run a CLI command in this process (runCli of src/cli/run-cli.ts) with its output captured, as
+ * an admin would type it: the same program, parser and exit codes, without a Node start-up per
+ * command. `stdin` is what the command reads when it reads standard input (a password).
+ * Commands that must be a process of their own (serve, exit codes of bin/twostep, the
+ * environment) use runCliProcess.
+ */
+export async function runCli(args: string[], o: { stdin?: string } = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runInProcess(args, {
+    out: (t) => void (stdout += t),
+    err: (t) => void (stderr += t),
+    stdin: Readable.from(o.stdin === undefined ? [] : [Buffer.from(o.stdin)]),
+  });
+  return { code, stdout, stderr };
+}
+
+/** Run the built CLI (`node bin/twostep`) as a program. Needs `npm run build` first (npm test does it). */
+export function runCliProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -56,10 +76,25 @@ export async function startServe(configPath: string, timeoutMs = 15_000, prefix:
   return {
     child,
     log: () => log,
-    async waitForLog(re, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!re.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      return log;
+    waitForLog(re, timeoutMs = 15_000) {
+      return new Promise((resolve) => {
+        if (re.test(log)) return resolve(log);
+        // Runs after the listener that appends to `log` (registered at spawn).
+        const check = () => {
+          if (re.test(log)) done();
+        };
+        const done = () => {
+          clearTimeout(timer);
+          child.stdout?.off('data', check);
+          child.stderr?.off('data', check);
+          child.off('exit', done);
+          resolve(log);
+        };
+        const timer = setTimeout(done, timeoutMs);
+        child.stdout?.on('data', check);
+        child.stderr?.on('data', check);
+        child.once('exit', done);
+      });
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePorts } from '../helpers/ports.js';
 import { connectTestSocket, SocketText } from '../helpers/socket-text.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -37,7 +37,7 @@ beforeAll(async () => {
   [port] = (await freePorts(1)) as [number];
   const path = writeTestConfig({
     dir,
-    cert: makeTestCert(dir),
+    cert: sharedTestCert(),
     backendImapPort: dovecot.imapPort,
     listen: `127.0.0.1:${port}`,
     listenTls: '',
@@ -133,6 +133,6 @@ it('lowers a limit that does not fit, refuses per address, makes clients wait wh
   for (const c of clients) c.socket.destroy();
   const later = await Promise.all([connect(2), connect(3), connect(100)]);
   for (const c of later) expect(await firstLine(c)).toMatch(GREETING);
-  await login(later[0] as SocketText);
+  await login(later[0]);
   expect(serve.child.exitCode).toBeNull();
 }, LONG);

@@ -25,7 +25,7 @@ it('npm run demo starts the whole product and its printed lines behave as promis
     'SMTP: mail arrived, read back over IMAP',
     'SMTP: main password refused',
     'portal: sign-in page, email + password, one-time code',
-    'admin console: name + password + authenticator code',
+    'admin console: name + password + code, then the next code proves the new key',
   ]) {
     expect(out.text).toContain(`check: ok   ${check}`);
   }

@@ -110,7 +110,7 @@ describe('twostep doctor', () => {
     // An admin who dropped the snippet into conf.d under its own name: after Debian's 10-auth.conf.
     const late = join(dir, 'late.conf');
     const conf = readFileSync(guarded.confPath, 'utf8');
-    const users = /passdb \{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u \S+users\.passwd\n\}\n/.exec(conf)?.[0] ?? '';
+    const users = /passdb \{\n {2}driver = passwd-file\n {2}args = scheme=PLAIN username_format=%u \S+users\.passwd\n\}\n/.exec(conf)?.[0] ?? '';
     expect(users).not.toBe('');
     writeFileSync(late, `${users}${conf.replace(users, '')}\nauth_cache_size = 1M\n`);
     const cyrus = postfixDir('pf-cyrus', 'smtpd_sasl_type = cyrus');

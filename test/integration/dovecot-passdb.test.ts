@@ -9,8 +9,9 @@ import { browserFor, type Harness } from '../helpers/portal-harness.js';
 import { freePorts } from '../helpers/ports.js';
 import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
+import { codeRowWhen, type CodeRow } from '../helpers/store-changes.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
 /**
@@ -63,29 +64,15 @@ async function expectOutcome(door: Door, user: string, pass: string, outcome: Lo
   expect(r.outcome, `${door.name}: ${user} → ${r.answer}`).toBe(outcome);
 }
 
-interface CodeRow {
-  name: string;
-  lastUsedAt: string | null;
-  lastUsedIp: string | null;
-  lastUsedProtocol: string | null;
-  lastUsedClient: string | null;
-}
-
-/** Last Used is written in a batch just after the login: wait for it (an event, not a sleep). */
+/** Last Used is written in a batch just after the login: wait for it (the store's changes, not a sleep). */
 async function lastUsed(name: string, protocol: string): Promise<CodeRow> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = await cli('appcode', 'list', 'alice', '--json');
-    const row = (JSON.parse(r.stdout) as CodeRow[]).find((c) => c.name === name);
-    if (row?.lastUsedProtocol === protocol || Date.now() > deadline) return row as CodeRow;
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  return (await codeRowWhen(configPath, 'alice', name, (r) => r.lastUsedProtocol === protocol)) as CodeRow;
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twostep-doors-it-'));
   chmodSync(dir, 0o755); // Dovecot's auth-worker (user dovecot) reaches the socket below it
-  cert = makeTestCert(dir);
+  cert = sharedTestCert();
   const socket = join(dir, 'twostep-run', 'verify.sock');
   standbySocket = join(dir, 'twostep-run', 'standby.sock');
   const users = [ALICE, BOB];

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { BIN, runCli } from '../helpers/twostep-process.js';
 
@@ -84,7 +84,7 @@ describe('user allow checks that the mail server knows the user', () => {
     dovecot = await startDovecot({ users: USERS, master: MASTER });
     const sub = join(dir, 'allow');
     mkdirSync(sub);
-    config = writeTestConfig({ dir: sub, cert: makeTestCert(sub), backendImapPort: dovecot.imapPort, listen: '', listenTls: '' });
+    config = writeTestConfig({ dir: sub, cert: sharedTestCert(), backendImapPort: dovecot.imapPort, listen: '', listenTls: '' });
   }, 60_000);
   afterAll(async () => dovecot?.stop());
 
@@ -121,7 +121,7 @@ describe('user allow checks that the mail server knows the user', () => {
     const sub = join(dir, 'down');
     mkdirSync(sub);
     const down = await freePort();
-    const other = writeTestConfig({ dir: sub, cert: makeTestCert(sub), backendImapPort: down, listen: '', listenTls: '' });
+    const other = writeTestConfig({ dir: sub, cert: sharedTestCert(), backendImapPort: down, listen: '', listenTls: '' });
     const r = await runCli(['--config', other, 'user', 'allow', 'alice@example.test']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(

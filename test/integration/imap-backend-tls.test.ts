@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { makeTestCert, sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
+import { runCliProcess, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
 /**
  * twostep → Dovecot over TLS, both ways the config offers: STARTTLS on Dovecot's IMAP port and
@@ -30,7 +30,7 @@ async function serveWith(name: string, backendTls: 'starttls' | 'tls', backendCa
   const port = await freePort();
   const configPath = writeTestConfig({
     dir: sub,
-    cert: makeTestCert(sub),
+    cert: sharedTestCert(),
     backendImapPort: backendTls === 'tls' ? (dovecot.imapsPort as number) : dovecot.imapPort,
     backendTls,
     backendCa,
@@ -97,7 +97,7 @@ describe('twostep to Dovecot over TLS', () => {
       listen: '',
       listenTls: `127.0.0.1:${await freePort()}`,
     });
-    const r = await runCli(['--config', configPath, 'serve']);
+    const r = await runCliProcess(['--config', configPath, 'serve']);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(/"event":"ready"/);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(
@@ -131,7 +131,7 @@ describe('twostep to Dovecot over TLS', () => {
       const port = await freePort();
       const configPath = writeTestConfig({
         dir: sub,
-        cert: makeTestCert(sub),
+        cert: sharedTestCert(),
         backendImapPort: forwardPort,
         backendTls: 'tls',
         backendCa: backendCert.cert,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -69,7 +69,7 @@ beforeAll(async () => {
   });
   for (const u of ['alice', 'bob', 'carol']) dovecot.deliver(u, MESSAGE(u));
 
-  const cert = makeTestCert(dir);
+  const cert = sharedTestCert();
   tlsPort = await freePort();
   configPath = writeTestConfig({
     dir,

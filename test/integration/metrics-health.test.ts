@@ -8,9 +8,9 @@ import { send } from '../helpers/http-client.js';
 import { freePorts } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { connectTestSocket, SocketText } from '../helpers/socket-text.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert, type TestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
+import { runCliProcess, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
 /**
  * Issue 12 point 5 against a real `serve` and the real Dovecot: /metrics after real logins
@@ -25,7 +25,7 @@ let dovecot: DovecotInstance;
 let serve: ServeProcess;
 let ports: { imap: number; pop3: number; metrics: number };
 let appCode: string;
-let cert: ReturnType<typeof makeTestCert>;
+let cert: TestCert;
 const open: { close(): void }[] = [];
 
 beforeAll(async () => {
@@ -41,7 +41,7 @@ beforeAll(async () => {
   ports = { imap, pop3, metrics };
   const path = writeTestConfig({
     dir,
-    cert: (cert = makeTestCert(dir)),
+    cert: (cert = sharedTestCert()),
     backendImapPort: dovecot.imapPort,
     listen: `127.0.0.1:${imap}`,
     listenTls: '',
@@ -172,7 +172,7 @@ describe('[metrics] listen', () => {
     const [imap] = (await freePorts(1)) as [number];
     const path = writeTestConfig({ dir: sub, cert, backendImapPort: dovecot.imapPort, listen: `127.0.0.1:${imap}`, listenTls: '' });
     writeFileSync(path, `${readFileSync(path, 'utf8')}[metrics]\nlisten = "127.0.0.1:${ports.metrics}"\n`); // the first serve's
-    const r = await runCli(['--config', path, 'serve']);
+    const r = await runCliProcess(['--config', path, 'serve']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').at(-1)).toBe(`twostep: metrics.listen 127.0.0.1:${ports.metrics}: address already in use`);
   }, LONG);

@@ -11,7 +11,7 @@ import { postfixSnippet, startPostfix, type PostfixInstance } from '../helpers/p
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { RawSmtpClient } from '../helpers/raw-smtp-client.js';
 import { connectTestSocket, SocketText } from '../helpers/socket-text.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -129,7 +129,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twostep-owner-'));
-  const cert = makeTestCert(dir);
+  const cert = sharedTestCert();
   dovecot = await startDovecot({
     users: [
       { user: 'alice', password: 'alice-main-pw' },

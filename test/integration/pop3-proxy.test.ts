@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
+import { codeRowWhen } from '../helpers/store-changes.js';
 import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
 /**
@@ -116,12 +117,6 @@ class RawPop3 {
   }
 }
 
-async function dovecotLogMatches(re: RegExp): Promise<string> {
-  const deadline = Date.now() + 5000;
-  while (!re.test(dovecot.log()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  return dovecot.log();
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twostep-pop3-it-'));
   dovecot = await startDovecot({
@@ -135,7 +130,7 @@ beforeAll(async () => {
   dovecot.deliver('bob', MESSAGE('bob', 'First for bob'));
   dovecot.deliver('bob', MESSAGE('bob', 'Second for bob'));
 
-  const cert = makeTestCert(dir);
+  const cert = sharedTestCert();
   plainPort = await freePort();
   tlsPort = await freePort();
   configPath = writeTestConfig({
@@ -243,16 +238,16 @@ describe('twostep in front of a real Dovecot (POP3)', () => {
   });
 
   it('passes the real client address to Dovecot (XCLIENT), which logs it as rip=; Last Used says pop3', async () => {
+    const since = Date.now();
     const c = await RawPop3.connect('127.0.0.2');
     expect(await c.cmd('USER bob')).toMatch(/^\+OK/);
     expect(await c.cmd(`PASS ${phoneCode}`)).toBe('+OK Logged in.');
     expect(await c.cmd('STAT')).toMatch(/^\+OK 1 \d+$/);
     expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
     c.close();
-    const log = await dovecotLogMatches(/pop3-login: (Info: )?Login: user=<bob>.*rip=127\.0\.0\.2/);
+    const log = await dovecot.waitForLog(/pop3-login: (Info: )?Login: user=<bob>.*rip=127\.0\.0\.2/);
     expect(log).toMatch(/pop3-login: (Info: )?Login: user=<bob>.*rip=127\.0\.0\.2/);
-    const rows = JSON.parse((await cli('appcode', 'list', 'bob', '--json')).stdout) as Array<Record<string, string>>;
-    const phone = rows.find((r) => r.name === 'Phone');
+    const phone = await codeRowWhen(configPath, 'bob', 'Phone', (r) => Date.parse(r.lastUsedAt ?? '') >= since);
     expect(phone?.lastUsedIp).toBe('127.0.0.2');
     expect(phone?.lastUsedProtocol).toBe('pop3');
     expect(Date.now() - Date.parse(phone?.lastUsedAt as string)).toBeLessThan(60_000);

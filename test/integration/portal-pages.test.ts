@@ -74,12 +74,17 @@ describe('portal pages (accessibility)', () => {
     }
     expectAccessible('passcode', (await b.post('/apps', { name: 'Phone' })).body);
 
-    const adminKey = (await h.policy.adminAdd('root', new Secret('a-long-admin-password'))).key;
+    const adminKey = (await h.policy.admins.add('root', new Secret('a-long-admin-password'))).key;
     const a = browserFor(h);
     expectAccessible('/admin/sign-in', (await a.get('/admin/sign-in')).body);
     h.clock.now += 30_000;
     await a.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: totpCode(adminKey, h.clock.now) });
-    for (const p of ['/admin', '/admin/audit', '/admin/reset?user=alice']) expectAccessible(p, (await a.get(p)).body);
+    expectAccessible('/admin/confirm', (await a.get('/admin/confirm')).body); // a new key: one more code first
+    h.clock.now += 30_000;
+    expect((await a.post('/admin/confirm', { code: totpCode(adminKey, h.clock.now) })).location).toBe('/admin');
+    for (const p of ['/admin', '/admin/users', '/admin/users?q=ali&state=allowed', '/admin/domains', '/admin/audit', '/admin/audit?event=login', '/admin/reset?user=alice']) {
+      expectAccessible(p, (await a.get(p)).body);
+    }
   });
 
   it('ties each error message to the fields it is about', async () => {
@@ -106,7 +111,7 @@ describe('portal pages (accessibility)', () => {
     const aliceKey = (await h.policy.totpPendingKey('alice'))?.key as string;
     expectErrorTied((await c.post('/setup/confirm', { code: wrongCode(aliceKey, h.clock.now) })).body, ['code']);
 
-    await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    await h.policy.admins.add('root', new Secret('a-long-admin-password'));
     const a = browserFor(h);
     await a.get('/admin/sign-in');
     expectErrorTied((await a.post('/admin/sign-in', { name: 'root', password: 'wrong', code: '123456' })).body, ['name', 'password', 'code']);

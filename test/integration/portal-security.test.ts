@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { secondFactorLimits } from '../../src/core/limits.js';
 import { Secret } from '../../src/core/secret.js';
 import { totpCode } from '../../src/crypto/index.js';
 import { send } from '../helpers/http-client.js';
@@ -176,7 +177,7 @@ describe('portal web security (review)', () => {
 
   it('bounds parallel admin sign-ins per admin name (password and 6-digit code guesses)', async () => {
     const h = await startPortalHarness({ userFailures: 3 });
-    const { key } = await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    const { key } = await h.policy.admins.add('root', new Secret('a-long-admin-password'));
     const browsers = Array.from({ length: 12 }, () => browserFor(h));
     for (const b of browsers) await b.get('/admin/sign-in');
     const replies = await Promise.all(
@@ -194,17 +195,25 @@ describe('portal web security (review)', () => {
   it('bounds 6-digit code guesses per user, whatever the session or address', async () => {
     const h = await startPortalHarness({ userFailures: 3 });
     const key = await enrol(h, 'bob');
-    for (let i = 0; i < 3; i++) {
+    /** A fresh browser: bob's password (right: step one passes, as issue 10 wants), then a wrong code. */
+    const guess = async (): Promise<number> => {
+      // The password checks before it are released by a queued write (attempt-guard.ts): until
+      // it lands they count as checks under way, which would bound step one instead. Written now,
+      // as a person's next sign-in, some seconds later, would find it.
+      await h.policy.flush();
       const b = browserFor(h);
-      await b.signIn('bob');
+      expect((await b.signIn('bob')).location).toBe('/sign-in/code');
       await b.get('/sign-in/code');
-      expect((await b.post('/sign-in/code', { code: wrongCode(key, h.clock.now) })).status).toBe(401);
-    }
-    // A fresh half session cannot start a new series of guesses: the account is throttled.
-    const b = browserFor(h);
-    expect((await b.signIn('bob')).status).toBe(429);
-    h.clock.now += 301_000; // [auth] failure_window_seconds = 300
-    expect((await b.signIn('bob')).location).toBe('/sign-in/code');
+      return (await b.post('/sign-in/code', { code: wrongCode(key, h.clock.now) })).status;
+    };
+    for (let i = 1; i <= secondFactorLimits.secondFactorFreeFailures; i++) expect(await guess(), `wrong code #${i}`).toBe(401);
+    // A fresh half session cannot start a new series of guesses: the account's code step waits.
+    expect(await guess()).toBe(429);
+    h.clock.now += secondFactorLimits.secondFactorFirstWaitMs;
+    expect(await guess()).toBe(401);
+    expect(await guess()).toBe(429); // and the next wait is longer
+    h.clock.now += secondFactorLimits.secondFactorFirstWaitMs;
+    expect(await guess()).toBe(429);
   });
 
   it('audits the code step as portal with the client address, so the admin can filter code guesses', async () => {
@@ -247,13 +256,11 @@ describe('portal web security (review)', () => {
 
   it("ends an admin's console sessions when the password is changed", async () => {
     const h = await startPortalHarness();
-    const { key } = await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    const { key } = await h.policy.admins.add('root', new Secret('a-long-admin-password'));
     const a = browserFor(h);
-    await a.get('/admin/sign-in');
-    h.clock.now += 30_000;
-    await a.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: totpCode(key, h.clock.now) });
+    await a.adminSignIn('root', 'a-long-admin-password', key);
     expect((await a.get('/admin')).status).toBe(200);
-    await h.policy.adminSetPassword('root', new Secret('another-long-password'));
+    await h.policy.admins.setPassword('root', new Secret('another-long-password'));
     expect((await a.get('/admin')).location).toBe('/admin/sign-in');
   });
 
@@ -312,7 +319,7 @@ describe('portal web security (review)', () => {
     expect((await b.post('/sign-out-all', {}, 'forged')).status).toBe(403);
     expect((await b.get('/preferences/accounts')).status).toBe(200);
     // Likewise for the admin console's forms.
-    await h.policy.adminAdd('root', new Secret('a-long-admin-password'));
+    await h.policy.admins.add('root', new Secret('a-long-admin-password'));
     const a = browserFor(h);
     await a.get('/admin/sign-in');
     for (const path of ['/admin/users/policy', '/admin/reset', '/admin/sign-out-all']) {
@@ -351,11 +358,9 @@ describe('portal web security (review)', () => {
     // A hostile "email address" at sign-in lands in the audit log the admin reads.
     const stranger = browserFor(h);
     await stranger.signIn(`"><svg onload=alert(1)>${XSS}`, 'whatever');
-    const adminKey = (await h.policy.adminAdd('root', new Secret('a-long-admin-password'))).key;
+    const adminKey = (await h.policy.admins.add('root', new Secret('a-long-admin-password'))).key;
     const a = browserFor(h);
-    await a.get('/admin/sign-in');
-    h.clock.now += 30_000;
-    expect((await a.post('/admin/sign-in', { name: 'root', password: 'a-long-admin-password', code: totpCode(adminKey, h.clock.now) })).location).toBe('/admin');
+    expect((await a.adminSignIn('root', 'a-long-admin-password', adminKey)).location).toBe('/admin');
     const audit = await a.get('/admin/audit');
     expect(audit.body).toContain('appcode.add');
     expect(audit.body).not.toMatch(/<script>alert|<img src=x|<svg onload/);

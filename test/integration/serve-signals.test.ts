@@ -10,7 +10,7 @@ import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { RawSmtpClient, saslPlain } from '../helpers/raw-smtp-client.js';
 import { connectTestSocket, SocketText } from '../helpers/socket-text.js';
-import { makeTestCert, type TestCert } from '../helpers/tls.js';
+import { makeTestCert, sharedTestCert, type TestCert } from '../helpers/tls.js';
 import { MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -35,7 +35,7 @@ let n = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twostep-signals-'));
-  certA = makeTestCert(join(dir, 'a'));
+  certA = sharedTestCert(); // the config is edited to point at B: neither file is written
   certB = makeTestCert(join(dir, 'b'));
   dovecot = await startDovecot({ users: [{ user: 'bob', password: 'bob-main-pw' }], master: MASTER });
   postfix = await startPostfix({ lmtpSocket: dovecot.lmtpSocket, saslPath: `inet:127.0.0.1:${dovecot.authPort}`, tls: certA });

@@ -9,7 +9,7 @@ import { freePorts } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { makeTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
+import { runCli, runCliProcess, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
 /**
  * Issue 14 point 1 against a real `twostep serve` with [server] workers = 2 in front of the real
@@ -291,7 +291,7 @@ describe('a failed start with two workers', () => {
       const imap = key === 'imap.listen' ? port : free;
       const path = writeTestConfig({ dir: sub, cert: makeTestCert(sub), backendImapPort: dovecot.imapPort, listen: `127.0.0.1:${imap}`, listenTls: '', workers: 2 });
       if (key === 'metrics.listen') writeFileSync(path, `${readFileSync(path, 'utf8')}[metrics]\nlisten = "127.0.0.1:${port}"\n`);
-      const r = await runCli(['--config', path, 'serve']);
+      const r = await runCliProcess(['--config', path, 'serve']);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n').at(-1)).toBe(`twostep: ${key} 127.0.0.1:${port}: address already in use`);
     } finally {

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
@@ -27,7 +28,7 @@ interface Ports {
 
 async function serveWith(tlsKeys: string[] = []): Promise<Ports> {
   const sub = mkdtempSync(join(dir, 's-'));
-  const cert = makeTestCert(sub);
+  const cert = sharedTestCert();
   const ports = { imapTls: await freePort(), imapPlain: await freePort(), portal: await freePort() };
   const path = writeTestConfig({
     dir: sub,
@@ -48,32 +49,30 @@ function handshake(port: number, o: tls.ConnectionOptions & { starttls?: boolean
   return new Promise((resolve) => {
     const { starttls, ...opts } = o;
     const settle = (r: Awaited<ReturnType<typeof handshake>>) => resolve(r);
-    const start = (socket?: import('node:net').Socket) => {
+    const start = (socket?: net.Socket) => {
       const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...opts, ...(socket ? { socket } : {}) });
       s.once('secureConnect', () => settle({ ok: true, version: s.getProtocol() ?? '', cipher: s.getCipher().name, socket: s }));
-      s.once('error', (err) => settle({ ok: false, error: err.message }));
+      s.once('error', (err: Error) => settle({ ok: false, error: err.message }));
     };
     if (!starttls) return start();
-    import('node:net').then(({ default: net }) => {
-      const plain = net.connect({ host: '127.0.0.1', port });
-      let buf = '';
-      const onData = (d: Buffer) => {
-        buf += d.toString('latin1');
-        if (/^\* OK/.test(buf) && !buf.includes('a OK')) {
-          if (!buf.includes('STARTTLS sent')) {
-            buf += 'STARTTLS sent';
-            plain.write('a STARTTLS\r\n');
-          }
-          return;
+    const plain = net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString('latin1');
+      if (/^\* OK/.test(buf) && !buf.includes('a OK')) {
+        if (!buf.includes('STARTTLS sent')) {
+          buf += 'STARTTLS sent';
+          plain.write('a STARTTLS\r\n');
         }
-        if (/a OK/.test(buf)) {
-          plain.off('data', onData);
-          start(plain);
-        }
-      };
-      plain.on('data', onData);
-      plain.once('error', (err) => settle({ ok: false, error: err.message }));
-    });
+        return;
+      }
+      if (/a OK/.test(buf)) {
+        plain.off('data', onData);
+        start(plain);
+      }
+    };
+    plain.on('data', onData);
+    plain.once('error', (err) => settle({ ok: false, error: err.message }));
   });
 }
 
@@ -123,7 +122,7 @@ describe('default TLS settings', () => {
       const r = await handshake(port, { ...TLS12, starttls });
       if (!r.ok) throw new Error(r.error);
       const outcome = await new Promise<string>((resolve) => {
-        r.socket.once('error', (err) => resolve(`error: ${err.message}`));
+        r.socket.once('error', (err: Error) => resolve(`error: ${err.message}`));
         r.socket.once('close', () => resolve('closed'));
         const started = r.socket.renegotiate({ rejectUnauthorized: false }, (err) => resolve(err ? `error: ${err.message}` : 'renegotiated'));
         if (!started) resolve('not started');

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, startServe } from '../helpers/twostep-process.js';
 
@@ -94,7 +94,7 @@ describe('config/fail2ban', () => {
     const tlsPort = await freePort();
     const config = writeTestConfig({
       dir,
-      cert: makeTestCert(dir),
+      cert: sharedTestCert(),
       backendImapPort: dovecot.imapPort,
       listen: `127.0.0.1:${plainPort}`,
       listenTls: `127.0.0.1:${tlsPort}`,
@@ -191,7 +191,7 @@ describe('docs/service.md backup: a live database and its key', () => {
     mkdirSync(home);
     const dovecot = await startDovecot({ users: [{ user: 'bob', password: 'bob-main-pw' }], master: MASTER });
     try {
-      const config = writeTestConfig({ dir: home, cert: makeTestCert(home), backendImapPort: dovecot.imapPort, listen: '', listenTls: `127.0.0.1:${await freePort()}` });
+      const config = writeTestConfig({ dir: home, cert: sharedTestCert(), backendImapPort: dovecot.imapPort, listen: '', listenTls: `127.0.0.1:${await freePort()}` });
       await enableTwoStep(config, 'bob');
       await addAppCode(config, 'bob', 'Phone');
       const serve = await startServe(config);

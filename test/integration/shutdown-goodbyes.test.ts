@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -16,7 +13,7 @@ import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { RawSmtpClient, saslPlain } from '../helpers/raw-smtp-client.js';
 import { connectTestSocket, SocketText } from '../helpers/socket-text.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { MASTER } from '../helpers/twostep-config.js';
 
 /**
@@ -26,8 +23,12 @@ import { MASTER } from '../helpers/twostep-config.js';
  * run on for the grace period, then hear it (at a reply boundary) and are closed.
  */
 
-/** Long enough that "at once" and "at the end of the grace" cannot be confused on a busy machine. */
-const GRACE_MS = 4000;
+/**
+ * Long enough that "at once" and "at the end of the grace" cannot be confused on a busy machine:
+ * with 4 s, the goodbyes before login and the refused connections took longer than the grace once
+ * in a full run beside other tests, and the logged-in sessions had already heard theirs.
+ */
+const GRACE_MS = 10_000;
 
 let dovecot: DovecotInstance;
 let postfix: PostfixInstance;
@@ -40,8 +41,7 @@ const passthrough: Authenticator = {
 };
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'twostep-shutdown-'));
-  const cert = makeTestCert(dir);
+  const cert = sharedTestCert();
   dovecot = await startDovecot({ users: [{ user: 'bob', password: 'bob-main-pw' }], master: MASTER });
   postfix = await startPostfix({ lmtpSocket: dovecot.lmtpSocket, saslPath: `inet:127.0.0.1:${dovecot.authPort}`, tls: cert });
   const logger = createLogger({
@@ -134,4 +134,4 @@ it('says goodbye before login at once, to logged-in sessions at the end of the g
 
   const closes = logLines.filter((l) => l.event === 'close').map((l) => `${String(l.proto)} ${String(l.reason)}`);
   expect(closes.sort()).toEqual(['imap shutdown', 'imap shutdown', 'pop3 shutdown', 'pop3 shutdown', 'smtp shutdown', 'smtp shutdown']);
-});
+}, GRACE_MS + 30_000);

@@ -5,6 +5,7 @@ import type { PostfixInstance } from '../helpers/postfix.js';
 import { RawSmtpClient, saslPlain } from '../helpers/raw-smtp-client.js';
 import { DOMAIN, keywords, type Mode, MODES, queueId, readOverImap as readOver, type SmtpFronts, smtpdLine as smtpdLineOf, startSmtpFronts } from '../helpers/smtp-fronts.js';
 import { addAppCode, MASTER } from '../helpers/twostep-config.js';
+import { auditWhen, codeRowWhen } from '../helpers/store-changes.js';
 import { runCli } from '../helpers/twostep-process.js';
 
 /**
@@ -218,11 +219,12 @@ it('revoking an application code closes the SMTP sessions signed in with it', as
 it('Last Used and the audit trail record protocol smtp', async () => {
   const tablet = await addAppCode(fronts.master.configPath, 'alice', 'Tablet');
   await transport('xclient', { user: 'alice', pass: tablet }).sendMail({ from: `alice@${DOMAIN}`, to: `alice@${DOMAIN}`, subject: 'from the tablet', text: 't' });
-  const list = await runCli(['--config', fronts.master.configPath, 'appcode', 'list', 'alice', '--json']);
-  const codes = JSON.parse(list.stdout) as Array<{ name: string; lastUsedProtocol: string | null; lastUsedIp: string | null; lastUsedAt: string | null }>;
-  expect(codes.find((c) => c.name === 'Tablet')).toMatchObject({ lastUsedProtocol: 'smtp', lastUsedIp: CLIENT_IP, lastUsedAt: expect.any(String) });
-  const audit = await runCli(['--config', fronts.master.configPath, 'audit', '--user', 'alice', '--json', '--limit', '500']);
-  const events = JSON.parse(audit.stdout) as Array<{ event: string; protocol: string | null; ip: string | null; detail?: Record<string, unknown> }>;
+  // serve writes both a moment after the login (its write-behind queue): waited for.
+  const tabletRow = await codeRowWhen(fronts.master.configPath, 'alice', 'Tablet', (r) => r.lastUsedProtocol !== null);
+  expect(tabletRow).toMatchObject({ lastUsedProtocol: 'smtp', lastUsedIp: CLIENT_IP, lastUsedAt: expect.any(String) });
+  const events = await auditWhen(fronts.master.configPath, ['--user', 'alice', '--limit', '500'], (es) =>
+    es.some((e) => e.protocol === 'smtp' && e.event === 'login.ok' && e.detail?.codeName === 'Tablet'),
+  );
   const smtpEvents = events.filter((e) => e.protocol === 'smtp');
   expect(smtpEvents[0]).toMatchObject({ protocol: 'smtp', ip: CLIENT_IP });
   expect(smtpEvents.every((e) => e.ip === CLIENT_IP || e.ip === '127.0.0.1')).toBe(true);

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { postfixSnippet, startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { freePort } from '../helpers/ports.js';
-import { makeTestCert, type TestCert } from '../helpers/tls.js';
+import { makeTestCert, sharedTestCert, type TestCert } from '../helpers/tls.js';
 import { MASTER, writeTestConfig, type TestConfigOptions } from '../helpers/twostep-config.js';
-import { BIN, runCli } from '../helpers/twostep-process.js';
+import { BIN, runCli, runCliProcess } from '../helpers/twostep-process.js';
 
 /**
  * serve's start-up checks and `twostep check` against a real Dovecot: no `ready` before the
@@ -50,7 +50,7 @@ const lines = (s: string) => s.trim().split('\n').filter(Boolean);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twostep-startup-'));
-  cert = makeTestCert(dir);
+  cert = sharedTestCert();
   dovecot = await startDovecot({ users: [{ user: 'alice', password: 'alice-main-pw' }], master: MASTER });
 }, 60_000);
 
@@ -63,7 +63,7 @@ describe('serve at start', () => {
   it('refuses to start with a wrong master password: exit 2, one clear line, no ready', async () => {
     const path = await config();
     writeFileSync(masterFileOf(path), 'not-the-master-password\n', { mode: 0o600 });
-    const r = await runCli(['--config', path, 'serve']);
+    const r = await runCliProcess(['--config', path, 'serve']);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(/"event":"ready"/);
     expect(r.stderr).not.toMatch(/"event":"backend-wait"/); // a refused master login is not waited on
@@ -84,7 +84,7 @@ describe('serve at start', () => {
     const own = makeTestCert(sub);
     writeFileSync(own[which], text);
     const path = await config({ cert: own });
-    const r = await runCli(['--config', path, 'serve']);
+    const r = await runCliProcess(['--config', path, 'serve']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`twostep: ${key} ${own[which]}: ${problem}\n`);
   });
@@ -94,7 +94,7 @@ describe('serve at start', () => {
     mkdirSync(sub);
     const other = makeTestCert(sub);
     const path = await config({ cert: { cert: cert.cert, key: other.key } });
-    const r = await runCli(['--config', path, 'serve']);
+    const r = await runCliProcess(['--config', path, 'serve']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`twostep: tls.key ${other.key}: not the key of the certificate in tls.cert ${cert.cert}\n`);
   });
@@ -104,7 +104,7 @@ describe('serve at start', () => {
     const db = join(path, '..', 'data', 'twostep.db');
     mkdirSync(join(db, '..'), { recursive: true });
     writeFileSync(db, 'not a database, just text\n'.repeat(200));
-    const r = await runCli(['--config', path, 'serve']);
+    const r = await runCliProcess(['--config', path, 'serve']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`twostep: store.path ${db}: cannot open the database: file is not a database (SQLITE_NOTADB)\n`);
   });
@@ -115,7 +115,7 @@ describe('serve at start', () => {
     await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
     try {
       const path = await config({ listen: `127.0.0.1:${await freePort()}`, listenTls: `127.0.0.1:${port}` });
-      const r = await runCli(['--config', path, 'serve']);
+      const r = await runCliProcess(['--config', path, 'serve']);
       expect(r.code).toBe(2);
       expect(r.stderr).not.toMatch(/"event":"ready"/);
       expect(lines(r.stderr).at(-1)).toBe(`twostep: imap.listen_tls 127.0.0.1:${port}: address already in use`);
@@ -168,7 +168,7 @@ describe('serve at start', () => {
   it('gives up on a backend still down after backend.startup_wait_seconds: exit 1', async () => {
     const port = await freePort();
     const path = await config({ backendImapPort: port, backend: { startup_wait_seconds: 3 } });
-    const r = await runCli(['--config', path, 'serve']);
+    const r = await runCliProcess(['--config', path, 'serve']);
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(/"event":"ready"/);
     expect(r.stderr).toMatch(/"event":"backend-wait"/);

@@ -1,17 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { whenChanged } from '../helpers/daemon-tools.mjs';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { connectTestSocket, SocketText } from '../helpers/socket-text.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/twostep-process.js';
+import { runCliProcess, startServe, type ServeProcess } from '../helpers/twostep-process.js';
 
 /**
  * Issue 12, point 2: another process holds the database's write lock for 15 s (BEGIN EXCLUSIVE,
@@ -107,7 +108,7 @@ beforeAll(async () => {
     ],
     master: MASTER,
   });
-  const cert = makeTestCert(root);
+  const cert = sharedTestCert();
   subject = await startInstance('subject', cert);
   control = await startInstance('control', cert);
 }, 120_000);
@@ -206,13 +207,9 @@ const dbRead = <T>(sql: string): T[] => {
   }
 };
 
-/** Polls until `f` holds (writes queued during the lock land within ~100 ms of its end). */
+/** Until `f` holds, re-checked as the database changes (writes queued during the lock land within ~100 ms of its end). */
 async function eventually(f: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!f()) {
-    if (Date.now() > deadline) throw new Error('condition never held');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (!(await whenChanged(dirname(subject.dbPath), f, (held) => held, timeoutMs))) throw new Error('condition never held');
 }
 
 describe('a database locked for 15 s by another process (real serve, real Dovecot)', () => {
@@ -225,7 +222,8 @@ describe('a database locked for 15 s by another process (real serve, real Doveco
     await locker.locked;
     const lockedAt = performance.now();
     // An admin command meanwhile: it needs the write lock, waits storeBusyMs (5 s), then says so.
-    const admin = runCli(['--config', subject.configPath, 'appcode', 'add', 'bob', 'Tablet']);
+    // (A process of its own, as an admin's would be: nothing of it runs in the measuring process.)
+    const admin = runCliProcess(['--config', subject.configPath, 'appcode', 'add', 'bob', 'Tablet']);
     const locked = await measure((round) => round < ROUNDS || (round < 2 * ROUNDS && performance.now() - lockedAt < LOCKED_BUDGET_MS), true);
     // carol's first login (argon2, reads only) from another address, during the lock.
     const carol = await login(subject.ports.imap, 'carol', subject.codes.carol as string, '127.0.0.2');
@@ -266,7 +264,8 @@ describe('a database locked for 15 s by another process (real serve, real Doveco
       return n.alice === logins && n.bob === logins && n.carol === 1;
     });
     expect(dbRead(`SELECT 1 FROM app_codes WHERE name = 'Tablet'`)).toEqual([]); // nothing half-written
-    const log = subject.serve.log();
+    // The log line follows the write it reports, across a pipe: waited for.
+    const log = await subject.serve.waitForLog(/"event":"store\.unlocked"/);
     expect(log).toMatch(/"event":"store\.locked"/);
     expect(log).toMatch(/"event":"store\.unlocked"/);
     expect(log).not.toMatch(/"event":"(audit\.write-failed|store\.write-failed|store\.write-dropped|store\.writes-lost)"/);

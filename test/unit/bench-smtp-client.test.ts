@@ -56,7 +56,10 @@ async function fakeServer(o: { pipelining: boolean; rcptReply?: string }): Promi
           if (verb === 'DATA' && !o.rcptReply) inData = true;
           if (o.pipelining) {
             held.push(reply);
-            if (verb === 'DATA') sock.write(`${held.join('\r\n')}\r\n`), (held = []);
+            if (verb === 'DATA') {
+              sock.write(`${held.join('\r\n')}\r\n`);
+              held = [];
+            }
           } else sock.write(`${reply}\r\n`);
         } else sock.write('502 5.5.2 unknown\r\n');
       }

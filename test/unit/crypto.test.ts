@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { isTwostepError } from '../../src/core/errors.js';
 import {
   APP_CODE_ALPHABET,
+  ARGON2_PARAMS,
+  ARGON2_TEST_PARAMS,
+  argon2ParamsFrom,
   codeLookup,
   createArgon2Hasher,
   decryptSecret,
@@ -89,6 +92,17 @@ describe('argon2 hasher', () => {
     expect(await h.verify(hash, 'RFSALANSXUAFAYDT')).toBe(true);
     expect(await h.verify(hash, 'RFSALANSXUAFAYDX')).toBe(false);
     expect(await h.verify('not a hash', 'x')).toBe(false);
+  });
+
+  it('takes the test suite\'s cheap cost only when NODE_ENV=test and TWOSTEP_TEST_ARGON2=cheap are both set', async () => {
+    expect(argon2ParamsFrom({ NODE_ENV: 'test', TWOSTEP_TEST_ARGON2: 'cheap' })).toBe(ARGON2_TEST_PARAMS);
+    for (const env of [{}, { TWOSTEP_TEST_ARGON2: 'cheap' }, { NODE_ENV: 'production', TWOSTEP_TEST_ARGON2: 'cheap' }, { NODE_ENV: 'test' }, { NODE_ENV: 'test', TWOSTEP_TEST_ARGON2: '1' }]) {
+      expect(argon2ParamsFrom(env), JSON.stringify(env)).toBe(ARGON2_PARAMS);
+    }
+    // A cheap hash is a real argon2id hash: the production hasher verifies it (the cost is in the hash).
+    const cheap = await createArgon2Hasher(ARGON2_TEST_PARAMS).hash('RFSALANSXUAFAYDT');
+    expect(cheap).toMatch(/^\$argon2id\$v=19\$m=1024,p=1,t=1\$/);
+    expect(await createArgon2Hasher().verify(cheap, 'RFSALANSXUAFAYDT')).toBe(true);
   });
 });
 

@@ -1,40 +1,30 @@
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import { ImapFlow } from 'imapflow';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '../../src/core/limits.js';
-import { createLogger, silentLogger } from '../../src/core/logger.js';
-import { Writable } from 'node:stream';
+import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
 import { startImapServer, type ImapServerOptions } from '../../src/protocols/imap/imap-server.js';
 import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { upgradeServerTls } from '../../src/protocols/shared/tls-upgrade.js';
 import { FakeAuthenticator, LineClient } from '../helpers/session-fixtures.js';
+import { captureLogger, eventLines } from '../helpers/capture-logger.js';
+import { sharedTestCert } from '../helpers/tls.js';
 
 // ---------- fixtures: certificate, fake backend, fake authenticator, raw client ----------
 
-let certDir: string;
 let cert: Buffer;
 let key: Buffer;
 let secureContext: tls.SecureContext;
 
 beforeAll(() => {
-  certDir = mkdtempSync(join(tmpdir(), 'twostep-imap-unit-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '2',
-    '-keyout', join(certDir, 'k'), '-out', join(certDir, 'c'),
-  ], { stdio: 'ignore' });
-  cert = readFileSync(join(certDir, 'c'));
-  key = readFileSync(join(certDir, 'k'));
+  const made = sharedTestCert();
+  cert = Buffer.from(made.certPem);
+  key = Buffer.from(made.keyPem);
   secureContext = tls.createSecureContext({ cert, key });
 });
-afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
 const MASTER = { user: 'proxymaster', password: 'master-secret' };
 const BACKEND_USERS: Record<string, string> = { alice: 'alice-main-pw', bob: 'bob-pw' };
@@ -564,24 +554,18 @@ describe('IMAP session with a real client (imapflow)', () => {
 
 describe('IMAP session logs', () => {
   it('logs login results and the close with byte counts, never a password or code', async () => {
-    const logLines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        logLines.push(...chunk.toString().split('\n').filter(Boolean));
-        cb();
-      },
-    });
-    const h = await harness({ server: { logger: createLogger({ level: 'info', destination }) } });
+    const log = captureLogger();
+    const h = await harness({ server: { logger: log.logger } });
     const c = await client(h.tlsPort, true);
     await c.line();
     await c.cmd('a', 'LOGIN alice alice-main-pw');
     await c.cmd('b', `AUTHENTICATE PLAIN ${b64('\0alice\0app-code-1234')}`);
     await c.cmd('z', 'LOGOUT');
     await c.closed();
-    await new Promise((r) => setTimeout(r, 50));
-    const all = logLines.join('\n');
+    await log.until((lines) => eventLines(lines, 'close').length > 0); // the server's last line may trail the client's close
+    const all = log.raw.join('\n');
     for (const secret of ['alice-main-pw', 'app-code-1234', MASTER.password, b64('\0alice\0app-code-1234')]) expect(all).not.toContain(secret);
-    const events = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = log.lines;
     const logins = events.filter((e) => e.event === 'login');
     expect(logins.map((e) => [e.result, e.reason ?? e.via, e.user, e.proto, e.ip])).toEqual([
       ['fail', 'app-code-required', 'alice', 'imap', '127.0.0.1'],

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.js';
@@ -12,7 +9,7 @@ import type { FrontEnd } from '../../src/protocols/shared/front-end-server.js';
 import { startSmtpServer } from '../../src/protocols/smtp/smtp-server.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { connectTestSocket, SocketText } from '../helpers/socket-text.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 
 /**
  * The connection limits in each protocol's words, before any backend is asked (so none runs
@@ -27,7 +24,7 @@ const gate = new ConnectionGate({ maxConnections: 100, maxPerIp: 1, maxWaiting: 
 let fronts: Record<'imap' | 'pop3' | 'smtp', FrontEnd>;
 
 beforeAll(async () => {
-  const cert = makeTestCert(mkdtempSync(join(tmpdir(), 'twostep-refusals-')));
+  const cert = sharedTestCert();
   const common = {
     authenticator: never,
     logger: cap.logger,

@@ -125,7 +125,7 @@ describe('verified-credential cache: repeated logins skip argon2', () => {
 });
 
 describe('VerifiedCredentialCache', () => {
-  const v = (codeId: number) => ({ accountId: 1, codeId, codeName: `c${codeId}` });
+  const v = (codeId: number) => ({ accountId: 1, codeId, codeName: `c${codeId}`, scopes: null, expiresAt: null });
 
   it('holds at most maxEntries, dropping the oldest', () => {
     const c = new VerifiedCredentialCache({ ttlMs: 1000, maxEntries: 2 });
@@ -143,7 +143,7 @@ describe('VerifiedCredentialCache', () => {
     expect(c.get('a', 'X', 999)).toEqual(v(1));
     expect(c.get('a', 'X', 1000)).toBeUndefined();
     c.put('a', 'X', v(1), 0);
-    c.put('b', 'Y', { accountId: 2, codeId: 2, codeName: 'c2' }, 0);
+    c.put('b', 'Y', { ...v(2), accountId: 2 }, 0);
     c.invalidateCode(1);
     expect(c.get('a', 'X', 1)).toBeUndefined();
     c.invalidateAccount(2);

@@ -72,6 +72,9 @@ describe('authenticate: who goes through', () => {
       lastUsedIp: '198.51.100.7',
       lastUsedProtocol: 'smtp',
       lastUsedClient: 'Outlook 16',
+      scopes: ['imap', 'pop3', 'smtp'],
+      expiresAt: null,
+      expired: false,
     });
     expect((await policy.audit({ user: 'alice', limit: 1 }))[0]).toMatchObject({
       event: 'login.ok',
@@ -347,6 +350,7 @@ describe('admin', () => {
     expect(await policy.showUser('ALICE')).toEqual({
       username: 'alice',
       adminPolicy: 'allowed',
+      source: 'user',
       twofaState: 'on',
       appCodes: 1,
       oneTimeCodesUnused: 10,

@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '../../src/core/limits.js';
-import { createLogger, silentLogger } from '../../src/core/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
 import { startPop3Server, type Pop3ServerOptions } from '../../src/protocols/pop3/pop3-server.js';
 import { parsePop3Command } from '../../src/protocols/pop3/pop3-command.js';
@@ -14,21 +10,19 @@ import { LineReader } from '../../src/protocols/shared/line-reader.js';
 import { SessionRegistry } from '../../src/protocols/shared/session-registry.js';
 import { upgradeServerTls } from '../../src/protocols/shared/tls-upgrade.js';
 import { FakeAuthenticator, LineClient, parsedOrReason } from '../helpers/session-fixtures.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { captureLogger, eventLines } from '../helpers/capture-logger.js';
+import { sharedTestCert } from '../helpers/tls.js';
 
 // ---------- fixtures: certificate, fake POP3 backend, fake authenticator, raw client ----------
 
-let certDir: string;
 let cert: Buffer;
 let secureContext: tls.SecureContext;
 
 beforeAll(() => {
-  certDir = mkdtempSync(join(tmpdir(), 'twostep-pop3-unit-'));
-  const made = makeTestCert(certDir);
+  const made = sharedTestCert();
   cert = Buffer.from(made.certPem);
   secureContext = tls.createSecureContext({ cert: made.certPem, key: made.keyPem });
 });
-afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
 const MASTER = { user: 'proxymaster', password: 'master-secret' };
 const BACKEND_USERS: Record<string, string> = { alice: 'alice-main-pw', bob: 'bob-pw', busy: 'busy-pw' };
@@ -244,7 +238,8 @@ describe('POP3 session: before TLS', () => {
 describe('POP3 session: STLS and login', () => {
   it('STLS then USER/PASS with an app code: master PLAIN with authzid, XCLIENT with the client address, bytes both ways', async () => {
     const registry = new SessionRegistry();
-    const h = await harness({ server: { registry } });
+    const log = captureLogger();
+    const h = await harness({ server: { registry, logger: log.logger } });
     const c = await client(h.plainPort);
     await c.line();
     await c.stls();
@@ -268,7 +263,7 @@ describe('POP3 session: STLS and login', () => {
     expect(await c.cmd('anything at all')).toBe('anything at all');
     await h.server.close();
     await c.closed();
-    for (let i = 0; i < 100 && registry.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await log.until((lines) => eventLines(lines, 'close').length > 0); // its last line, written once it unregistered
     expect(registry.size).toBe(0); // the session unregistered as it ended
   });
 
@@ -479,14 +474,8 @@ describe('POP3 session: hostile input', () => {
 
 describe('POP3 session logs', () => {
   it('logs login results and the close, never a password or code', async () => {
-    const logLines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        logLines.push(...chunk.toString().split('\n').filter(Boolean));
-        cb();
-      },
-    });
-    const h = await harness({ server: { logger: createLogger({ level: 'info', destination }) } });
+    const log = captureLogger();
+    const h = await harness({ server: { logger: log.logger } });
     const c = await client(h.tlsPort, true);
     await c.line();
     await c.cmd('USER alice');
@@ -494,10 +483,10 @@ describe('POP3 session logs', () => {
     await c.cmd(`AUTH PLAIN ${b64('\0alice\0app-code-1234')}`);
     await c.cmd('QUIT');
     await c.closed();
-    await new Promise((r) => setTimeout(r, 50));
-    const all = logLines.join('\n');
+    await log.until((lines) => eventLines(lines, 'close').length > 0); // the server's last line may trail the client's close
+    const all = log.raw.join('\n');
     for (const secret of ['alice-main-pw', 'app-code-1234', MASTER.password, b64('\0alice\0app-code-1234')]) expect(all).not.toContain(secret);
-    const events = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = log.lines;
     const logins = events.filter((e) => e.event === 'login');
     expect(logins.map((e) => [e.result, e.reason ?? e.via, e.user, e.proto, e.ip])).toEqual([
       ['fail', 'app-code-required', 'alice', 'pop3', '127.0.0.1'],

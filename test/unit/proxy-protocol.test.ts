@@ -104,7 +104,7 @@ describe('a listener with [server] proxy_protocol_from', () => {
       const s = net.connect({ port, host: '127.0.0.1', ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
       let text = '';
       s.on('connect', () => s.write(first));
-      s.on('data', (d) => {
+      s.on('data', (d: Buffer) => {
         text += d.toString();
         if (o.until?.test(text)) {
           s.destroy();
@@ -155,7 +155,7 @@ describe('a listener with [server] proxy_protocol_from', () => {
         raw.write('PROXY TCP6 2001:db8::7 2001:db8::1 4000 993\r\n');
         const s = tls.connect({ socket: raw, rejectUnauthorized: false }, () => s.write('ping\r\n'));
         let got = '';
-        s.on('data', (d) => {
+        s.on('data', (d: Buffer) => {
           got += d.toString();
           if (got.includes('echo ping')) {
             s.destroy();

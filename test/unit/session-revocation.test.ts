@@ -11,6 +11,7 @@ import { SessionRegistry, type CodeSession } from '../../src/protocols/shared/se
 import { openStore, type Store } from '../../src/store/index.js';
 import { appCodeStatements, testOnlyRawDatabase } from '../../src/store/sqlite/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { testHasher } from '../helpers/policy-fixture.js';
 
 // ---------- fixtures ----------
 
@@ -161,7 +162,7 @@ async function setupPolicy() {
   opened.push(store);
   const now = Date.UTC(2026, 0, 1, 12, 0, 10);
   const config = configSchema.parse({ backend: { master_user: 'm', master_password: 'x' } });
-  const policy = new Policy({ store, masterKey: Buffer.alloc(32, 3), config, logger: captureLogger().logger, clock: () => now });
+  const policy = new Policy({ store, masterKey: Buffer.alloc(32, 3), config, logger: captureLogger().logger, clock: () => now, hasher: testHasher() });
   const enable = async (user: string) => {
     await policy.setAdminPolicy(user, 'allowed');
     const { key } = await policy.totpEnroll(user);

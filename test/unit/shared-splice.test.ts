@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startListener, type Listener } from '../../src/protocols/shared/listener.js';
@@ -16,7 +17,7 @@ async function pairs(): Promise<{ client: net.Socket; proxyClient: net.Socket; p
   const connect = async (): Promise<[net.Socket, net.Socket]> => {
     const c = net.connect(port, '127.0.0.1');
     await new Promise((r) => c.once('connect', r));
-    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+    if (accepted.length === 0) await once(server, 'connection'); // after the client's connect, maybe
     return [c, accepted.shift() as net.Socket];
   };
   const [client, proxyClient] = await connect();
@@ -61,6 +62,19 @@ describe('splice goodbye (server shutdown)', () => {
   });
 });
 
+/** Resolves once `chunks` (filled by a 'data' listener on `socket`) hold at least n bytes. */
+function bytesIn(socket: net.Socket, chunks: Buffer[], n: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (Buffer.concat(chunks).length < n) return;
+      socket.off('data', check);
+      resolve();
+    };
+    socket.on('data', check);
+    check();
+  });
+}
+
 describe('splice', () => {
   it('copies both ways, counts bytes, and ends both sides when one ends', async () => {
     const p = await pairs();
@@ -71,7 +85,7 @@ describe('splice', () => {
     p.client.on('data', (d: Buffer) => atClient.push(d));
     p.client.write('hello backend');
     p.backend.write('hello client!!');
-    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all([bytesIn(p.backend, atBackend, 13), bytesIn(p.client, atClient, 14)]);
     p.client.end();
     const stats = await sp.done;
     await Promise.all([ended(p.client), ended(p.backend)]);
@@ -107,7 +121,7 @@ describe('splice with a backend that reads into a reused buffer', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const proxyBackend = connectReusingReadBuffer({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
     await new Promise((r) => proxyBackend.once('connect', r));
-    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+    if (accepted.length === 0) await once(server, 'connection'); // after the client's connect, maybe
     const backend = accepted[0] as net.Socket;
     for (const s of [proxyBackend, backend]) s.on('error', () => {});
     return { proxyBackend, backend, close: () => server.close() };
@@ -121,7 +135,7 @@ describe('splice with a backend that reads into a reused buffer', () => {
     const onEarly = (d: Buffer): void => void early.push(d);
     r.proxyBackend.on('data', onEarly);
     r.backend.write('* OK greeting\r\n');
-    while (Buffer.concat(early).length < 15) await new Promise((res) => setTimeout(res, 5));
+    await bytesIn(r.proxyBackend, early, 15);
     expect(Buffer.concat(early).toString()).toBe('* OK greeting\r\n');
     r.proxyBackend.off('data', onEarly);
     r.proxyBackend.pause();
@@ -162,15 +176,20 @@ describe('listener and small helpers', () => {
   afterEach(async () => listener?.close());
 
   it('binds, counts connections, and close() destroys them', async () => {
+    let accepted: () => void = () => {};
+    const acceptedOne = new Promise<void>((resolve) => (accepted = resolve));
     listener = await startListener({
       address: { host: '127.0.0.1', port: 0 },
-      onConnection: (socket) => ({ destroy: () => socket.destroy() }),
+      onConnection: (socket) => {
+        accepted();
+        return { destroy: () => socket.destroy() };
+      },
     });
     expect(listener.address.port).toBeGreaterThan(0);
     const c = net.connect(listener.address.port, '127.0.0.1');
     c.on('error', () => {});
     await new Promise((r) => c.once('connect', r));
-    await new Promise((r) => setTimeout(r, 20));
+    await acceptedOne; // the server side, which may come after the client's connect
     expect(listener.connections()).toBe(1);
     await listener.close();
     await ended(c);

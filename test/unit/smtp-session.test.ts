@@ -1,17 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secret.js';
 import type { AuthDecision, AuthRequest, Authenticator } from '../../src/policy/types.js';
 import { SessionRegistry } from '../../src/protocols/shared/session-registry.js';
 import { startSmtpServer, type SmtpServer } from '../../src/protocols/smtp/smtp-server.js';
 import { RawSmtpClient, saslPlain } from '../helpers/raw-smtp-client.js';
-import { makeTestCert } from '../helpers/tls.js';
+import { sharedTestCert } from '../helpers/tls.js';
 
 /**
  * The SMTP front end in process against smtp-server as a fake Postfix: the pre-AUTH protocol,
@@ -23,14 +20,11 @@ import { makeTestCert } from '../helpers/tls.js';
 const CODE = 'RFSALANSXUAFAYDT';
 const MASTER = { user: 'proxymaster', password: new Secret('master-secret') };
 
-let certDir: string;
 let secureContext: tls.SecureContext;
 beforeAll(() => {
-  certDir = mkdtempSync(join(tmpdir(), 'twostep-smtp-unit-'));
-  const c = makeTestCert(certDir);
-  secureContext = tls.createSecureContext({ cert: readFileSync(c.cert), key: readFileSync(c.key) });
+  const c = sharedTestCert();
+  secureContext = tls.createSecureContext({ cert: c.certPem, key: c.keyPem });
 });
-afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
 /** The mechanism of each request the policy saw (recorded in the audit trail as is). */
 const mechanisms: string[] = [];

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isTwostepError } from '../../src/core/errors.js';
 import { openStore } from '../../src/store/index.js';
 import { StoreTestBench } from '../helpers/store-test-bench.js';
@@ -154,20 +154,27 @@ describe('transactions', () => {
 
   it('one still open past its deadline (an await of something slow) is rolled back and fails', async () => {
     const { store } = await open({ transactionMs: 100 });
-    let late: unknown = 'not yet';
-    const err = await store
-      .transaction(async (t) => {
-        await t.accounts.create('alice', 'allowed', 1);
-        await new Promise((r) => setTimeout(r, 400)); // e.g. argon2 or the network: not allowed here
-        late = await t.accounts.create('bob', 'allowed', 1).then(() => 'written', (e: unknown) => e);
-      })
-      .then(() => null, (e: unknown) => e);
-    expect(isTwostepError(err, 'STORE_FAILED')).toBe(true);
-    // The store is usable at once; what the function did and tries later never lands.
-    await store.accounts.create('carol', 'allowed', 1);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(isTwostepError(late, 'INTERNAL')).toBe(true);
-    expect(await store.accounts.findByUsername('alice')).toBeUndefined();
-    expect(await store.accounts.findByUsername('bob')).toBeUndefined();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // the deadline and the slow await, on the test's clock
+    try {
+      let late: unknown = 'not yet';
+      const outcome = store
+        .transaction(async (t) => {
+          await t.accounts.create('alice', 'allowed', 1);
+          await new Promise((r) => setTimeout(r, 400)); // e.g. argon2 or the network: not allowed here
+          late = await t.accounts.create('bob', 'allowed', 1).then(() => 'written', (e: unknown) => e);
+        })
+        .then(() => null, (e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(isTwostepError(await outcome, 'STORE_FAILED')).toBe(true);
+      // The store is usable at once; what the function did and tries later never lands.
+      await store.accounts.create('carol', 'allowed', 1);
+      expect(late).toBe('not yet');
+      await vi.advanceTimersByTimeAsync(300);
+      expect(isTwostepError(late, 'INTERNAL')).toBe(true);
+      expect(await store.accounts.findByUsername('alice')).toBeUndefined();
+      expect(await store.accounts.findByUsername('bob')).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

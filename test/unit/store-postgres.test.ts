@@ -44,7 +44,7 @@ describe('migrations', () => {
     for (const table of liteTables) {
       const cols = (await query<{ c: string }>(where.url, `SELECT column_name AS c FROM information_schema.columns WHERE table_name = '${table}' ORDER BY 1`)).map((r) => r.c);
       const liteCols = testOnlyRawDatabase(lite)
-        .prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}') ORDER BY name`)
+        .prepare<[], { name: string }>(`SELECT name FROM pragma_table_xinfo('${table}') ORDER BY name`)
         .all()
         .map((r) => r.name);
       expect(cols, table).toEqual(liteCols);

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TwostepError } from '../../src/core/errors.js';
 import { openStore, type DeferredWrite } from '../../src/store/index.js';
 import { WriteBehind } from '../../src/store/write-behind.js';
@@ -53,11 +53,18 @@ describe('WriteBehind', () => {
   });
 
   it('writes on its own within the delay', async () => {
-    const { q, batches } = queue({ delayMs: 5 });
-    q.add(audit(1));
-    q.add(audit(2));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(batches).toEqual([[audit(1), audit(2)]]);
+    vi.useFakeTimers();
+    try {
+      const { q, batches } = queue({ delayMs: 5 });
+      q.add(audit(1));
+      q.add(audit(2));
+      await vi.advanceTimersByTimeAsync(4);
+      expect(batches).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(batches).toEqual([[audit(1), audit(2)]]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a locked database: the batch waits and is retried, nothing dropped, later writes stay behind it', async () => {

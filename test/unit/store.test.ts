@@ -32,7 +32,9 @@ describe('openStore', () => {
       .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
       .all()
       .map((r) => r.name);
-    expect(tables).toEqual(['accounts', 'admins', 'app_codes', 'audit_events', 'auth_attempts', 'known_sources', 'one_time_codes', 'trusted_devices', 'web_sessions']);
+    expect(tables).toEqual([
+      'accounts', 'admins', 'app_codes', 'audit_daily', 'audit_events', 'auth_attempts', 'domain_policies', 'known_sources', 'mail_notices', 'one_time_codes', 'trusted_devices', 'web_sessions',
+    ]);
   });
 
   it('is idempotent on reopen and keeps data', async () => {

@@ -9,7 +9,7 @@ afterEach(() => {
   for (const f of cleanup.splice(0)) f();
 });
 
-const until = async (cond: () => boolean, ms = 2000): Promise<void> => {
+const until = async (cond: () => boolean, ms = 10_000): Promise<void> => {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not reached');

@@ -7,6 +7,7 @@ function printTotp(name: string, t: { key: string; uri: string }): void {
   stdout.line(`Admin ${name}: enter this key in an authenticator app (admins sign in with password and code).`);
   stdout.line(`key: ${t.key}`);
   stdout.line(`uri: ${t.uri}`);
+  stdout.line('The first console sign-in with this key asks for one more code (the next one the app shows) before anything else works.');
 }
 
 /** Admin console accounts: separate from mail users, password + TOTP (shown once here). */
@@ -18,7 +19,7 @@ export function adminCommand(): Command {
     .option('--password-file <file>', 'read the password from the first line of this file')
     .action(async (name: string, opts: { passwordFile?: string }, cmd: Command) => {
       const password = await readNewPassword(opts);
-      await withPolicy(cmd, async ({ policy }) => printTotp(name, await policy.adminAdd(name, password)));
+      await withPolicy(cmd, async ({ policy }) => printTotp(name, await policy.admins.add(name, password)));
     });
   admin
     .command('password <name>')
@@ -27,7 +28,7 @@ export function adminCommand(): Command {
     .action(async (name: string, opts: { passwordFile?: string }, cmd: Command) => {
       const password = await readNewPassword(opts);
       await withPolicy(cmd, async ({ policy }) => {
-        await policy.adminSetPassword(name, password);
+        await policy.admins.setPassword(name, password);
         stdout.line(`Admin ${name}: password changed.`);
       });
     });
@@ -35,14 +36,14 @@ export function adminCommand(): Command {
     .command('reset-totp <name>')
     .description('new authenticator key for an admin (lost phone); signs the admin out everywhere')
     .action(async (name: string, _o, cmd: Command) => {
-      await withPolicy(cmd, async ({ policy }) => printTotp(name, await policy.adminResetTotp(name)));
+      await withPolicy(cmd, async ({ policy }) => printTotp(name, await policy.admins.resetTotp(name)));
     });
   admin
     .command('remove <name>')
     .description('delete an admin account')
     .action(async (name: string, _o, cmd: Command) => {
       await withPolicy(cmd, async ({ policy }) => {
-        await policy.adminRemove(name);
+        await policy.admins.remove(name);
         stdout.line(`Admin ${name}: removed.`);
       });
     });
@@ -51,7 +52,9 @@ export function adminCommand(): Command {
     .description('admin accounts')
     .action(async (_o, cmd: Command) => {
       await withPolicy(cmd, async ({ policy }) => {
-        for (const a of await policy.adminList()) stdout.line(`${a.name}  created ${a.createdAt.slice(0, 10)}`);
+        for (const a of await policy.admins.list()) {
+          stdout.line(`${a.name}  created ${a.createdAt.slice(0, 10)}${a.confirmed ? '' : '  authenticator not confirmed yet'}`);
+        }
       });
     });
   return admin;

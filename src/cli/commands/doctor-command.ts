@@ -4,6 +4,8 @@ import { isTwostepError, TwostepError } from '../../core/errors.js';
 import { examineDoors } from '../../doctor/examine-doors.js';
 import type { Finding } from '../../doctor/finding.js';
 import { twostepSide } from '../../doctor/twostep-side.js';
+import { clientSettings } from '../../config/client-settings.js';
+import { dnsRecords } from '../../doctor/dns-records.js';
 import { configOf } from '../context.js';
 import { stdout, table } from '../output.js';
 
@@ -28,6 +30,7 @@ export function doctorCommand(): Command {
       const rows = findings.map((f) => [f.item, STATUS[f.status], f.detail]);
       for (const l of table(['Door or check', 'Status', 'Detail'], rows)) stdout.line(l);
       const open = findings.filter((f) => f.status === 'open');
+      printDnsRecords(config);
       stdout.line();
       if (open.length === 0) {
         stdout.line('No open door: every password login is put to twostep.');
@@ -35,4 +38,16 @@ export function doctorCommand(): Command {
       }
       throw new TwostepError('BAD_STATE', `${open.length} open: ${open.map((f) => f.item).join(', ')}`);
     });
+}
+
+/** [clients]' DNS records (RFC 6186 SRV, autoconfig., autodiscover.), for the admin to publish. */
+function printDnsRecords(config: Config | null): void {
+  const clients = config ? clientSettings(config) : undefined;
+  stdout.line();
+  if (!clients) {
+    stdout.line('No [clients] section: mail apps are not told how to set themselves up (no DNS records to publish).');
+    return;
+  }
+  stdout.line('DNS records to publish, so that mail apps set themselves up ([clients]):');
+  for (const l of dnsRecords(clients)) stdout.line(`  ${l}`);
 }

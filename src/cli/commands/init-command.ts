@@ -4,7 +4,9 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { clientSettings } from '../../config/client-settings.js';
 import { parseConfig } from '../../config/load-config.js';
+import { dnsRecords } from '../../doctor/dns-records.js';
 import { readMasterPassword, secretKeyPath } from '../../config/runtime-config.js';
 import { TwostepError } from '../../core/errors.js';
 import { loadOrCreateKeyFile } from '../../crypto/index.js';
@@ -18,6 +20,8 @@ interface InitOptions {
   masterUser: string;
   allowPlaintext?: boolean;
   cert: boolean;
+  mailHost?: string;
+  domain?: string[];
 }
 
 function tomlString(s: string): string {
@@ -72,6 +76,8 @@ export function initCommand(): Command {
     .option('--master-user <name>', 'the Dovecot master user twostep logs in as', 'proxymaster')
     .option('--allow-plaintext', 'accept logins before TLS (loopback labs only)')
     .option('--no-cert', 'do not create a self-signed certificate')
+    .option('--mail-host <name>', 'public host name mail apps connect to: writes [clients] and prints its DNS records')
+    .option('--domain <domain>', 'a mail domain served (repeat for several)', (v: string, all: string[] = []) => [...all, v])
     .action((opts: InitOptions, cmd: Command) => {
       const configPath = configPathOf(cmd);
       if (existsSync(configPath) && !opts.force) {
@@ -105,6 +111,9 @@ export function initCommand(): Command {
         '[auth]',
         `allow_plaintext = ${opts.allowPlaintext ? 'true' : 'false'}`,
         '',
+        ...(opts.mailHost
+          ? ['[clients]', `host = ${tomlString(opts.mailHost)}`, `domains = [${(opts.domain ?? []).map(tomlString).join(', ')}]`, '']
+          : []),
       ].join('\n');
       const config = parseConfig(text, configPath); // what we write must load
       writeNew(configPath, text, 0o640, !!opts.force);
@@ -142,5 +151,10 @@ export function initCommand(): Command {
       stdout.line(`  install -m 0644 ${join(DOVECOT_SNIPPETS, '10-twostep-master.conf')} ${join(DOVECOT_SNIPPETS, '10-twostep-trusted.conf')} /etc/dovecot/conf.d/`);
       stdout.line('  doveadm reload');
       stdout.line(`then: twostep check --config ${configPath}   and   twostep serve --config ${configPath}`);
+      // What mail apps need to find the services by themselves: from [clients], or an example of it.
+      const clients = clientSettings(config) ?? clientSettings(parseConfig(`${text}[clients]\nhost = "mail.example.com"\n`, configPath));
+      stdout.line('');
+      stdout.line(config.clients ? 'DNS records to publish, so that mail apps set themselves up:' : 'DNS records to publish once [clients] names your mail host (example names; or run init with --mail-host and --domain):');
+      if (clients) for (const l of dnsRecords(clients)) stdout.line(`  ${l}`);
     });
 }

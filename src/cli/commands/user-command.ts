@@ -46,15 +46,24 @@ export function userCommand(): Command {
     });
   }
   user
+    .command('inherit <user>')
+    .description("drop the user's own setting: the domain's policy (or the default) applies, and follows the domain")
+    .action(async (name: string, _o, cmd: Command) => {
+      await withPolicy(cmd, async ({ policy }) => {
+        const r = await policy.console.followDomain(name);
+        stdout.line(`${name}: two-step authentication ${r.policy} (${r.source === 'domain' ? "the domain's policy" : 'the default'})`);
+      });
+    });
+  user
     .command('show <user>')
-    .description('admin policy, 2FA state and counts for one user')
+    .description('the policy that applies (and where from: user, domain or default), 2FA state and counts for one user')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       await withPolicy(cmd, async ({ policy }) => {
         const u = await policy.showUser(name);
         if (opts.json) return stdout.json(u);
         stdout.line(`user:              ${u.username}`);
-        stdout.line(`admin policy:      ${u.adminPolicy}`);
+        stdout.line(`admin policy:      ${u.adminPolicy} (${u.source === 'user' ? 'own setting' : u.source === 'domain' ? "the domain's" : 'default'})`);
         stdout.line(`two-step:          ${u.twofaState}`);
         stdout.line(`application codes: ${u.appCodes}`);
         stdout.line(`one-time codes:    ${u.oneTimeCodesUnused} unused`);

@@ -2,12 +2,11 @@ import type { Hono } from 'hono';
 import type { LoadedSession, PortalContext, PortalDeps, PortalEnv } from '../portal-context.js';
 import { field } from '../portal-context.js';
 import { accountsPage } from '../views/accounts-views.js';
-import { addAppPage, passcodePage } from '../views/apps-views.js';
 import { codesPage, codesPrintPage } from '../views/codes-views.js';
 import { warningPage } from '../views/layout.js';
 import { guardedRoutes, noticeOf, refusalMessage, signedInUser } from './route-helpers.js';
 
-/** Preferences → Accounts (guide §7-§10): one-time codes, trusted devices, application codes, disable. */
+/** Preferences → Accounts (guide §7-§10): one-time codes, trusted devices, revoking application codes, disable. */
 export function accountRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
   const { get, post } = guardedRoutes(app, signedInUser, '/sign-in');
   const opts = (c: PortalContext, s: LoadedSession) => ({ csrf: c.get('csrf'), signedInAs: { name: s.view.subject, area: 'user' as const } });
@@ -103,17 +102,7 @@ export function accountRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
     }),
   );
 
-  // §7 Application codes
-  get('/apps/new', (c, s) => c.html(addAppPage({ csrf: c.get('csrf'), user: s.view.subject })));
-  post('/apps', async (c, s) => {
-    const name = field(c, 'name');
-    try {
-      const added = await d.policy.appCodeAdd(s.view.subject, name);
-      return c.html(passcodePage({ csrf: c.get('csrf'), user: s.view.subject, name: added.name, code: added.code }));
-    } catch (err) {
-      return c.html(addAppPage({ csrf: c.get('csrf'), user: s.view.subject, name, error: refusalMessage(err) }), 400);
-    }
-  });
+  // §7 Revoke an application code (adding one: app-code-routes.ts)
   post('/apps/revoke', async (c, s) => {
     try {
       await d.policy.appCodeRevoke(s.view.subject, field(c, 'name'));

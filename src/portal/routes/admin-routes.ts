@@ -1,28 +1,26 @@
 import type { Hono } from 'hono';
 import { Secret } from '../../core/secret.js';
-import type { AdminPolicy } from '../../policy/index.js';
-import type { LoadedSession, PortalContext, PortalDeps, PortalEnv } from '../portal-context.js';
+import type { PortalDeps, PortalEnv } from '../portal-context.js';
 import { field } from '../portal-context.js';
-import { adminAuditPage, adminSignInPage, adminUsersPage } from '../views/admin-views.js';
-import { html } from '../views/html.js';
-import { warningPage } from '../views/layout.js';
-import { browserToken, guardedRoutes, noticeOf, refusalMessage, signedInAdmin } from './route-helpers.js';
+import { adminOverviewPage } from '../views/admin-overview-views.js';
+import { adminConfirmPage, adminSignInPage } from '../views/admin-views.js';
+import { adminAuditRoutes } from './admin-audit-routes.js';
+import { adminGuard } from './admin-guard.js';
+import { adminUserRoutes } from './admin-user-routes.js';
+import { browserToken, noticeOf } from './route-helpers.js';
 
-const POLICIES: readonly string[] = ['allowed', 'required', 'disallowed'];
-
-/** Guide §3, the admin console: users and their two-step state, allow / require / disallow, reset, audit log. */
+/** Guide §3, the admin console: sign-in (and the proof of a new authenticator), the overview, users, domains, the audit log. */
 export function adminRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
-  const { get, post } = guardedRoutes(app, signedInAdmin, '/admin/sign-in');
-  const actor = (c: PortalContext, s: LoadedSession) => ({ admin: s.view.subject, ip: c.get('clientIp') });
-  const users = async (c: PortalContext, s: LoadedSession, extra: { notice?: string; error?: string } = {}) =>
-    c.html(adminUsersPage({ csrf: c.get('csrf'), admin: s.view.subject, users: await d.policy.listUsers(), notice: extra.notice ?? noticeOf(c), error: extra.error }));
+  const { get, post } = adminGuard(app);
 
-  app.get('/admin/sign-in', (c) =>
-    signedInAdmin(c) ? c.redirect('/admin', 303) : c.html(adminSignInPage({ csrf: c.get('csrf'), notice: noticeOf(c) })),
-  );
+  app.get('/admin/sign-in', (c) => {
+    const s = c.get('admin');
+    if (s) return c.redirect(s.view.stage === 'signed-in' ? '/admin' : '/admin/confirm', 303);
+    return c.html(adminSignInPage({ csrf: c.get('csrf'), notice: noticeOf(c) }));
+  });
   app.post('/admin/sign-in', async (c) => {
     const name = field(c, 'name').trim();
-    const r = await d.policy.adminSignIn({
+    const r = await d.policy.admins.signIn({
       name,
       password: new Secret(field(c, 'password')),
       code: field(c, 'code'),
@@ -35,10 +33,34 @@ export function adminRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
     }
     const old = c.get('admin');
     if (old) await d.policy.endWebSession(old.token);
-    const { token } = await d.policy.createWebSession('admin', r.name, 'signed-in');
+    // A new key is not proven by one code: the session may only confirm it (a short life, see createWebSession).
+    const { token } = await d.policy.createWebSession('admin', r.name, r.confirmed ? 'signed-in' : 'second-factor');
     d.cookies.set(c, 'admin', token);
+    return c.redirect(r.confirmed ? '/admin' : '/admin/confirm', 303);
+  });
+
+  app.get('/admin/confirm', (c) => {
+    const s = c.get('admin');
+    if (!s) return c.redirect('/admin/sign-in', 303);
+    if (s.view.stage === 'signed-in') return c.redirect('/admin', 303);
+    return c.html(adminConfirmPage({ csrf: c.get('csrf'), admin: s.view.subject }));
+  });
+  app.post('/admin/confirm', async (c) => {
+    const s = c.get('admin');
+    if (!s) return c.redirect('/admin/sign-in?done=expired', 303);
+    if (s.view.stage === 'signed-in') return c.redirect('/admin', 303);
+    const r = await d.policy.console.confirmAdminTotp(s.view.subject, field(c, 'code'), c.get('clientIp'));
+    if (!r.ok) {
+      const error = r.reason === 'throttled' ? 'Too many wrong codes. Try again later.' : 'That code is not the next one of this key. Wait for a new code and try again.';
+      return c.html(adminConfirmPage({ csrf: c.get('csrf'), admin: s.view.subject, error }), r.reason === 'throttled' ? 429 : 400);
+    }
+    // More privilege: a new token, so a token planted before is worthless.
+    const next = await d.policy.rotateWebSession(s.token, 'admin', 'signed-in');
+    if (!next) return c.redirect('/admin/sign-in?done=expired', 303);
+    d.cookies.set(c, 'admin', next.token);
     return c.redirect('/admin', 303);
   });
+
   app.post('/admin/sign-out', async (c) => {
     const s = c.get('admin');
     if (s) await d.policy.endWebSession(s.token);
@@ -51,50 +73,9 @@ export function adminRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
     return c.redirect('/admin/sign-in?done=signed-out-all', 303);
   });
 
-  get('/admin', (c, s) => users(c, s));
-  post('/admin/users/policy', async (c, s) => {
-    const policy = field(c, 'policy');
-    if (!POLICIES.includes(policy)) return users(c, s, { error: 'Choose allowed, required or not allowed.' });
-    try {
-      await d.policy.consoleSetPolicy(actor(c, s), field(c, 'user'), policy as AdminPolicy);
-    } catch (err) {
-      return users(c, s, { error: refusalMessage(err) });
-    }
-    return c.redirect('/admin?done=policy-set', 303);
-  });
-
-  get('/admin/reset', (c, s) => {
-    const user = c.req.query('user') ?? '';
-    return c.html(
-      warningPage({
-        title: 'Reset two-step authentication',
-        csrf: c.get('csrf'),
-        signedInAs: { name: s.view.subject, area: 'admin' },
-        heading: `Reset two-step authentication of ${user}?`,
-        text: "For a lost phone: the authenticator, one-time codes and trusted devices are removed and two-step authentication is off until the user sets it up again. Application codes stay and work again once it is back on, unless you revoke them too.",
-        action: '/admin/reset',
-        button: 'Reset',
-        cancel: '/admin',
-        fields: html`<input type="hidden" name="user" value="${user}">
-<label class="check"><input type="checkbox" name="revoke_app_codes" value="1"> Also revoke all application codes</label>`,
-      }),
-    );
-  });
-  post('/admin/reset', async (c, s) => {
-    try {
-      await d.policy.resetUser(actor(c, s), field(c, 'user'), { revokeAppCodes: field(c, 'revoke_app_codes') === '1' });
-    } catch (err) {
-      return users(c, s, { error: refusalMessage(err) });
-    }
-    return c.redirect('/admin?done=reset', 303);
-  });
-
-  get('/admin/audit', async (c, s) => {
-    const q = (k: string) => {
-      const v = c.req.query(k);
-      return v === undefined || v.trim() === '' ? undefined : v.trim();
-    };
-    const filter = { user: q('user'), event: q('event'), protocol: q('protocol'), limit: Number(q('limit') ?? 200) || 200 };
-    return c.html(adminAuditPage({ csrf: c.get('csrf'), admin: s.view.subject, filter, entries: await d.policy.auditSearch(filter) }));
-  });
+  get('/admin', async (c, s) =>
+    c.html(adminOverviewPage({ csrf: c.get('csrf'), admin: s.view.subject, overview: await d.policy.console.overview(), notice: noticeOf(c) })),
+  );
+  adminUserRoutes(app, d, { get, post });
+  adminAuditRoutes(app, d, { get, post });
 }

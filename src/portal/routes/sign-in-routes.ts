@@ -7,13 +7,16 @@ import { BUSY_TEXT, browserToken, noticeOf, signedInUser } from './route-helpers
 
 const DAY_S = 24 * 60 * 60;
 
-/** A short label for the trusted-devices list: browser family from the User-Agent, never the whole header. */
-function deviceLabel(ua: string | undefined): string {
+/** "Chrome on Linux": the browser family from the User-Agent, never the whole header. */
+function browserName(ua: string | undefined): string {
   const u = ua ?? '';
   const browser = /Edg\//.test(u) ? 'Edge' : /Firefox\//.test(u) ? 'Firefox' : /Chrom(e|ium)\//.test(u) ? 'Chrome' : /Safari\//.test(u) ? 'Safari' : 'browser';
   const os = /Android/.test(u) ? 'Android' : /iPhone|iPad/.test(u) ? 'iOS' : /Windows/.test(u) ? 'Windows' : /Mac OS X/.test(u) ? 'macOS' : /Linux/.test(u) ? 'Linux' : '';
-  return `Web portal: ${browser}${os ? ` on ${os}` : ''}`;
+  return `${browser}${os ? ` on ${os}` : ''}`;
 }
+
+/** A short label for the trusted-devices list. */
+const deviceLabel = (ua: string | undefined): string => `Web portal: ${browserName(ua)}`;
 
 /** Guide §5: email address and password (checked by the mail server), then the code unless this computer is trusted. */
 export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
@@ -33,6 +36,7 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
         password: new Secret(field(c, 'password')),
         clientIp: c.get('clientIp'),
         browserToken: browserToken(c, d.cookies),
+        browserLabel: browserName(c.req.header('user-agent')),
         ...(device === undefined ? {} : { deviceToken: device }),
       },
       d.checker,
@@ -72,7 +76,7 @@ export function signInRoutes(app: Hono<PortalEnv>, d: PortalDeps): void {
     const s = c.get('user');
     if (!s || s.view.stage !== 'second-factor') return c.redirect('/sign-in', 303);
     const user = s.view.subject;
-    const r = await d.policy.portalSecondFactor(user, field(c, 'code'), c.get('clientIp'), browserToken(c, d.cookies));
+    const r = await d.policy.portalSecondFactor(user, field(c, 'code'), c.get('clientIp'), browserToken(c, d.cookies), browserName(c.req.header('user-agent')));
     if (!r.ok) {
       const error =
         r.reason === 'throttled'

@@ -42,7 +42,8 @@ td.detail-cell{font-size:.85rem;word-break:break-word}td time{white-space:nowrap
 h1{font-size:1.6rem;margin:.5rem 0 1rem}h2{font-size:1.25rem;margin:1.5rem 0 .5rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
 label.check{font-weight:400;display:flex;gap:.5rem;align-items:center}
-input[type=text],input[type=email],input[type=password],select{width:100%;max-width:24rem;font-size:1.1rem;padding:.55rem;border:2px solid #555;border-radius:4px}
+fieldset.choices{border:none;padding:0;margin:.75rem 0 0}fieldset.choices legend{font-weight:600;padding:0;margin-bottom:.25rem}fieldset.choices label.check{margin:.25rem 0;min-height:2.75rem}
+input[type=text],input[type=email],input[type=password],input[type=search],input[type=datetime-local],select{width:100%;max-width:24rem;font-size:1.1rem;padding:.55rem;border:2px solid #555;border-radius:4px}
 input[type=checkbox]{width:1.25rem;height:1.25rem}
 form.inline{display:inline}
 button,.button{display:inline-block;font:inherit;font-size:1rem;padding:.6rem 1.1rem;min-height:2.75rem;border-radius:4px;border:2px solid #0b3d6e;background:#0b3d6e;color:#fff;cursor:pointer;text-decoration:none;margin:.25rem .25rem .25rem 0}
@@ -65,6 +66,18 @@ ol.codes{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.2rem;colu
 .buttons{margin-top:1rem}
 .table-wrap{overflow-x:auto}
 @media (max-width:36rem){table.stack thead{position:absolute;left:-999px}table.stack tr{display:block;border-bottom:1px solid #bbb;padding:.5rem 0}table.stack td{display:block;border:none;padding:.15rem 0}table.stack td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
+form.filters{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end}.filters .field{flex:1 1 12rem;max-width:18rem}.filters .buttons{flex-basis:100%}
+tfoot th,tfoot td{font-weight:700;border-top:2px solid #555}
+.pager{margin:1rem 0}.exports{margin:1rem 0}
+.chart{margin:0 0 1rem}.chart svg{display:block;width:100%;max-width:760px;height:auto}
+.chart text{font-size:11px;fill:#333}.chart text.panel-title{font-size:13px;font-weight:600;fill:#1a1a1a}
+.chart .baseline{stroke:#555;stroke-width:1}.chart .grid{stroke:#ccc;stroke-width:1;stroke-dasharray:3 3}
+.c-enrol{fill:#1d6b2a;background:#1d6b2a}.c-refused{fill:#a4161a;background:#a4161a}.c-lockout{fill:#7a4b00;background:#7a4b00}
+.c-p0{fill:#0b3d6e;background:#0b3d6e}.c-p1{fill:#2f7fc1;background:#2f7fc1}.c-p2{fill:#4d8a2f;background:#4d8a2f}
+.c-p3{fill:#7d3c98;background:#7d3c98}.c-p4{fill:#b36b00;background:#b36b00}.c-p5{fill:#555;background:#555}
+#chase{columns:18rem}
+ul.legend{display:inline;list-style:none;padding:0;margin:0}ul.legend li{display:inline-block;margin-left:1rem}
+.swatch{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;vertical-align:middle}
 body.print main{max-width:none}
 @media print{header,.buttons,.skip,button{display:none!important}}
 `;

@@ -1,5 +1,6 @@
 import type { AccountOverview, AppCodeInfo } from '../../policy/index.js';
 import { html, type SafeHtml } from './html.js';
+import { accessText } from './apps-views.js';
 import { csrfField, page } from './layout.js';
 
 /** "2026-11-28" from an ISO time (UTC). */
@@ -16,19 +17,25 @@ function lastUsed(a: AppCodeInfo): SafeHtml {
   return html`<time datetime="${a.lastUsedAt}" title="${detail}">${minute(a.lastUsedAt)}</time><span class="detail">${detail}</span>`;
 }
 
+function expires(a: AppCodeInfo): SafeHtml {
+  if (a.expiresAt === null) return html`Never`;
+  return html`<time datetime="${a.expiresAt}">${day(a.expiresAt)}</time>${a.expired ? html`<span class="detail">expired: no longer signs in</span>` : html``}`;
+}
+
 function applications(o: AccountOverview, csrf: string): SafeHtml {
   const rows =
     o.appCodes.length === 0
-      ? html`<tr><td colspan="4">No results found.</td></tr>`
+      ? html`<tr><td colspan="6">No results found.</td></tr>`
       : o.appCodes.map(
           (a) => html`<tr><td data-label="Name">${a.name}</td><td data-label="Created"><time datetime="${a.createdAt}">${day(a.createdAt)}</time></td><td data-label="Last Used">${lastUsed(a)}</td>
+<td data-label="Access">${accessText(a.scopes)}</td><td data-label="Expires">${expires(a)}</td>
 <td><form method="post" action="/apps/revoke">${csrfField(csrf)}<input type="hidden" name="name" value="${a.name}">
 <button type="submit" class="secondary" aria-label="Revoke ${a.name}">Revoke</button></form></td></tr>`,
         );
   return html`<h2 id="apps-title">Applications</h2>
 <p>Create passcodes for applications that don't support two-step authentication</p>
 <div class="table-wrap"><table class="stack" aria-labelledby="apps-title">
-<thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Last Used</th><th scope="col"><span class="skip">Actions</span></th></tr></thead>
+<thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Last Used</th><th scope="col">Access</th><th scope="col">Expires</th><th scope="col"><span class="skip">Actions</span></th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 <p><a class="button" href="/apps/new">Add Application Code</a></p>`;
 }

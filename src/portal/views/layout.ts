@@ -27,7 +27,7 @@ function header(o: PageOptions): SafeHtml {
     who === undefined
       ? html``
       : who.area === 'admin'
-        ? html`<nav aria-label="Admin console"><a href="/admin">Users</a> <a href="/admin/audit">Audit log</a></nav>`
+        ? html`<nav aria-label="Admin console"><a href="/admin">Overview</a> <a href="/admin/users">Users</a> <a href="/admin/domains">Domains</a> <a href="/admin/audit">Audit log</a></nav>`
         : html`<nav aria-label="Preferences"><a href="/preferences/accounts">Preferences → Accounts</a></nav>`;
   const out =
     who === undefined

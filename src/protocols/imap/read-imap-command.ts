@@ -6,7 +6,7 @@ import type { ImapArg, ImapCommand } from './imap-command.js';
 
 export interface ReadCommandOptions {
   /** Called before reading a synchronising literal; sends the "+ OK" continuation. */
-  onLiteralContinuation(): void;
+  onLiteralContinuation: () => void;
   maxLiteralBytes?: number;
   maxListDepth?: number;
 }

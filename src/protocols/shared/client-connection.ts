@@ -199,6 +199,18 @@ export class ClientConnection {
     sock.once('close', () => clearTimeout(linger));
   }
 
+  /**
+   * Refused before the greeting (connection limits, shutdown): the protocol's words and close.
+   * Its 'close' line is debug: the connection gate logs refusals, rate-limited, and a flood must
+   * not write two lines per connection.
+   */
+  refuse(lastWords: string[], why: string): Promise<void> {
+    for (const line of lastWords) this.send(line);
+    this.close(why);
+    this.log.debug({ event: LogEvent.close, ...this.closeFields(undefined) });
+    return Promise.resolve();
+  }
+
   /** The reason given to destroy() once relaying (e.g. 'shutdown'); the close line says it. */
   endReason(reason: string): void {
     this.#destroyReason ??= reason;

@@ -38,7 +38,7 @@ interface Waiting {
   resolve(t: Ticket): void;
   timer: NodeJS.Timeout;
   socket: net.Socket;
-  onClose(): void;
+  onClose: () => void;
 }
 
 interface ProtocolCounts {

@@ -78,7 +78,7 @@ export interface FrontEndSession {
 export interface FrontEndOptions extends FrontEndSettings {
   protocol: Protocol;
   /** One session per accepted client (after the handshake on the implicit-TLS listener). */
-  newSession(settings: SessionSettings): FrontEndSession;
+  newSession: (settings: SessionSettings) => FrontEndSession;
 }
 
 export interface FrontEnd {

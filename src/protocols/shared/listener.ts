@@ -73,6 +73,8 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
     if (!o.proxyProtocol) return accepted(socket, ownEnds(socket));
     // Behind a balancer: the header first (before the limits, which count the real client, and
     // before TLS), then the connection as usual.
+    // Declared before accept() because `waiting` may be destroyed while accept() runs.
+    // eslint-disable-next-line prefer-const
     let gate: Closable | undefined;
     const waiting: Closable = { destroy: () => (gate ? gate.destroy() : socket.destroy()) };
     live.add(waiting);

@@ -9,3 +9,8 @@ export interface LoginCredentials {
   authzid?: string;
   secret: Secret;
 }
+
+/** A user name fit for a log line (a malformed one may be huge or carry control characters). */
+export function safeUser(user: string): string {
+  return user.replace(/[\p{Cc}]/gu, '?').slice(0, 64);
+}

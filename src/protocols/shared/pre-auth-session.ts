@@ -8,7 +8,7 @@ import type { FailReason, Protocol } from '../../policy/types.js';
 import { ClientConnection } from './client-connection.js';
 import type { FrontEndSession, SessionSettings } from './front-end-server.js';
 import { LineReadError, type LineReader } from './line-reader.js';
-import type { LoginCredentials } from './login-credentials.js';
+import { safeUser, type LoginCredentials } from './login-credentials.js';
 import { type LoggedIn, loginStep, type UpstreamSuccess } from './login-step.js';
 import { ParseError } from './parse-error.js';
 import { saslExchange, saslResponse } from './sasl-exchange.js';
@@ -70,7 +70,10 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
   async run(): Promise<void> {
     let stats: SpliceStats | undefined;
     const refusal = this.settings.refusal;
-    if (refusal) return this.#refuse(refusal);
+    if (refusal) {
+      const why: HangUp = refusal === 'per-ip' ? 'too-many-from-ip' : refusal;
+      return this.conn.refuse(this.lastWords(why), why);
+    }
     try {
       if (this.conn.start()) {
         // Early talker: bytes before our greeting (clients wait for it; spam bots and scanners do not).
@@ -90,19 +93,6 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
       this.#unregister?.();
       this.conn.log.info({ event: LogEvent.close, ...this.conn.closeFields(stats) });
     }
-  }
-
-  /**
-   * Refused before the greeting (connection limits, shutdown): the protocol's words and close.
-   * Its lines are debug: the connection gate logs refusals, rate-limited, and a flood must not
-   * write two lines per connection.
-   */
-  #refuse(refusal: NonNullable<SessionSettings['refusal']>): Promise<void> {
-    const why: HangUp = refusal === 'per-ip' ? 'too-many-from-ip' : refusal;
-    for (const line of this.lastWords(why)) this.conn.send(line);
-    this.conn.close(why);
-    this.conn.log.debug({ event: LogEvent.close, ...this.conn.closeFields(undefined) });
-    return Promise.resolve();
   }
 
   /** Ends the session now (server close, revocation); both sockets are closed, nothing is sent. */
@@ -249,18 +239,7 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
     this.#state = SessionState.LoggingIn;
     this.conn.holdInput();
     const outcome = await loginStep({
-      req: {
-        protocol: this.#protocol,
-        mechanism: c.mechanism,
-        user: c.user,
-        authzid: c.authzid,
-        secret: c.secret,
-        clientIp: client.ip,
-        clientPort: client.port,
-        tls: this.conn.tls,
-        clientName: this.clientName,
-        cid: this.conn.cid,
-      },
+      req: { protocol: this.#protocol, ...c, clientIp: client.ip, clientPort: client.port, tls: this.conn.tls, clientName: this.clientName, cid: this.conn.cid },
       authenticator: this.settings.authenticator,
       master: this.settings.master,
       upstream: (credentials) => steps.upstream(credentials),
@@ -314,9 +293,4 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
     const s = this.state;
     if (s === SessionState.NotAuthenticated || s === SessionState.Authenticating) this.hangUp('timeout');
   }
-}
-
-/** A user name fit for a log line (a malformed one may be huge or carry control characters). */
-function safeUser(user: string): string {
-  return user.replace(/[\p{Cc}]/gu, '?').slice(0, 64);
 }

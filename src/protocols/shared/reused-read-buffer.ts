@@ -10,6 +10,13 @@ export type ReadSink = (view: Buffer) => boolean;
 
 const HOLDER = Symbol('twostep.readSink');
 
+/**
+ * The read buffer of every backend connection whose reads are small. One for the process: reads
+ * run one at a time on the event loop, and each is consumed (copied) in its callback.
+ */
+let sharedSmall: Buffer | null = null;
+const sharedSmallBuffer = (): Buffer => (sharedSmall ??= Buffer.allocUnsafeSlow(limits.spliceReadSmallBytes));
+
 interface Holder {
   sink: ReadSink | null;
 }
@@ -20,8 +27,11 @@ type WithHolder = net.Socket & { [HOLDER]?: Holder };
  * A plain TCP connection whose reads land in a buffer it reuses, instead of a fresh buffer per
  * read (Node's default): the backend → client direction of a session carries the bulk (FETCH of
  * large mail), and allocating, shrinking and collecting a 64 KiB buffer per read is much of a
- * proxy's cost. The buffer adapts: limits.spliceReadBytes once a read fills it,
- * limits.spliceReadSmallBytes again after small reads (an idle session holds no more).
+ * proxy's cost. The buffer adapts: its own limits.spliceReadBytes once a read fills it; while
+ * reads are small (commands, IDLE updates) every such connection reads into one shared
+ * limits.spliceReadSmallBytes buffer, so an idle session holds no read buffer at all (each read
+ * is consumed before the next one anywhere: the sink gets a copy of a small read, never the
+ * shared buffer itself).
  *
  * Until takeOverReads() installs a sink, a copy of every read is pushed into the socket's
  * stream (listeners such as LineReader keep chunks), so the socket behaves like any other:
@@ -35,13 +45,18 @@ export function connectReusingReadBuffer(opts: net.TcpNetConnectOpts): net.Socke
   const socket: WithHolder = net.connect({
     ...opts,
     onread: {
-      // Called before each read: the buffer to read into.
+      // Called before each read (after the previous read's callback): the buffer to read into.
       buffer: (): Buffer => {
+        if (want === limits.spliceReadSmallBytes) {
+          current = null; // a bulk buffer is dropped when the transfer is over
+          return sharedSmallBuffer();
+        }
         // Own memory (not a slice of Node's shared 8 KiB pool, which one long-lived slice would pin).
         if (!current || current.length !== want) current = Buffer.allocUnsafeSlow(want);
         return current;
       },
       callback: (n: number, buf: Uint8Array): boolean => {
+        const shared = buf.buffer === sharedSmall?.buffer;
         // Grow at once when a read fills the buffer; shrink only after two small reads in a row,
         // so a short read in the middle of a transfer does not drop it to small reads.
         smallReads = n < limits.spliceReadSmallBytes ? smallReads + 1 : 0;
@@ -52,8 +67,9 @@ export function connectReusingReadBuffer(opts: net.TcpNetConnectOpts): net.Socke
           socket.push(Buffer.from(view));
           return true;
         }
-        if (holder.sink(view)) return true;
-        current = null; // still referenced by a pending write: the next read gets a new buffer
+        // The shared buffer is every idle connection's next read: the sink may keep only a copy.
+        if (holder.sink(shared ? Buffer.from(view) : view)) return true;
+        if (!shared) current = null; // still referenced by a pending write: the next read gets a new buffer
         return false;
       },
     },

@@ -31,8 +31,8 @@ export type HangUp =
 
 /** How a login command's outcome is said, and how the protocol logs in at its backend. */
 export interface LoginSteps<R extends UpstreamSuccess> {
-  /** The reply to a refused login (the protocol's one exhaustive table). */
-  refusal(reason: FailReason): string;
+  /** The reply to a refused login (the protocol's one exhaustive table); passed around unbound. */
+  refusal: (reason: FailReason) => string;
   upstream(credentials: UpstreamCredentials): Promise<R | UpstreamRefusal>;
   /** What the client hears once logged in (IMAP relays the backend's capabilities). */
   loggedIn(result: R): string;
@@ -44,7 +44,7 @@ export interface SaslReplies {
   challenge(b64: string): string;
   /** The reply to a "*" cancel (counted as a bad command). */
   aborted: string;
-  refusal(reason: FailReason): string;
+  refusal: (reason: FailReason) => string;
 }
 
 /** Builds a command table (a Map: no prototype keys answer for a client's command name). */

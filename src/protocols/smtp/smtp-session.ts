@@ -3,7 +3,6 @@ import type { SmtpBackendLogin } from '../../config/schema.js';
 import { limits } from '../../core/limits.js';
 import type { SessionSettings } from '../shared/front-end-server.js';
 import type { LineReader } from '../shared/line-reader.js';
-import type { ParseError } from '../shared/parse-error.js';
 import { PreAuthSession } from '../shared/pre-auth-session.js';
 import { commandTable, type HangUp, type LoginSteps } from '../shared/session-protocol.js';
 import { SessionOver } from '../shared/session-over.js';

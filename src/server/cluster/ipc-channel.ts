@@ -53,17 +53,17 @@ export class IpcChannel<Out extends object, In extends object, Asked extends Que
         reject(new Error(`no answer to "${kind}" within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.#pending.set(id, { resolve, reject, timer });
       void this.#send({ tw: 'ask', id, kind, body });
     });
   }
 
   onNotice<K extends keyof In & string>(kind: K, fn: (body: In[K]) => void): void {
-    this.#notices.set(kind, fn as (body: never) => void);
+    this.#notices.set(kind, fn);
   }
 
   answer<K extends keyof Answered & string>(kind: K, fn: (body: Answered[K]['q']) => Answered[K]['a'] | Promise<Answered[K]['a']>): void {
-    this.#answers.set(kind, fn as (body: never) => unknown);
+    this.#answers.set(kind, fn);
   }
 
   /** A message from the other end (anything not ours is ignored). */

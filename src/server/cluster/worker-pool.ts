@@ -87,7 +87,7 @@ export class WorkerPool {
   }
 
   /** A notice to every worker alive (listening, or starting with the config as it is now). */
-  broadcast<K extends keyof ToWorker & string>(kind: K, body: ToWorker[K]): void {
+  broadcast<K extends keyof ToWorker>(kind: K, body: ToWorker[K]): void {
     for (const s of this.#slots) if (s.attached) void s.channel?.notify(kind, body);
   }
 

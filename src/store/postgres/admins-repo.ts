@@ -27,11 +27,18 @@ export class PgAdminsRepo extends PgRepo implements AdminsRepo {
   }
 
   async setTotp(id: number, secretEnc: Buffer, now: number): Promise<void> {
-    await this.x.q('UPDATE admins SET totp_secret_enc = $1, totp_last_step = NULL, updated_at = $2 WHERE id = $3', [secretEnc, now, id]);
+    const sql = 'UPDATE admins SET totp_secret_enc = $1, totp_last_step = NULL, totp_confirmed_at = NULL, updated_at = $2 WHERE id = $3';
+    await this.x.q(sql, [secretEnc, now, id]);
   }
 
   async advanceTotpStep(id: number, step: number, now: number): Promise<boolean> {
     const sql = `UPDATE admins SET totp_last_step = $1, updated_at = $2 WHERE id = $3 AND (totp_last_step IS NULL OR totp_last_step < $1)`;
+    return (await this.changed(sql, [step, now, id])) === 1;
+  }
+
+  async confirmTotp(id: number, step: number, now: number): Promise<boolean> {
+    const sql = `UPDATE admins SET totp_last_step = $1, totp_confirmed_at = $2, updated_at = $2
+                 WHERE id = $3 AND (totp_last_step IS NULL OR totp_last_step < $1)`;
     return (await this.changed(sql, [step, now, id])) === 1;
   }
 

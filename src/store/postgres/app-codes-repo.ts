@@ -1,4 +1,4 @@
-import type { AppCodesRepo } from '../store.js';
+import type { AppCodesRepo, ExpiringAppCode } from '../store.js';
 import type { AppCode, AppCodeUse, NewAppCode } from '../types.js';
 import { toAppCode } from '../sqlite/app-codes-repo.js';
 import { PgRepo } from './pg-repo.js';
@@ -15,8 +15,11 @@ export const PG_APP_CODE_LOGIN_SQL = {
 /** See AppCodesRepo. */
 export class PgAppCodesRepo extends PgRepo implements AppCodesRepo {
   insert(c: NewAppCode): Promise<number> {
-    const sql = 'INSERT INTO app_codes (account_id, name, lookup, hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id';
-    return this.insertId(sql, [c.accountId, c.name, c.lookup, c.hash, c.createdAt]);
+    const scopes = c.scopes === undefined || c.scopes === null ? null : c.scopes.join(',');
+    if (scopes === '') return Promise.reject(new Error('an application code needs at least one scope (or null: every protocol)'));
+    const sql = `INSERT INTO app_codes (account_id, name, lookup, hash, created_at, scopes, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`;
+    return this.insertId(sql, [c.accountId, c.name, c.lookup, c.hash, c.createdAt, scopes, c.expiresAt ?? null]);
   }
 
   async findActiveByLookup(accountId: number, lookup: string): Promise<AppCode | undefined> {
@@ -55,5 +58,23 @@ export class PgAppCodesRepo extends PgRepo implements AppCodesRepo {
   async stillValidAmong(ids: readonly number[]): Promise<number[]> {
     if (ids.length === 0) return [];
     return (await this.x.q<{ id: number }>(PG_APP_CODE_LOGIN_SQL.stillValid, [ids])).rows.map((r) => r.id);
+  }
+
+  async expiredAmong(ids: readonly number[], now: number): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const sql = 'SELECT id FROM app_codes WHERE id = ANY($1::bigint[]) AND expires_at IS NOT NULL AND expires_at <= $2';
+    return (await this.x.q<{ id: number }>(sql, [ids, now])).rows.map((r) => r.id);
+  }
+
+  async expiringUnnoticed(after: number, before: number, limit: number): Promise<ExpiringAppCode[]> {
+    const sql = `SELECT c.*, a.username AS username FROM app_codes c JOIN accounts a ON a.id = c.account_id
+                 WHERE c.expires_at > $1 AND c.expires_at <= $2 AND c.revoked_at IS NULL AND c.expiry_notice_at IS NULL
+                   AND c.expires_at IS NOT NULL AND a.twofa_state = 'on'
+                 ORDER BY c.expires_at, c.id LIMIT $3`;
+    return (await this.x.q<Row & { username: string }>(sql, [after, before, limit])).rows.map((r) => ({ ...toAppCode(r), username: r.username }));
+  }
+
+  async markExpiryNoticed(id: number, at: number): Promise<boolean> {
+    return (await this.changed('UPDATE app_codes SET expiry_notice_at = $1 WHERE id = $2 AND expiry_notice_at IS NULL', [at, id])) === 1;
   }
 }

@@ -5,9 +5,12 @@ import { openSqliteStore } from '../sqlite/open-sqlite-store.js';
 import { openPostgresStore, redactedUrl } from './open-postgres-store.js';
 import { poolConfig } from './pg-connection.js';
 
-/** Every table, parents before children; those with an id get their sequence moved past the copied ids. */
-const TABLES: readonly { name: string; id: boolean }[] = [
-  { name: 'accounts', id: true },
+/**
+ * Every table, parents before children; those with an id get their sequence moved past the copied
+ * ids; `generated`: columns the database computes (never copied).
+ */
+const TABLES: readonly { name: string; id: boolean; generated?: readonly string[] }[] = [
+  { name: 'accounts', id: true, generated: ['domain'] },
   { name: 'app_codes', id: true },
   { name: 'one_time_codes', id: true },
   { name: 'trusted_devices', id: true },
@@ -16,6 +19,9 @@ const TABLES: readonly { name: string; id: boolean }[] = [
   { name: 'admins', id: true },
   { name: 'auth_attempts', id: true },
   { name: 'known_sources', id: false },
+  { name: 'mail_notices', id: true },
+  { name: 'domain_policies', id: false },
+  { name: 'audit_daily', id: false },
 ];
 /** Rows per INSERT (PostgreSQL takes at most 65,535 parameters per statement). */
 const BATCH = 500;
@@ -54,6 +60,7 @@ export async function copySqliteToPostgres(sqlitePath: string, url: string): Pro
         rows = [];
       };
       for (const row of src.prepare(`SELECT * FROM ${t.name}`).iterate() as Iterable<Record<string, unknown>>) {
+        for (const g of t.generated ?? []) delete row[g];
         rows.push(row);
         if (rows.length >= BATCH) await flush();
       }

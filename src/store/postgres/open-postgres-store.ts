@@ -10,6 +10,8 @@ import { PgAdminsRepo } from './admins-repo.js';
 import { PgAppCodesRepo } from './app-codes-repo.js';
 import { PgAttemptsRepo } from './attempts-repo.js';
 import { PgAuditRepo } from './audit-repo.js';
+import { PgMailNoticesRepo } from './mail-notices-repo.js';
+import { PgDomainsRepo } from './domains-repo.js';
 import { PgKnownSourcesRepo } from './known-sources-repo.js';
 import { migratePostgres } from './migrate.js';
 import { PgOneTimeCodesRepo } from './one-time-codes-repo.js';
@@ -31,6 +33,8 @@ function reposOf(x: PgExec, inTransaction: boolean): StoreRepos {
     admins: new PgAdminsRepo(x),
     attempts: new PgAttemptsRepo(x, inTransaction),
     knownSources: new PgKnownSourcesRepo(x),
+    mailNotices: new PgMailNoticesRepo(x),
+    domains: new PgDomainsRepo(x),
   };
 }
 

@@ -26,7 +26,7 @@ export interface PgTimes {
 const INT8_OID = 20;
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
+    oid === INT8_OID ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format ?? 'text') as (v: string) => unknown)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /** Every statement is prepared once per connection, under a name derived from its text. */
@@ -139,7 +139,7 @@ export class PgConnection implements PgExec {
       if (done) throw new TwostepError('INTERNAL', 'store call on a transaction that has ended');
       try {
         const r = await client.query<R & pg.QueryResultRow>(query);
-        return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+        return { rows: r.rows, rowCount: r.rowCount ?? 0 };
       } catch (err) {
         if (isUnreachable(err)) broken = err as Error;
         throw pgFault(err);

@@ -1,12 +1,15 @@
 import type { Database } from 'better-sqlite3';
+import type { AccountListQuery, AccountListRow, RolloutCount } from '../console-store.js';
 import type { AccountsRepo } from '../store.js';
 import type { Account, AdminPolicy } from '../types.js';
+import { accountConsoleStatements, accountPageSql, pageParams } from './account-pages.js';
 import { SqliteRepo } from './sqlite-repo.js';
 
 interface Row {
   id: number;
   username: string;
   admin_policy: AdminPolicy;
+  own_policy: number;
   twofa_state: Account['twofaState'];
   totp_secret_enc: Buffer | null;
   totp_last_step: number | null;
@@ -18,6 +21,7 @@ export const toAccount = (r: Row): Account => ({
   id: r.id,
   username: r.username,
   adminPolicy: r.admin_policy,
+  ownPolicy: r.own_policy === 1,
   twofaState: r.twofa_state,
   totpSecretEnc: r.totp_secret_enc,
   totpLastStep: r.totp_last_step,
@@ -52,6 +56,7 @@ export function accountStatements(db: Database) {
       `UPDATE accounts SET totp_last_step = @step, updated_at = @now
        WHERE id = @id AND twofa_state = 'on' AND (totp_last_step IS NULL OR totp_last_step < @step)`,
     ),
+    console: accountConsoleStatements(db),
   };
 }
 
@@ -95,5 +100,35 @@ export class SqliteAccountsRepo extends SqliteRepo<ReturnType<typeof accountStat
 
   advanceTotpStep(id: number, step: number, now: number): Promise<boolean> {
     return this.x.run(() => this.s.advance.run({ step, now, id }).changes === 1);
+  }
+
+  listPage(q: AccountListQuery): Promise<AccountListRow[]> {
+    const st = this.s.console.page(accountPageSql(q));
+    return this.x.run(() => {
+      const rows = (st.all(pageParams(q)) as (Row & { app_codes_n: number; devices_n: number })[]).map((r) => ({
+        account: toAccount(r),
+        appCodes: r.app_codes_n,
+        trustedDevices: r.devices_n,
+      }));
+      return q.before !== undefined ? rows.reverse() : rows;
+    });
+  }
+
+  rolloutCounts(): Promise<RolloutCount[]> {
+    return this.x.run(() =>
+      this.s.console.rollout.all().map((r) => ({ domain: r.domain, adminPolicy: r.admin_policy, twofaState: r.twofa_state, n: r.n })),
+    );
+  }
+
+  setPolicy(id: number, policy: AdminPolicy, own: boolean, now: number): Promise<void> {
+    return this.x.run(() => void this.s.console.setPolicy.run({ policy, own: own ? 1 : 0, now, id }));
+  }
+
+  syncDomainFollowers(domain: string, policy: AdminPolicy, now: number, batch: number): Promise<number> {
+    return this.x.run(() => this.s.console.syncFollowers.run({ policy, now, domain, batch }).changes);
+  }
+
+  listDisallowedNotOff(domain: string, limit: number): Promise<Account[]> {
+    return this.x.run(() => this.s.console.disallowedNotOff.all({ domain, limit }).map((r) => toAccount(r as unknown as Row)));
   }
 }

@@ -9,6 +9,7 @@ interface Row {
   password_hash: string;
   totp_secret_enc: Buffer;
   totp_last_step: number | null;
+  totp_confirmed_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -19,6 +20,7 @@ export const toAdmin = (r: Row): AdminAccount => ({
   passwordHash: r.password_hash,
   totpSecretEnc: r.totp_secret_enc,
   totpLastStep: r.totp_last_step,
+  totpConfirmedAt: r.totp_confirmed_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -31,9 +33,15 @@ export function adminStatements(db: Database) {
       'INSERT INTO admins (name, password_hash, totp_secret_enc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
     ),
     setPassword: db.prepare<[string, number, number]>('UPDATE admins SET password_hash = ?, updated_at = ? WHERE id = ?'),
-    setTotp: db.prepare<[Buffer, number, number]>('UPDATE admins SET totp_secret_enc = ?, totp_last_step = NULL, updated_at = ? WHERE id = ?'),
+    setTotp: db.prepare<[Buffer, number, number]>(
+      'UPDATE admins SET totp_secret_enc = ?, totp_last_step = NULL, totp_confirmed_at = NULL, updated_at = ? WHERE id = ?',
+    ),
     advance: db.prepare<[{ step: number; now: number; id: number }]>(
       `UPDATE admins SET totp_last_step = @step, updated_at = @now
+       WHERE id = @id AND (totp_last_step IS NULL OR totp_last_step < @step)`,
+    ),
+    confirm: db.prepare<[{ step: number; now: number; id: number }]>(
+      `UPDATE admins SET totp_last_step = @step, totp_confirmed_at = @now, updated_at = @now
        WHERE id = @id AND (totp_last_step IS NULL OR totp_last_step < @step)`,
     ),
     delete: db.prepare<[number]>('DELETE FROM admins WHERE id = ?'),
@@ -68,6 +76,10 @@ export class SqliteAdminsRepo extends SqliteRepo<ReturnType<typeof adminStatemen
 
   advanceTotpStep(id: number, step: number, now: number): Promise<boolean> {
     return this.x.run(() => this.s.advance.run({ step, now, id }).changes === 1);
+  }
+
+  confirmTotp(id: number, step: number, now: number): Promise<boolean> {
+    return this.x.run(() => this.s.confirm.run({ step, now, id }).changes === 1);
   }
 
   delete(id: number): Promise<boolean> {

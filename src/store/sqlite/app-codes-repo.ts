@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { AppCodesRepo } from '../store.js';
-import type { AppCode, AppCodeUse, NewAppCode } from '../types.js';
+import type { AppCodesRepo, ExpiringAppCode } from '../store.js';
+import type { AppCode, AppCodeScope, AppCodeUse, NewAppCode } from '../types.js';
 import { SqliteRepo } from './sqlite-repo.js';
 
 interface Row {
@@ -15,6 +15,18 @@ interface Row {
   last_used_protocol: string | null;
   last_used_client: string | null;
   revoked_at: number | null;
+  scopes: string | null;
+  expires_at: number | null;
+  expiry_notice_at: number | null;
+}
+
+const SCOPES: readonly string[] = ['imap', 'pop3', 'smtp'] satisfies AppCodeScope[];
+
+/** 'imap,smtp' → ['imap', 'smtp']; NULL (or nothing known) → null (every protocol). */
+function scopesOf(text: string | null): AppCodeScope[] | null {
+  if (text === null) return null;
+  const list = text.split(',').filter((s): s is AppCodeScope => SCOPES.includes(s));
+  return list.length === 0 ? null : list;
 }
 
 export const toAppCode = (r: Row): AppCode => ({
@@ -29,6 +41,9 @@ export const toAppCode = (r: Row): AppCode => ({
   lastUsedProtocol: r.last_used_protocol,
   lastUsedClient: r.last_used_client,
   revokedAt: r.revoked_at,
+  scopes: scopesOf(r.scopes),
+  expiresAt: r.expires_at,
+  expiryNoticeAt: r.expiry_notice_at,
 });
 
 /** The statements a login runs (test/unit/store-query-plans.test.ts checks they use indexes). */
@@ -42,8 +57,8 @@ export const APP_CODE_LOGIN_SQL = {
 
 export function appCodeStatements(db: Database) {
   return {
-    insert: db.prepare<[number, string, string, string, number]>(
-      'INSERT INTO app_codes (account_id, name, lookup, hash, created_at) VALUES (?, ?, ?, ?, ?)',
+    insert: db.prepare<[number, string, string, string, number, string | null, number | null]>(
+      'INSERT INTO app_codes (account_id, name, lookup, hash, created_at, scopes, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     byLookup: db.prepare<[number, string], Row>(APP_CODE_LOGIN_SQL.activeByLookup),
     byName: db.prepare<[number, string], Row>('SELECT * FROM app_codes WHERE account_id = ? AND name = ? AND revoked_at IS NULL'),
@@ -56,13 +71,25 @@ export function appCodeStatements(db: Database) {
     revoke: db.prepare<[number, number]>('UPDATE app_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     revokeAll: db.prepare<[number, number]>('UPDATE app_codes SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL'),
     stillValid: db.prepare<[string], { id: number }>(APP_CODE_LOGIN_SQL.stillValid),
+    expired: db.prepare<[string, number], { id: number }>(
+      'SELECT id FROM app_codes WHERE id IN (SELECT value FROM json_each(?)) AND expires_at IS NOT NULL AND expires_at <= ?',
+    ),
+    expiring: db.prepare<[number, number, number], Row & { username: string }>(
+      `SELECT c.*, a.username AS username FROM app_codes c JOIN accounts a ON a.id = c.account_id
+       WHERE c.expires_at > ? AND c.expires_at <= ? AND c.revoked_at IS NULL AND c.expiry_notice_at IS NULL
+         AND c.expires_at IS NOT NULL AND a.twofa_state = 'on'
+       ORDER BY c.expires_at, c.id LIMIT ?`,
+    ),
+    markExpiryNoticed: db.prepare<[number, number]>('UPDATE app_codes SET expiry_notice_at = ? WHERE id = ? AND expiry_notice_at IS NULL'),
   };
 }
 
 /** See AppCodesRepo. */
 export class SqliteAppCodesRepo extends SqliteRepo<ReturnType<typeof appCodeStatements>> implements AppCodesRepo {
   insert(c: NewAppCode): Promise<number> {
-    return this.x.run(() => Number(this.s.insert.run(c.accountId, c.name, c.lookup, c.hash, c.createdAt).lastInsertRowid));
+    const scopes = c.scopes === undefined || c.scopes === null ? null : c.scopes.join(',');
+    if (scopes === '') return Promise.reject(new Error('an application code needs at least one scope (or null: every protocol)'));
+    return this.x.run(() => Number(this.s.insert.run(c.accountId, c.name, c.lookup, c.hash, c.createdAt, scopes, c.expiresAt ?? null).lastInsertRowid));
   }
 
   findActiveByLookup(accountId: number, lookup: string): Promise<AppCode | undefined> {
@@ -102,5 +129,18 @@ export class SqliteAppCodesRepo extends SqliteRepo<ReturnType<typeof appCodeStat
   stillValidAmong(ids: readonly number[]): Promise<number[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.x.run(() => this.s.stillValid.all(JSON.stringify(ids)).map((r) => r.id));
+  }
+
+  expiredAmong(ids: readonly number[], now: number): Promise<number[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.x.run(() => this.s.expired.all(JSON.stringify(ids), now).map((r) => r.id));
+  }
+
+  expiringUnnoticed(after: number, before: number, limit: number): Promise<ExpiringAppCode[]> {
+    return this.x.run(() => this.s.expiring.all(after, before, limit).map((r) => ({ ...toAppCode(r), username: r.username })));
+  }
+
+  markExpiryNoticed(id: number, at: number): Promise<boolean> {
+    return this.x.run(() => this.s.markExpiryNoticed.run(at, id).changes === 1);
   }
 }

@@ -1,6 +1,8 @@
 import type { Database } from 'better-sqlite3';
+import { auditDay, dailyKey, type AuditDailyCount, type AuditPageQuery } from '../console-store.js';
 import type { AuditRepo } from '../store.js';
 import type { AuditEvent, NewAuditEvent } from '../types.js';
+import { auditConsoleStatements, auditWalks } from './audit-pages.js';
 import { SqliteRepo } from './sqlite-repo.js';
 
 /** The stored row: as AuditEvent, with detail still JSON text. */
@@ -21,6 +23,8 @@ type SearchParams = { username: string | null; event: string | null; protocol: s
 
 export function auditStatements(db: Database) {
   return {
+    db,
+    console: auditConsoleStatements(db),
     // One statement for every filter combination: a NULL parameter means "any".
     search: db.prepare<[SearchParams], Row>(
       `SELECT * FROM audit_events
@@ -48,9 +52,37 @@ export class SqliteAuditRepo extends SqliteRepo<ReturnType<typeof auditStatement
 
   insert(e: NewAuditEvent): Promise<number> {
     const detail = JSON.stringify(e.detail ?? {});
-    return this.x.run(() =>
-      Number(this.s.insert.run(e.at, e.username ?? null, e.event, e.protocol ?? null, e.ip ?? null, detail).lastInsertRowid),
-    );
+    const day = { day: auditDay(e.at), event: e.event, protocol: e.protocol ?? '', via: dailyKey(e.detail, 'via'), why: dailyKey(e.detail, 'why') };
+    const both = () => {
+      const id = Number(this.s.insert.run(e.at, e.username ?? null, e.event, e.protocol ?? null, e.ip ?? null, detail).lastInsertRowid);
+      this.s.console.daily.run(day);
+      return id;
+    };
+    // The event and its daily count together: inside the caller's transaction, or in one of their own.
+    return this.x.run(() => (this.s.db.inTransaction ? both() : this.s.db.transaction(both)()));
+  }
+
+  page(q: AuditPageQuery): Promise<AuditEvent[]> {
+    const walks = auditWalks(q);
+    return this.x.run(() => {
+      const rows = walks.flatMap((w) => this.s.console.walk(w.sql).all(w.params) as Row[]);
+      if (walks.length > 1) {
+        // Merge the walks: newest first (oldest first for `before`), then the page's share.
+        const sign = q.before !== undefined ? 1 : -1;
+        rows.sort((a, b) => sign * (a.at - b.at || a.id - b.id));
+        rows.length = Math.min(rows.length, q.limit);
+      }
+      if (q.before !== undefined) rows.reverse();
+      return rows.map(toEvent);
+    });
+  }
+
+  eventNames(): Promise<string[]> {
+    return this.x.run(() => this.s.console.eventNames.all().map((r) => r.event));
+  }
+
+  dailyCounts(fromDay: number, toDay: number): Promise<AuditDailyCount[]> {
+    return this.x.run(() => this.s.console.dailyCounts.all(fromDay, toDay));
   }
 
   search(opts: { username?: string; event?: string; protocol?: string; limit: number }): Promise<AuditEvent[]> {

@@ -140,4 +140,96 @@ ALTER TABLE web_sessions ADD COLUMN device_id INTEGER;
 CREATE INDEX web_sessions_device ON web_sessions(device_id) WHERE device_id IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    sql: `
+-- Codes that can do less: scopes NULL = every protocol, else a comma list of 'imap', 'pop3',
+-- 'smtp' (never empty); expires_at NULL = never. expiry_notice_at: when the "expires in a week"
+-- mail was queued (once per code).
+ALTER TABLE app_codes ADD COLUMN scopes TEXT CHECK (scopes IS NULL OR length(scopes) > 0);
+ALTER TABLE app_codes ADD COLUMN expires_at INTEGER;
+ALTER TABLE app_codes ADD COLUMN expiry_notice_at INTEGER;
+CREATE INDEX app_codes_expiring ON app_codes(expires_at)
+  WHERE expires_at IS NOT NULL AND revoked_at IS NULL AND expiry_notice_at IS NULL;
+
+-- Mails to users about their account, queued by any process and sent by serve (never on the
+-- login path). due: next_at; a sender holds a row until claimed_until; then sent_at, or
+-- next_at later (attempts + 1), or failed_at when given up. detail holds no secret.
+CREATE TABLE mail_notices (
+  id            INTEGER PRIMARY KEY,
+  username      TEXT    NOT NULL,
+  kind          TEXT    NOT NULL,
+  detail        TEXT    NOT NULL DEFAULT '{}',
+  created_at    INTEGER NOT NULL,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  next_at       INTEGER NOT NULL,
+  claimed_until INTEGER,
+  sent_at       INTEGER,
+  failed_at     INTEGER,
+  last_error    TEXT
+);
+CREATE INDEX mail_notices_due ON mail_notices(next_at) WHERE sent_at IS NULL AND failed_at IS NULL;
+CREATE INDEX mail_notices_user ON mail_notices(username, kind, created_at);
+CREATE INDEX mail_notices_created ON mail_notices(created_at);
+`,
+  },
+  {
+    version: 5,
+    sql: `
+-- Domain defaults: a user with no setting of their own follows the policy of their domain.
+CREATE TABLE domain_policies (
+  domain     TEXT    PRIMARY KEY CHECK (domain = lower(domain) AND length(domain) > 0),
+  policy     TEXT    NOT NULL CHECK (policy IN ('allowed', 'required', 'disallowed')),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- own_policy 1: admin_policy is the user's own setting; 0: the account follows its domain, and
+-- admin_policy is kept equal to what applies (the domain's policy, or the default without one).
+ALTER TABLE accounts ADD COLUMN own_policy INTEGER NOT NULL DEFAULT 1 CHECK (own_policy IN (0, 1));
+-- The part of the name after its first '@' ('' when it has none), as Dovecot's %d.
+ALTER TABLE accounts ADD COLUMN domain TEXT GENERATED ALWAYS AS
+  (CASE WHEN instr(username, '@') > 0 THEN substr(username, instr(username, '@') + 1) ELSE '' END) VIRTUAL;
+-- The admin console's user list: pages by name within a domain or a policy, and the rollout
+-- counts per domain read from an index alone. (No index leads with twofa_state: the login path's
+-- "still valid" join would start from it and read every account with two-step on.)
+CREATE INDEX accounts_domain ON accounts(domain, username);
+CREATE INDEX accounts_policy ON accounts(admin_policy, username);
+CREATE INDEX accounts_rollout ON accounts(domain, admin_policy, twofa_state);
+-- The accounts that follow their domain, found by domain when its policy changes.
+CREATE INDEX accounts_followers ON accounts(domain, admin_policy) WHERE own_policy = 0;
+
+-- An admin's TOTP key counts as proven once a console sign-in confirmed a code of it; a new key
+-- (admin add, admin reset-totp) is unproven. Admins who signed in before were proven then.
+ALTER TABLE admins ADD COLUMN totp_confirmed_at INTEGER;
+UPDATE admins SET totp_confirmed_at = updated_at WHERE totp_last_step IS NOT NULL;
+
+-- The console's audit filters page through the newest events of one event, address or protocol
+-- (or event and protocol together: a common event over a protocol it is rare on).
+CREATE INDEX audit_events_event ON audit_events(event, at);
+CREATE INDEX audit_events_event_protocol ON audit_events(event, protocol, at);
+CREATE INDEX audit_events_ip ON audit_events(ip, at);
+CREATE INDEX audit_events_protocol ON audit_events(protocol, at);
+
+-- Events per UTC day (at / 86400000), event, protocol and the detail's "via" and "why" (strings,
+-- '' when absent): the overview's 30-day chart reads a few hundred rows, not a million events.
+-- Every insert into audit_events adds one here (the repository does, in the same transaction);
+-- pruning old events leaves these counts.
+CREATE TABLE audit_daily (
+  day      INTEGER NOT NULL,
+  event    TEXT    NOT NULL,
+  protocol TEXT    NOT NULL,
+  via      TEXT    NOT NULL,
+  why      TEXT    NOT NULL,
+  n        INTEGER NOT NULL,
+  PRIMARY KEY (day, event, protocol, via, why)
+) WITHOUT ROWID;
+INSERT INTO audit_daily (day, event, protocol, via, why, n)
+SELECT at / 86400000, event, COALESCE(protocol, ''),
+  CASE WHEN json_valid(detail) AND json_type(detail, '$.via') = 'text' THEN substr(json_extract(detail, '$.via'), 1, 64) ELSE '' END,
+  CASE WHEN json_valid(detail) AND json_type(detail, '$.why') = 'text' THEN substr(json_extract(detail, '$.why'), 1, 64) ELSE '' END,
+  count(*)
+FROM audit_events GROUP BY 1, 2, 3, 4, 5;
+`,
+  },
 ]);

@@ -12,7 +12,9 @@ import { SqliteAdminsRepo, adminStatements } from './admins-repo.js';
 import { SqliteAppCodesRepo, appCodeStatements } from './app-codes-repo.js';
 import { SqliteAttemptsRepo, attemptStatements } from './attempts-repo.js';
 import { SqliteAuditRepo, auditStatements } from './audit-repo.js';
+import { SqliteDomainsRepo, domainStatements } from './domains-repo.js';
 import { SqliteKnownSourcesRepo, knownSourceStatements } from './known-sources-repo.js';
+import { SqliteMailNoticesRepo, mailNoticeStatements } from './mail-notices-repo.js';
 import { migrate } from './migrate.js';
 import { SqliteOneTimeCodesRepo, oneTimeCodeStatements } from './one-time-codes-repo.js';
 import { rememberRawDatabase } from './raw-database.js';
@@ -32,6 +34,8 @@ function prepareAll(db: Database) {
     admins: adminStatements(db),
     attempts: attemptStatements(db),
     knownSources: knownSourceStatements(db),
+    mailNotices: mailNoticeStatements(db),
+    domains: domainStatements(db),
   };
 }
 
@@ -47,6 +51,8 @@ function reposOf(s: ReturnType<typeof prepareAll>, x: Exec): StoreRepos {
     admins: new SqliteAdminsRepo(s.admins, x),
     attempts: new SqliteAttemptsRepo(s.attempts, x),
     knownSources: new SqliteKnownSourcesRepo(s.knownSources, x),
+    mailNotices: new SqliteMailNoticesRepo(s.mailNotices, x),
+    domains: new SqliteDomainsRepo(s.domains, x),
   };
 }
 
