@@ -77,8 +77,10 @@ export interface ServeOptions {
 
 /**
  * A worker's part: the supervisor ran the start-up checks (backends, certificate) and holds the
- * metrics listener; the worker takes its share of [limits], prunes the audit only as worker 1,
- * leaves the verify socket file to the supervisor, and shares the portal's keys and passes.
+ * metrics listener; the worker takes its share of [limits], runs the portal and prunes the audit
+ * only as worker 1, leaves the verify socket file to the supervisor, and shares the portal's
+ * CSRF key (a form outlives a worker's restart) and password-check passes (Dovecot's question
+ * about a portal sign-in may reach any worker's verify service).
  */
 export interface WorkerRole {
   id: number;
@@ -158,7 +160,9 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     let portal: RunningPortal | undefined;
     const p = config.portal;
     const clients = clientSettings(config);
-    if (p) {
+    // With workers, the portal lives in worker 1 alone: its pages keep some state in memory (the
+    // profile offered after "Add Application Code" waits there for its download).
+    if (p && (!worker || worker.id === 1)) {
       portal = await startPortal({
         policy: opened.policy,
         // The portal's sign-in password goes to the same IMAP backend the proxy uses.

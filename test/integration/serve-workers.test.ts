@@ -1,10 +1,12 @@
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
+import { oneTimeCodes, PortalHttp, resultPage } from '../helpers/portal-http.js';
 import { freePorts } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
 import { makeTestCert } from '../helpers/tls.js';
@@ -39,9 +41,8 @@ let names = 0;
 const cli = (...args: string[]) => runCli(['--config', configPath, ...args]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const logLines = (): Record<string, unknown>[] =>
-  serve
-    .log()
+const logLines = (log = serve.log()): Record<string, unknown>[] =>
+  log
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -296,6 +297,49 @@ describe('a failed start with two workers', () => {
       expect(r.stderr.trim().split('\n').at(-1)).toBe(`twostep: ${key} 127.0.0.1:${port}: address already in use`);
     } finally {
       taken.close();
+    }
+  }, LONG);
+});
+
+describe('the portal with two workers', () => {
+  it('the Apple profile offered after "Add Application Code" downloads whichever connection asks (the portal is in worker 1 alone)', async () => {
+    const sub = mkdtempSync(join(dir, 'portal-'));
+    const [imap, portalPort] = (await freePorts(2)) as [number, number];
+    const url = `http://127.0.0.1:${portalPort}`;
+    const path = writeTestConfig({
+      dir: sub,
+      cert: makeTestCert(sub),
+      backendImapPort: dovecot.imapPort,
+      listen: `127.0.0.1:${imap}`,
+      listenTls: '',
+      portal: { listen: `127.0.0.1:${portalPort}`, public_url: `${url}/` },
+      sections: { clients: { host: 'localhost', display_name: 'Test Mail', domains: ['example.com'], login_name: 'localpart', imap_port: 993, smtp_port: 465 } },
+      workers: 2,
+    });
+    await enableTwoStep(path, 'alice');
+    const nextCode = await oneTimeCodes(path, 'alice');
+    const portalServe = await startServe(path, 60_000);
+    try {
+      await portalServe.waitForLog(/("event":"worker.ready"[^]*){2}/, 20_000); // each worker's lines before its ready one
+      const listening = logLines(portalServe.log()).filter((l) => l.event === 'portal.listening');
+      expect(listening.map((l) => l.worker)).toEqual([1]);
+      const b = new PortalHttp(url);
+      await b.signIn('alice', 'alice-main-pw', nextCode);
+      for (let i = 0; i < 4; i++) {
+        expect((await b.get('/apps/new')).status).toBe(200); // the form, with its token
+        const { profileUrl } = resultPage((await b.post('/apps', { name: `phone ${i}`, scopes_shown: '1', scope_imap: '1', scope_smtp: '1' })).body);
+        expect(profileUrl).toMatch(/^\/apps\/profile\//);
+        // A new connection, as after a browser's idle keep-alive closed: the kernel may give it to either worker.
+        const status = await new Promise<number>((resolve, reject) => {
+          get(`${url}${profileUrl as string}`, { agent: false, headers: { cookie: b.jar.header() } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).once('error', reject);
+        });
+        expect(status).toBe(200);
+      }
+    } finally {
+      await portalServe.stop();
     }
   }, LONG);
 });
