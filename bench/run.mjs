@@ -5,7 +5,8 @@
 // (A B C A B C ...) and reports medians and ratios to the first side ("direct" = Dovecot or Postfix without a proxy).
 // Output: a table on stdout, bench/results.json. Needs root (the private Dovecot and Postfix), like the tests.
 // --quick: fewer rounds and 300 idle connections, under 2 minutes; for trying, not for the README.
-// --twostep-workers=1,2: the TLS login rows also run twostep with `[server] workers = N` (issue 14).
+// --twostep-workers=1,2: the plaintext and TLS login rows also run twostep with `[server] workers = N` (issue 14;
+// without it every twostep side is one process).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -78,7 +78,7 @@ async function firstUseInProcess(rounds) {
 export default {
   id: 'logins',
   title: 'Logins per second',
-  async run({ env, rec, quick }) {
+  async run({ env, rec, quick, twostepWorkers = [] }) {
     const P = { seconds: quick ? 0.5 : 3, rounds: quick ? 3 : 5, settleMs: quick ? 150 : 300 };
     const noCache = await env.startTwostep({ name: 'twostep-nocache', loginCacheSeconds: 0 });
     const t = env.target;
@@ -89,6 +89,16 @@ export default {
       ['twostep app code, repeated', t.twostep('tfa')],
       ['twostep app code, first use', t.twostep('tfa', noCache)],
     ];
+    // --twostep-workers=1,2: the repeated app-code side again with `[server] workers = N` (issue 14).
+    for (const workers of twostepWorkers) {
+      try {
+        const ts = await env.startTwostep({ name: `twostep-logins-workers-${workers}`, workers });
+        targets.push([`twostep app code, repeated, workers=${workers}`, t.twostep('tfa', ts)]);
+      } catch (err) {
+        rec.note('logins', `twostep with [server] workers = ${workers} did not start, side left out: ${String(err?.message ?? err).split('\n')[0]}`);
+      }
+    }
+    const two = 'twostep app code, repeated, workers=2';
     const medians = {};
     for (const clients of [1, 16]) {
       medians[clients] = await rec.measure({
@@ -102,6 +112,7 @@ export default {
         settleMs: P.settleMs, // Dovecot's imap processes of the previous side exit meanwhile
         targets: [
           { text: 'app code repeated >= 0.9 x direct', met: (_m, r) => r['twostep app code, repeated'] >= 0.9 },
+          ...(targets.some(([side]) => side === two) ? [{ text: 'app code repeated, workers = 2, >= 0.9 x direct', met: (_m, r) => r[two] >= 0.9 }] : []),
           ...(env.nginx ? [{ text: 'twostep passthrough >= nginx', met: (m) => m['twostep passthrough'] >= m.nginx }] : []),
         ],
       });

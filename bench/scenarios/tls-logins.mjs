@@ -60,6 +60,9 @@ export default {
               ? []
               : [
                   { text: 'twostep app code repeated >= 1.0 x direct TLS', met: (_m, r) => r['twostep TLS app code, repeated'] >= 1.0 },
+                  ...(targets.some(([side]) => side === 'twostep TLS app code, workers=2')
+                    ? [{ text: 'app code repeated, workers = 2, >= 1.0 x direct TLS', met: (_m, r) => r['twostep TLS app code, workers=2'] >= 1.0 }]
+                    : []),
                   ...(env.nginx ? [{ text: 'twostep passthrough >= nginx TLS', met: (m) => m['twostep TLS passthrough'] >= m['nginx TLS'] }] : []),
                 ],
         });
