@@ -21,9 +21,10 @@ import { WorkerPool } from './worker-pool.js';
  * How connections reach the workers: every worker accepts from the shared listening socket (the
  * kernel's choice), not the supervisor accepting each and handing it to the next worker in turn
  * (node:cluster's round robin). Measured on a 2-core machine (docs/operations.md, "Workers"):
- * logins as fast, transfers as fast or faster, workers within 60/40 of each other; and a worker
- * that dies loses only the connections it had accepted, where round robin may hand a new one to
- * it in the instant before the supervisor sees it gone (that client then hangs). The
+ * logins at 16 clients 10-13 % faster, transfers no different beyond the noise, workers within
+ * 60/40 of each other; and a worker that dies loses only the connections it had accepted, where
+ * round robin may hand a new one to it in the instant before the supervisor sees it gone (that
+ * client then hangs). The
  * environment's NODE_CLUSTER_SCHED_POLICY ("rr" | "none"), when set, decides instead.
  */
 const SCHEDULING = cluster.SCHED_NONE;
