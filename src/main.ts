@@ -87,6 +87,8 @@ export interface WorkerRole {
   workers: number;
   csrfKey: Buffer;
   passes: PasswordPasses;
+  /** TLS session ticket keys (48 bytes), the same in every worker: a ticket resumes at any of them. */
+  ticketKeys: Buffer;
 }
 
 /** The composition root of `twostep serve`: config → store → policy → listeners → portal. */
@@ -95,7 +97,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   const master = { user: config.backend.master_user, password: readMasterPassword(config) };
   // [notify]'s CA and password files are read now: a missing one stops the start, naming its key.
   const noticeServer = config.notify ? noticeTarget(config.notify) : undefined;
-  const tls = loadTlsFiles(config); // each file problem is one line naming the key and the path
+  const tls = loadTlsFiles(config, worker?.ticketKeys); // each file problem is one line naming the key and the path
   const tlsFiles = tls.files;
   // Read by every handshake: a reload swaps the certificate for the connections after it.
   const secureContext = new SecureContextHolder(tls.secureContext);
@@ -222,7 +224,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
       ? new Reloader(
           options.configPath,
           { config, tls },
-          { logger, secureContext, gate, policy: opened.policy, fdLimit, ...(portal ? { portal } : {}), ...(worker ? { workers: worker.workers } : {}) },
+          { logger, secureContext, gate, policy: opened.policy, fdLimit, ...(portal ? { portal } : {}), ...(worker ? { workers: worker.workers, ticketKeys: worker.ticketKeys } : {}) },
         )
       : undefined;
     const frontEnds = [imap, pop3, smtp].filter((f): f is FrontEnd => f !== undefined);

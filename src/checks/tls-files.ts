@@ -37,7 +37,7 @@ function parseKey(path: string, pem: Buffer): KeyObject {
  * [tls] cert and key, read and checked before use: every problem is one line naming the key and
  * the path ("tls.cert config/tls/cert.pem: not a PEM certificate") instead of OpenSSL's words.
  */
-export function loadTlsFiles(config: Config): TlsFiles {
+export function loadTlsFiles(config: Config, ticketKeys?: Buffer): TlsFiles {
   const { cert: certPath, key: keyPath } = config.tls;
   const files = { cert: readFileOrConfigError('tls.cert', certPath), key: readFileOrConfigError('tls.key', keyPath) };
   const certificate = parseCertificate(certPath, files.cert);
@@ -52,7 +52,7 @@ export function loadTlsFiles(config: Config): TlsFiles {
   }
   let secureContext: SecureContext;
   try {
-    secureContext = createServerSecureContext(files, config.tls);
+    secureContext = createServerSecureContext(files, config.tls, ticketKeys);
   } catch (err) {
     // Parsed above, so rare (e.g. a key type OpenSSL's TLS refuses); still name the files.
     throw configFileError('tls.cert', certPath, `unusable with tls.key ${keyPath}: ${err instanceof Error ? err.message : String(err)}`, err);

@@ -38,7 +38,11 @@ export function serverTlsOptions(s: ServerTlsSettings): Pick<tls.SecureContextOp
   };
 }
 
-/** The secure context of twostep's TLS listeners; throws on a bad certificate, key or cipher list. */
-export function createServerSecureContext(files: { cert: Buffer; key: Buffer }, s: ServerTlsSettings): tls.SecureContext {
-  return tls.createSecureContext({ ...files, ...serverTlsOptions(s) });
+/**
+ * The secure context of twostep's TLS listeners; throws on a bad certificate, key or cipher list.
+ * `ticketKeys` (48 bytes): the keys of its session tickets, the same in every worker of [server]
+ * workers so a ticket one issued resumes at another; absent: OpenSSL's own, new per context.
+ */
+export function createServerSecureContext(files: { cert: Buffer; key: Buffer }, s: ServerTlsSettings, ticketKeys?: Buffer): tls.SecureContext {
+  return tls.createSecureContext({ ...files, ...serverTlsOptions(s), ...(ticketKeys ? { ticketKeys } : {}) });
 }

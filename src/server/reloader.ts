@@ -23,6 +23,8 @@ export interface ReloadTargets {
   fdLimit: number | undefined;
   /** [server] workers when this process is one of them (each takes its share of [limits]). */
   workers?: number;
+  /** The workers' shared TLS session ticket keys, kept by every new secure context. */
+  ticketKeys?: Buffer;
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -63,7 +65,7 @@ export class Reloader {
     let tls: TlsFiles;
     try {
       changes = configChanges(this.#config, next ?? loadConfig(this.#path));
-      tls = loadTlsFiles(changes.effective);
+      tls = loadTlsFiles(changes.effective, this.#t.ticketKeys);
     } catch (err) {
       log.error({ event: LogEvent.reloadFailed }, `reload refused, the running config stays: ${message(err)}`);
       return false;

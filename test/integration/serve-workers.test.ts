@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { oneTimeCodes, PortalHttp, resultPage } from '../helpers/portal-http.js';
 import { freePorts } from '../helpers/ports.js';
 import { RawImapClient } from '../helpers/raw-imap-client.js';
+import { SocketText } from '../helpers/socket-text.js';
 import { makeTestCert } from '../helpers/tls.js';
 import { addAppCode, enableTwoStep, MASTER, writeTestConfig } from '../helpers/twostep-config.js';
 import { runCli, runCliProcess, startServe, type ServeProcess } from '../helpers/twostep-process.js';
@@ -34,7 +36,7 @@ let dir: string;
 let dovecot: DovecotInstance;
 let serve: ServeProcess;
 let configPath: string;
-let ports: { imap: number; metrics: number };
+let ports: { imap: number; imaps: number; metrics: number };
 const clients: RawImapClient[] = [];
 let names = 0;
 
@@ -65,14 +67,14 @@ beforeAll(async () => {
     master: MASTER,
   });
   for (const u of ['alice', 'bob']) dovecot.deliver(u, `From: a@example.com\r\nTo: ${u}\r\nSubject: hi\r\nMessage-ID: <w-${u}@example.com>\r\n\r\nhi\r\n`);
-  const [imap, metrics] = (await freePorts(2)) as [number, number];
-  ports = { imap, metrics };
+  const [imap, imaps, metrics] = (await freePorts(3)) as [number, number, number];
+  ports = { imap, imaps, metrics };
   configPath = writeTestConfig({
     dir,
     cert: makeTestCert(dir),
     backendImapPort: dovecot.imapPort,
     listen: `127.0.0.1:${imap}`,
-    listenTls: '',
+    listenTls: `127.0.0.1:${imaps}`,
     auth: { allow_plaintext: true, revocation_poll_seconds: 1, user_failures: USER_FAILURES },
     workers: 2,
   });
@@ -227,6 +229,37 @@ describe('two workers', () => {
     const ready = await fetch(`http://127.0.0.1:${ports.metrics}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { 'imap.backend': 'ok', store: 'ok' } });
+  }, LONG);
+
+  it('a TLS session ticket one worker issued resumes at the other (the supervisor gives every worker the same ticket keys)', async () => {
+    /** An implicit-TLS login offering `session`: which worker logged it in, whether TLS resumed, the newest ticket. */
+    const tlsLogin = async (session: Buffer | undefined): Promise<{ worker: number; reused: boolean; ticket: Buffer | undefined }> => {
+      const name = `tls-${++names}`;
+      const socket = tls.connect({ host: '127.0.0.1', port: ports.imaps, rejectUnauthorized: false, minVersion: 'TLSv1.3', ...(session ? { session } : {}) });
+      let ticket: Buffer | undefined;
+      socket.on('session', (t: Buffer) => (ticket = t));
+      const text = new SocketText(socket, 'utf8');
+      try {
+        await text.until(/^\* OK/);
+        socket.write(`t1 ID ("name" "${name}")\r\nt2 LOGIN bob bob-main-pw\r\n`);
+        expect(await text.until(/^t2 (OK|NO|BAD)/)).toMatch(/^t2 OK/m);
+        socket.write('t3 LOGOUT\r\n');
+        await text.until(/^t3 OK/);
+        return { worker: await workerOf(name), reused: socket.isSessionReused(), ticket };
+      } finally {
+        socket.destroy();
+      }
+    };
+    let last = await tlsLogin(undefined);
+    expect(last.reused).toBe(false);
+    let crossed = false;
+    for (let i = 0; i < 20 && !crossed; i++) {
+      const next = await tlsLogin(last.ticket);
+      expect(next.reused, `login ${i + 2} (worker ${next.worker}, ticket from worker ${last.worker})`).toBe(true);
+      crossed = next.worker !== last.worker;
+      last = next.ticket ? next : { ...next, ticket: last.ticket };
+    }
+    expect(crossed).toBe(true);
   }, LONG);
 
   it('a worker killed with SIGKILL takes only its own sessions; clients arriving meanwhile are served; it is started again', async () => {

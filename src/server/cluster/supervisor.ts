@@ -51,11 +51,13 @@ export async function runSupervisor(start: Config, configPath: string, workers: 
   process.on('SIGHUP', early);
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = SCHEDULING;
   const csrfKey = randomBytes(32).toString('base64');
+  // One set of session ticket keys for every worker (and every restart): a client resumes at whichever accepts it.
+  const ticketKeys = randomBytes(48).toString('base64');
   const passes = new PasswordCheckPasses();
   const pool = new WorkerPool({
     count: workers,
     logger,
-    start: (id) => ({ id, workers, config: current, configPath, csrfKey }),
+    start: (id) => ({ id, workers, config: current, configPath, csrfKey, ticketKeys }),
     answer: (channel) => answerPasses(channel, passes),
   });
   let stopping = false;

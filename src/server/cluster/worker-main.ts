@@ -85,6 +85,7 @@ async function runWorker(): Promise<void> {
         id: start.id,
         workers: start.workers,
         csrfKey: Buffer.from(start.csrfKey, 'base64'),
+        ticketKeys: Buffer.from(start.ticketKeys, 'base64'),
         passes: passesThroughSupervisor(channel),
       },
     });

@@ -13,6 +13,8 @@ export interface WorkerStart {
   configPath: string;
   /** The portal's CSRF key for forms shown before sign-in, the same in every worker (base64). */
   csrfKey: string;
+  /** TLS session ticket keys, the same in every worker (base64 of 48 bytes). */
+  ticketKeys: string;
 }
 
 /** Notices from the supervisor to a worker (sent once it asked for its start: it listens by then). */
