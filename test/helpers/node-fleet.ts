@@ -18,7 +18,29 @@ export interface NodeFleet {
   configs: string[];
   /** The CLI with node i's config. */
   cli(i: number, ...args: string[]): Promise<CliResult>;
+  /**
+   * SIGKILL node i (a crash on purpose) and wait until it has ended. Throws, with the report, when
+   * the node was not running (it died before: waiting for its exit would wait forever).
+   */
+  kill(i: number): Promise<void>;
+  /** Each node: alive, or how it exited; and the tail of its log (for a failed test's message). */
+  report(): string;
   stop(): Promise<void>;
+}
+
+/** How much of a node's log a report shows. */
+const LOG_TAIL_CHARS = 4_000;
+
+function stateOf(n: FleetNode): string {
+  const c = n.serve.child;
+  if (c.exitCode === null && c.signalCode === null) return `alive (pid ${c.pid})`;
+  return `exited (code ${c.exitCode}, signal ${c.signalCode})`;
+}
+
+function reportOf(nodes: FleetNode[]): string {
+  return nodes
+    .map((n, i) => `--- node ${i} (imap ${n.imapPort}, portal ${n.portalPort}): ${stateOf(n)}; log tail:\n${n.serve.log().slice(-LOG_TAIL_CHARS)}`)
+    .join('\n');
 }
 
 /**
@@ -36,6 +58,8 @@ export async function startFleet(o: {
 }): Promise<NodeFleet> {
   const cert = makeTestCert(o.dir);
   const nodes: FleetNode[] = [];
+  let stopping = false;
+  const killed = new Set<FleetNode>();
   const configs: string[] = [];
   try {
     for (let i = 0; i < o.nodes; i++) {
@@ -53,7 +77,15 @@ export async function startFleet(o: {
         ...(o.proxyProtocolFrom ? { proxyProtocolFrom: o.proxyProtocolFrom } : {}),
       });
       configs.push(config);
-      nodes.push({ imapPort, portalPort, serve: await startServe(config, 30_000) });
+      const node: FleetNode = { imapPort, portalPort, serve: await startServe(config, 30_000) };
+      nodes.push(node);
+      // A node that ends before stop() (a crash) says so at once, with its log: a later test
+      // that finds it gone only sees a refused connection.
+      node.serve.child.once('exit', (code, signal) => {
+        if (!stopping && !killed.has(node)) {
+          process.stderr.write(`node-fleet: node ${i} exited unexpectedly (code ${code}, signal ${signal})\n${reportOf([node])}\n`);
+        }
+      });
     }
   } catch (err) {
     for (const n of nodes) await n.serve.stop();
@@ -63,7 +95,18 @@ export async function startFleet(o: {
     nodes,
     configs,
     cli: (i, ...args) => runCli(['--config', configs[i] as string, ...args]),
+    report: () => reportOf(nodes),
+    async kill(i) {
+      const node = nodes[i] as FleetNode;
+      const c = node.serve.child;
+      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`node ${i} was not running before the kill:\n${reportOf(nodes)}`);
+      killed.add(node);
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      c.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
+      stopping = true;
       for (const n of nodes) await n.serve.stop();
     },
   };
