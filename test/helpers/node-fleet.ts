@@ -37,11 +37,18 @@ function stateOf(n: FleetNode): string {
   return `exited (code ${c.exitCode}, signal ${c.signalCode})`;
 }
 
-function reportOf(nodes: FleetNode[]): string {
-  return nodes
-    .map((n, i) => `--- node ${i} (imap ${n.imapPort}, portal ${n.portalPort}): ${stateOf(n)}; log tail:\n${n.serve.log().slice(-LOG_TAIL_CHARS)}`)
-    .join('\n');
+/** The log's last lines, whole (at most LOG_TAIL_CHARS). */
+function tailOf(log: string): string {
+  if (log.length <= LOG_TAIL_CHARS) return log;
+  const tail = log.slice(-LOG_TAIL_CHARS);
+  return tail.slice(tail.indexOf('\n') + 1);
 }
+
+function nodeReport(n: FleetNode, i: number): string {
+  return `--- node ${i} (imap ${n.imapPort}, portal ${n.portalPort}): ${stateOf(n)}; log tail:\n${tailOf(n.serve.log())}`;
+}
+
+const reportOf = (nodes: FleetNode[]): string => nodes.map(nodeReport).join('\n');
 
 /**
  * Several `twostep serve` nodes on one PostgreSQL database in front of one Dovecot: IMAP (plain,
@@ -83,7 +90,7 @@ export async function startFleet(o: {
       // that finds it gone only sees a refused connection.
       node.serve.child.once('exit', (code, signal) => {
         if (!stopping && !killed.has(node)) {
-          process.stderr.write(`node-fleet: node ${i} exited unexpectedly (code ${code}, signal ${signal})\n${reportOf([node])}\n`);
+          process.stderr.write(`node-fleet: node ${i} exited unexpectedly (code ${code}, signal ${signal})\n${nodeReport(node, i)}\n`);
         }
       });
     }
