@@ -107,8 +107,12 @@ export const limits = {
    * this process goes on alone (attempt-guard.ts): a login must not wait behind a backup.
    */
   guardBusyMs: 50,
-  /** After a write found the database locked that long, writes try once (no wait) for this long. */
-  guardLockedProbeMs: 1_000,
+  /**
+   * Once a write found the database locked that long, later writes wait at most this (until one
+   * gets through): long enough for another process's own short transaction (another worker's
+   * login), short enough that a backup holding the lock for minutes adds nothing a client notices.
+   */
+  guardLockedTryMs: 5,
   /** While the database is locked: failures held in memory per key, and keys held at most. */
   guardLocalFailuresPerKey: 1_000,
   guardLocalKeys: 100_000,

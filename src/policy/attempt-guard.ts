@@ -60,11 +60,11 @@ export class AttemptGuard {
   /** Failures recorded while the database was locked (queued for it), per key. */
   readonly #localFailures = new Map<string, number[]>();
   /**
-   * Until this time (performance.now()), the database was found locked by another process: a
-   * write tries once instead of waiting limits.guardBusyMs, so a long lock costs one login the
-   * wait, not every one.
+   * The last write found the database locked by another process: writes wait at most
+   * limits.guardLockedTryMs instead of limits.guardBusyMs until one gets through, so a long lock
+   * costs one login the longer wait, not one every so often.
    */
-  #lockedUntil = 0;
+  #lockSeen = false;
 
   constructor(o: { store: Store; logger: Logger; clock: () => number }) {
     this.#store = o.store;
@@ -120,6 +120,7 @@ export class AttemptGuard {
     if (keys.length === 0) return;
     try {
       await this.#store.transaction((tx) => tx.attempts.record(keys, now), { busyMs: this.#busyMs() });
+      this.#lockSeen = false;
     } catch (err) {
       if (!this.#locked(err)) throw err;
       for (const k of keys) this.#addLocalFailure(k, now);
@@ -143,6 +144,7 @@ export class AttemptGuard {
       // The database takes writes again: what this process noted during a lock is queued ahead of
       // anything new and lands with the next batch; from here the store's counts hold it.
       this.#localFailures.clear();
+      this.#lockSeen = false;
       return r.ok ? { ok: true, reservation: this.#storeReservation(attempt) } : r;
     } catch (err) {
       if (!this.#locked(err)) throw err;
@@ -190,6 +192,7 @@ export class AttemptGuard {
         if (!failed) return this.#store.later({ kind: 'attempt-settled', attempt, failed, at });
         try {
           await this.#store.transaction((tx) => tx.attempts.settle(attempt, true, at), { busyMs: this.#busyMs() });
+          this.#lockSeen = false;
         } catch (err) {
           if (!this.#locked(err)) throw err;
           // Counted here until the lock goes (the pending row counts meanwhile in the store too).
@@ -221,15 +224,15 @@ export class AttemptGuard {
     return { settle };
   }
 
-  /** How long a write may wait for the lock: limits.guardBusyMs, or one try while a lock is known. */
+  /** How long a write may wait for the lock: limits.guardBusyMs, or a short try while a lock is known. */
   #busyMs(): number {
-    return performance.now() < this.#lockedUntil ? 0 : limits.guardBusyMs;
+    return this.#lockSeen ? limits.guardLockedTryMs : limits.guardBusyMs;
   }
 
-  /** True for STORE_BUSY (another process holds the lock), which it remembers for a moment. */
+  /** True for STORE_BUSY (another process holds the lock), which it remembers until a write gets through. */
   #locked(err: unknown): boolean {
     if (!isTwostepError(err, 'STORE_BUSY')) return false;
-    this.#lockedUntil = performance.now() + limits.guardLockedProbeMs;
+    this.#lockSeen = true;
     return true;
   }
 

@@ -18,8 +18,37 @@ export interface NodeFleet {
   configs: string[];
   /** The CLI with node i's config. */
   cli(i: number, ...args: string[]): Promise<CliResult>;
+  /**
+   * SIGKILL node i (a crash on purpose) and wait until it has ended. Throws, with the report, when
+   * the node was not running (it died before: waiting for its exit would wait forever).
+   */
+  kill(i: number): Promise<void>;
+  /** Each node: alive, or how it exited; and the tail of its log (for a failed test's message). */
+  report(): string;
   stop(): Promise<void>;
 }
+
+/** How much of a node's log a report shows. */
+const LOG_TAIL_CHARS = 4_000;
+
+function stateOf(n: FleetNode): string {
+  const c = n.serve.child;
+  if (c.exitCode === null && c.signalCode === null) return `alive (pid ${c.pid})`;
+  return `exited (code ${c.exitCode}, signal ${c.signalCode})`;
+}
+
+/** The log's last lines, whole (at most LOG_TAIL_CHARS). */
+function tailOf(log: string): string {
+  if (log.length <= LOG_TAIL_CHARS) return log;
+  const tail = log.slice(-LOG_TAIL_CHARS);
+  return tail.slice(tail.indexOf('\n') + 1);
+}
+
+function nodeReport(n: FleetNode, i: number): string {
+  return `--- node ${i} (imap ${n.imapPort}, portal ${n.portalPort}): ${stateOf(n)}; log tail:\n${tailOf(n.serve.log())}`;
+}
+
+const reportOf = (nodes: FleetNode[]): string => nodes.map(nodeReport).join('\n');
 
 /**
  * Several `twostep serve` nodes on one PostgreSQL database in front of one Dovecot: IMAP (plain,
@@ -36,6 +65,8 @@ export async function startFleet(o: {
 }): Promise<NodeFleet> {
   const cert = makeTestCert(o.dir);
   const nodes: FleetNode[] = [];
+  let stopping = false;
+  const killed = new Set<FleetNode>();
   const configs: string[] = [];
   try {
     for (let i = 0; i < o.nodes; i++) {
@@ -53,7 +84,15 @@ export async function startFleet(o: {
         ...(o.proxyProtocolFrom ? { proxyProtocolFrom: o.proxyProtocolFrom } : {}),
       });
       configs.push(config);
-      nodes.push({ imapPort, portalPort, serve: await startServe(config, 30_000) });
+      const node: FleetNode = { imapPort, portalPort, serve: await startServe(config, 30_000) };
+      nodes.push(node);
+      // A node that ends before stop() (a crash) says so at once, with its log: a later test
+      // that finds it gone only sees a refused connection.
+      node.serve.child.once('exit', (code, signal) => {
+        if (!stopping && !killed.has(node)) {
+          process.stderr.write(`node-fleet: node ${i} exited unexpectedly (code ${code}, signal ${signal})\n${nodeReport(node, i)}\n`);
+        }
+      });
     }
   } catch (err) {
     for (const n of nodes) await n.serve.stop();
@@ -63,7 +102,18 @@ export async function startFleet(o: {
     nodes,
     configs,
     cli: (i, ...args) => runCli(['--config', configs[i] as string, ...args]),
+    report: () => reportOf(nodes),
+    async kill(i) {
+      const node = nodes[i] as FleetNode;
+      const c = node.serve.child;
+      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`node ${i} was not running before the kill:\n${reportOf(nodes)}`);
+      killed.add(node);
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      c.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
+      stopping = true;
       for (const n of nodes) await n.serve.stop();
     },
   };

@@ -26,6 +26,19 @@ export class RawImapClient {
     return this.text.until(re, timeoutMs);
   }
 
+  /**
+   * The untagged BYE a session in IDLE hears, returned alone. Dovecot's IDLE keepalive
+   * ("* OK Still here", every imap_idle_notify_interval, at a moment of its own) may come first;
+   * any other line before the BYE is an error.
+   */
+  async idleBye(timeoutMs = 10_000): Promise<string> {
+    const lines = (await this.until(/^\* BYE/, timeoutMs)).split('\r\n');
+    const bye = lines.pop() as string;
+    const other = lines.filter((l) => l !== '* OK Still here');
+    if (other.length > 0) throw new Error(`before the BYE, not Dovecot's IDLE keepalive: ${JSON.stringify(other)}`);
+    return bye;
+  }
+
   greeting(): Promise<string> {
     return this.until(/^\* (OK|PREAUTH|BYE)/);
   }

@@ -272,7 +272,7 @@ describe.each([1, 2])('with [server] workers = %i', (workers) => {
       expect([s.pop3In.buffer, s.smtpIn.pending()]).toEqual(['', '']);
 
       const deadline = GRACE_S * 1000 + 10_000;
-      expect(await s.idle.until(/^\* BYE/, deadline)).toBe('* BYE Server shutting down.');
+      expect(await s.idle.idleBye(deadline)).toBe('* BYE Server shutting down.');
       expect(await s.imapsIn.until(/^\* BYE/, deadline)).toBe('* BYE Server shutting down.');
       expect(await s.pop3In.until(/^-ERR/, deadline)).toBe('-ERR [SYS/TEMP] Server shutting down.');
       expect(await s.smtpIn.reply(deadline)).toBe('421 4.3.2 Service shutting down');

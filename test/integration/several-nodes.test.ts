@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js';
 import { haproxyFor, startFleet, type NodeFleet } from '../helpers/node-fleet.js';
 import { send, CookieJar } from '../helpers/http-client.js';
@@ -58,6 +58,9 @@ afterAll(async () => {
   await pgd?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
+
+// A failed test shows how each node is (alive, or its exit code/signal) and its log's tail.
+beforeEach(({ onTestFailed }) => onTestFailed(() => console.error(`several-nodes: after the failure:\n${fleet?.report() ?? 'no fleet'}\n--- postgres log tail:\n${pgd?.log().slice(-2_000) ?? ''}`)));
 
 // Dozens of real logins and CLI runs per test: generous deadlines for a busy machine.
 describe('two nodes on one PostgreSQL', { timeout: 60_000 }, () => {
@@ -159,8 +162,7 @@ describe('two nodes on one PostgreSQL', { timeout: 60_000 }, () => {
   it('kill -9 of node A: node B serves on, through HAProxy as well', async () => {
     const proxy = await haproxyFor(fleet, 'v1');
     try {
-      fleet.nodes[0]!.serve.child.kill('SIGKILL');
-      await new Promise((r) => fleet.nodes[0]!.serve.child.once('exit', r));
+      await fleet.kill(0); // throws, with both nodes' logs, if node A was already gone
       for (let i = 0; i < 4; i++) expect((await login(proxy.ports.imap as number, 'alice', aliceCode, '127.0.0.4')).answer).toMatch(/^t1 OK/m);
       expect((await login(fleet.nodes[1]!.imapPort, 'alice', aliceCode)).answer).toMatch(/^t1 OK/m);
     } finally {

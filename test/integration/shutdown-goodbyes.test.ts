@@ -125,7 +125,7 @@ it('says goodbye before login at once, to logged-in sessions at the end of the g
   expect(idle.closed).toBe(false);
   expect(pop3In.buffer).toBe('');
   expect(smtpIn.pending()).toBe('');
-  expect(await idle.until(/^\* BYE/, GRACE_MS + 10_000)).toBe('* BYE Server shutting down.');
+  expect(await idle.idleBye(GRACE_MS + 10_000)).toBe('* BYE Server shutting down.');
   expect(await pop3In.until(/^-ERR/, 10_000)).toBe('-ERR [SYS/TEMP] Server shutting down.');
   expect(await smtpIn.reply(10_000)).toBe('421 4.3.2 Service shutting down');
   await Promise.all([idle.waitClosed(), pop3In.waitClosed(), smtpIn.waitClosed()]);

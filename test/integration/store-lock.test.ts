@@ -190,9 +190,15 @@ function startLocker(dbPath: string): { locked: Promise<void>; released: Promise
       child.stdout?.on('data', check);
       child.once('exit', (code) => (out.includes(word) ? resolve() : reject(new Error(`locker exited ${code} before "${word}"`))));
     });
+  const locked = seen('locked');
+  const released = seen('released');
+  // Awaited later in the test; when the test ends early (a failed assertion), afterAll kills the
+  // locker and these must not become unhandled rejections on top of the real failure.
+  locked.catch(() => {});
+  released.catch(() => {});
   return {
-    locked: seen('locked'),
-    released: seen('released'),
+    locked,
+    released,
     isReleased: () => out.includes('released'),
     mayRelease: () => child.stdin?.end('done\n'),
   };

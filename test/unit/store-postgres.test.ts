@@ -147,4 +147,40 @@ describe('a node losing PostgreSQL', () => {
     await expect.poll(() => notices.at(-1), { timeout: 2_000 }).toEqual({ accountId: alice.id, codeId: null });
     expect(lines.map((l) => l.event)).toEqual(expect.arrayContaining(['store.listen-lost', 'store.listen-back', 'store.locked', 'store.unlocked']));
   });
+
+  // A connection that breaks while a transaction holds it emits 'error' on its pg Client, which
+  // the pool listens to only while the connection is idle: with no listener of ours, that event
+  // ended the process (the write-behind queue's transaction after a login, PostgreSQL killed).
+  it('a transaction open when PostgreSQL dies fails as unreachable; the process carries on', async () => {
+    const own = await startPostgres();
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const s: Store = await stores.open({ url: await own.createDatabase() }, { transactionMs: 60_000 });
+      await s.accounts.create('alice', 'allowed', 1);
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      let resume!: () => void;
+      const gate = new Promise<void>((r) => (resume = r));
+      const tx = s.transaction(async (x) => {
+        await x.accounts.findByUsername('alice');
+        entered();
+        await gate; // the connection is checked out, no statement running on it
+        return x.accounts.findByUsername('alice');
+      });
+      tx.catch(() => {});
+      await inside;
+      await own.halt('SIGKILL');
+      resume();
+      await expect(tx).rejects.toThrow(/cannot reach the database/);
+      await own.restart();
+      expect((await s.transaction((x) => x.accounts.findByUsername('alice')))?.username).toBe('alice');
+      await s.close();
+      expect(uncaught).toEqual([]); // what would have ended a `twostep serve`
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await own.stop();
+    }
+  });
 });

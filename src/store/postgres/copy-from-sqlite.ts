@@ -38,6 +38,9 @@ export async function copySqliteToPostgres(sqlitePath: string, url: string): Pro
   const src = new BetterSqlite3(sqlitePath, { readonly: true, fileMustExist: true, timeout: 5_000 });
   const { max: _max, ...config } = poolConfig(url);
   const dst = new pg.Client({ ...config, statement_timeout: false, query_timeout: undefined });
+  // A connection that breaks emits 'error' (unhandled, it would end the CLI with a stack trace);
+  // the query under way is rejected too, and that rejection is what the copy reports.
+  dst.on('error', () => {});
   await dst.connect();
   const copied: Record<string, number> = {};
   try {

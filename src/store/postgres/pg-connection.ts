@@ -135,6 +135,11 @@ export class PgConnection implements PgExec {
     }
     let done = false;
     let broken: Error | undefined;
+    // The pool listens for a connection's 'error' only while it is idle: one that breaks while
+    // this transaction holds it (the database killed) would emit it with no listener, which ends
+    // the process. Here it only marks the connection broken; the statements fail as unreachable.
+    const onError = (err: Error) => void (broken ??= err);
+    client.on('error', onError);
     const run = async <R>(query: string | pg.QueryConfig): Promise<{ rows: R[]; rowCount: number }> => {
       if (done) throw new TwostepError('INTERNAL', 'store call on a transaction that has ended');
       try {
@@ -171,6 +176,7 @@ export class PgConnection implements PgExec {
       throw pgFault(err);
     } finally {
       clearTimeout(timer);
+      client.off('error', onError); // the pool's own listener is back from release() on
       client.release(broken);
     }
   }
