@@ -71,6 +71,9 @@ export default {
     const configText = `${twostepConfig({
       storePath: path.join(dir, 'twostep.db'), cert: env.cert.cert, key: env.cert.key, masterPasswordFile: env.masterPasswordFile,
       port, tlsPort, backendPort: env.dovecot.imapPort, logLevel: 'warn',
+      // One process, as every other twostep side: with workers the portal (worker 1) may listen
+      // after the IMAP port this bench waits for answers (worker 2).
+      workers: 1,
     })}[portal]\nlisten = "127.0.0.1:${portalPort}"\n`;
     const configPath = path.join(dir, 'twostep.toml');
     fs.writeFileSync(configPath, configText);
