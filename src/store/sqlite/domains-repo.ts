@@ -2,15 +2,8 @@ import type { Database } from 'better-sqlite3';
 import type { DomainPolicy, DomainsRepo } from '../console-store.js';
 import type { AdminPolicy } from '../types.js';
 import { SqliteRepo } from './sqlite-repo.js';
+import { toDomain, type DomainRow as Row } from '../domain-rows.js';
 
-interface Row {
-  domain: string;
-  policy: AdminPolicy;
-  created_at: number;
-  updated_at: number;
-}
-
-const toDomain = (r: Row): DomainPolicy => ({ domain: r.domain, policy: r.policy, createdAt: r.created_at, updatedAt: r.updated_at });
 
 export function domainStatements(db: Database) {
   return {
