@@ -22,18 +22,22 @@ export function serveCommand(): Command {
       const log = createStderrLogger(config.log.level);
       const logger = log.logger;
       // A SIGHUP while the backends are still being checked must not kill the process (its
-      // default action): it is noted and the reload runs once everything listens.
-      let hupWhileStarting = false;
-      const early = () => (hupWhileStarting = true);
-      process.on('SIGHUP', early);
+      // default action): it is noted and the reload runs once everything listens. One listener
+      // for the whole life of the process: swapping listeners closes libuv's signal handle, and
+      // a SIGHUP caught by it but not yet dispatched would be lost.
+      const hup: { reload?: () => void; whileStarting: boolean } = { whileStarting: false };
+      const onHup = (): void => {
+        if (hup.reload) hup.reload();
+        else hup.whileStarting = true;
+      };
+      process.on('SIGHUP', onHup);
       const running = await serve(config, logger, { configPath }).catch(async (err: unknown) => {
-        process.off('SIGHUP', early);
+        process.off('SIGHUP', onHup);
         await log.end(); // the log lines so far go out before the CLI's one error line
         throw err;
       });
-      process.off('SIGHUP', early);
-      process.on('SIGHUP', () => running.reload());
-      if (hupWhileStarting) running.reload();
+      hup.reload = () => running.reload();
+      if (hup.whileStarting) running.reload();
 
       await new Promise<void>((resolve) => {
         let stopping = false;

@@ -46,9 +46,16 @@ export async function runSupervisor(start: Config, configPath: string, workers: 
   const log = createStderrLogger(start.log.level, { bindings: { role: 'supervisor' }, maxWrite: limits.workerLogWriteBytes });
   const logger = log.logger;
   let current = start;
-  let hupWhileStarting = false;
-  const early = () => (hupWhileStarting = true);
-  process.on('SIGHUP', early);
+  // One SIGHUP listener for the whole life of the process: swapping listeners (off, then on)
+  // closes libuv's signal handle, and a SIGHUP already caught by it but not yet dispatched is
+  // lost (seen: a reload right after "ready" never happened). Until the workers listen, a SIGHUP
+  // is noted and the reload runs once everything listens.
+  const hup: { reload?: () => void; whileStarting: boolean } = { whileStarting: false };
+  const onHup = (): void => {
+    if (hup.reload) hup.reload();
+    else hup.whileStarting = true;
+  };
+  process.on('SIGHUP', onHup);
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = SCHEDULING;
   const csrfKey = randomBytes(32).toString('base64');
   // One set of session ticket keys for every worker (and every restart): a client resumes at whichever accepts it.
@@ -76,7 +83,7 @@ export async function runSupervisor(start: Config, configPath: string, workers: 
     }
     await pool.start();
   } catch (err) {
-    process.off('SIGHUP', early);
+    process.off('SIGHUP', onHup);
     await metrics?.close();
     await log.end(); // the log lines so far go out before the CLI's one error line
     throw describeListenError(err, start); // e.g. metrics.listen in use: the key named, exit 2
@@ -96,7 +103,7 @@ export async function runSupervisor(start: Config, configPath: string, workers: 
   );
 
   /** SIGHUP: checked here once (the file, the certificates); then each worker applies it and says what changed. */
-  const reload = (): void => {
+  hup.reload = (): void => {
     let loaded: Config;
     try {
       loaded = loadConfig(configPath);
@@ -110,9 +117,7 @@ export async function runSupervisor(start: Config, configPath: string, workers: 
     logger.level = current.log.level;
     pool.broadcast('reload', { config: loaded });
   };
-  process.off('SIGHUP', early);
-  process.on('SIGHUP', reload);
-  if (hupWhileStarting) reload();
+  if (hup.whileStarting) hup.reload();
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
