@@ -46,3 +46,42 @@ it('logs a failed portal password check by its event and error class, never the 
   expect(text()).not.toContain(PASSWORD);
   expect(text()).not.toContain('PASS-1234-one-time');
 });
+
+it("the verify service's line for a portal password check names the user and service, never the password or the pass", async () => {
+  const { answerVerify } = await import('../../src/verify/verify-decision.js');
+  const { PasswordCheckPasses } = await import('../../src/verify/password-check-passes.js');
+  let out = '';
+  const logger = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out += chunk.toString();
+        done();
+      },
+    }),
+  });
+  const passes = new PasswordCheckPasses();
+  const pass = passes.issue('alice');
+  const never = { authenticate: () => Promise.reject(new Error('the policy is not asked for a live pass')) };
+  const answer = await answerVerify(
+    never,
+    {
+      user: 'alice',
+      password: new Secret(PASSWORD),
+      service: 'imap',
+      rip: '192.0.2.1',
+      rport: 1234,
+      lip: '127.0.0.1',
+      secured: 'secured',
+      clientId: `"name" "twostep portal" "x-twostep-check" "${pass}"`,
+      mech: 'PLAIN',
+      session: 'abc123',
+    },
+    logger,
+    passes,
+  );
+  expect(answer).toEqual({ kind: 'next' });
+  expect(out).toContain('"why":"portal-password-check"');
+  expect(out).not.toContain(PASSWORD);
+  expect(out).not.toContain(pass);
+});
