@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { loadConfig } from '../../src/config/load-config.js';
+import type { AppCodeInfo } from '../../src/policy/policy-results.js';
 import { whenChanged } from './daemon-tools.mjs';
 import { runCli } from './twostep-process.js';
 
@@ -17,14 +18,8 @@ export function storeWhen<T>(configPath: string, read: () => Promise<T>, ready: 
   return whenChanged(dirname(loadConfig(configPath).store.path), read, ready, STORE_WAIT_MS);
 }
 
-export interface CodeRow {
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  lastUsedIp: string | null;
-  lastUsedProtocol: string | null;
-  lastUsedClient: string | null;
-}
+/** A row of `twostep appcode list --json`: the policy's AppCodeInfo. */
+export type CodeRow = AppCodeInfo;
 
 /** `twostep appcode list USER --json` once the row of `name` satisfies `ready` (see storeWhen). */
 export async function codeRowWhen(configPath: string, user: string, name: string, ready: (row: CodeRow) => boolean): Promise<CodeRow | undefined> {
