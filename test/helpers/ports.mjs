@@ -1,7 +1,8 @@
 // Free loopback TCP ports for test servers (and the demo's --check run).
 // Plain JS so that scripts/demo-backend.mjs can use it without a TypeScript step.
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 
 /**
  * Where to look: below the kernel's ephemeral range. Ports from that range (what binding port 0
@@ -37,6 +38,78 @@ function tryBind(host, port) {
   });
 }
 
+/**
+ * Ports handed out, machine-wide: a file per port naming the pid that holds it, created with
+ * O_EXCL, so two processes (two test files, a bench beside a test run, the Dovecot harness) never
+ * get the same port between its check and its bind, which slices alone only make rare. The files
+ * go when the process exits; one left by a process that died is taken over (its pid is gone).
+ * A fixed folder, not os.tmpdir(): the test run points TMPDIR at a folder of its own.
+ */
+const RESERVED = process.env.TWOSTEP_TEST_PORTS_DIR ?? '/tmp/twostep-test-ports';
+const mine = new Set();
+let cleanupSet = false;
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+/** True when this process now holds `port` (or the folder cannot be used: slices only, as before). */
+function reserve(port) {
+  const file = join(RESERVED, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      if (!cleanupSet) {
+        mkdirSync(RESERVED, { recursive: true });
+        cleanupSet = true;
+        process.once('exit', () => {
+          for (const p of mine) {
+            try {
+              unlinkSync(join(RESERVED, String(p)));
+            } catch {
+              /* already gone */
+            }
+          }
+        });
+      }
+      const fd = openSync(file, 'wx', 0o644);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      mine.add(port);
+      return true;
+    } catch (err) {
+      if (err.code !== 'EEXIST') return err.code === 'EACCES' || err.code === 'EROFS' || err.code === 'ENOENT';
+      const holder = Number(readFileSafe(file));
+      // Empty: its holder is between creating and writing it.
+      if (!(holder > 0) || holder === process.pid || alive(holder)) return false;
+      try {
+        unlinkSync(file); // its holder died without cleaning up
+      } catch {
+        /* someone else took it over first */
+      }
+    }
+  }
+  return false;
+}
+
+function readFileSafe(file) {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Binds to check the port is free now, then holds it for this process. */
+async function take(host, port) {
+  const got = await tryBind(host, port);
+  return got && reserve(got) ? got : null;
+}
+
 /** Ports per process slice: each process draws from its own slice first (see freePort). */
 const SLICE = 250;
 let next = -1;
@@ -45,8 +118,8 @@ let next = -1;
  * A TCP port that was free on 127.0.0.1 a moment ago, below the ephemeral range. Each process
  * (test worker, demo, Dovecot harness) counts through its own slice of that range, chosen by its
  * pid, so two processes rarely try the same port even when they pick many and bind them seconds
- * later (Dovecot and Postfix start in between); ports in use are skipped. Another process may
- * still take it before you bind it, but only by sharing the slice by chance.
+ * later (Dovecot and Postfix start in between); ports in use or held by another process (see
+ * RESERVED) are skipped. A process that binds ports without this module may still take it.
  * @param {string} [host]
  * @returns {Promise<number>}
  */
@@ -57,15 +130,15 @@ export async function freePort(host = '127.0.0.1') {
     if (next < 0) next = Math.floor(Math.random() * SLICE);
     for (let i = 0; i < SLICE; i++) {
       const port = start + (next++ % SLICE);
-      const got = await tryBind(host, port);
+      const got = await take(host, port);
       if (got) return got;
     }
     for (let i = 0; i < 200; i++) {
-      const got = await tryBind(host, RANGE.bottom + Math.floor(Math.random() * (RANGE.top - RANGE.bottom + 1)));
+      const got = await take(host, RANGE.bottom + Math.floor(Math.random() * (RANGE.top - RANGE.bottom + 1)));
       if (got) return got;
     }
   }
-  const any = await tryBind(host, 0);
+  const any = await take(host, 0);
   if (!any) throw new Error('no free port');
   return any;
 }
