@@ -190,6 +190,14 @@ export const limits = {
    */
   goodbyeQuietMs: 250,
   /**
+   * At shutdown, how long a logged-in session may wait for such a quiet moment before it is
+   * closed without a word: Dovecot's IDLE keepalive ("* OK Still here") just before is followed
+   * by quiet. Within shutdownLastWordsMs, before the cut (a second before the grace ends).
+   */
+  goodbyeWaitMs: 1_000,
+  /** How often a session waiting for its quiet moment looks again. */
+  goodbyeRecheckMs: 50,
+  /**
    * How often `serve` asks the store whether the application codes of live sessions were revoked
    * (the CLI revokes from another process, so there is nothing to be told; we look). One indexed
    * query over the ids of open sessions, skipped when there are none: cheap enough for 5 s, and

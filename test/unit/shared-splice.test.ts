@@ -62,6 +62,47 @@ describe('splice goodbye (server shutdown)', () => {
   });
 });
 
+describe('splice goodbye when quiet (server shutdown)', () => {
+  const BYE = Buffer.from('* BYE Server shutting down.\r\n');
+
+  it('after a keepalive that came a moment ago, waits for the quiet moment and says the goodbye', async () => {
+    const p = await pairs();
+    const sp = splice(p.proxyClient, p.proxyBackend, { idleMs: 60_000, lingerMs: 1000 });
+    let got = '';
+    p.client.on('data', (d: Buffer) => (got += d.toString()));
+    const keepalive = '* OK Still here\r\n';
+    const arrived = new Promise<void>((r) => p.client.on('data', () => got.length >= keepalive.length && r()));
+    p.backend.write(keepalive);
+    await arrived;
+    sp.goodbyeWhenQuiet(BYE, 10_000);
+    const stats = await sp.done;
+    await ended(p.client);
+    p.close();
+    expect(got).toBe(`${keepalive}${BYE.toString()}`);
+    expect(stats.end).toBe('shutdown');
+  });
+
+  it('a backend that never pauses: closed without a word once the wait is over', async () => {
+    const p = await pairs();
+    const sp = splice(p.proxyClient, p.proxyBackend, { idleMs: 60_000, lingerMs: 1000 });
+    let got = '';
+    p.client.on('data', (d: Buffer) => (got += d.toString()));
+    const first = new Promise<void>((r) => p.client.once('data', () => r()));
+    const chatter = setInterval(() => p.backend.writable && p.backend.write('* 1 EXISTS\r\n'), 20);
+    p.backend.on('error', () => {});
+    p.backend.write('* 1 EXISTS\r\n');
+    await first;
+    sp.goodbyeWhenQuiet(BYE, 300);
+    const stats = await sp.done;
+    clearInterval(chatter);
+    await ended(p.client);
+    p.close();
+    expect(got).not.toContain('BYE');
+    expect(got).toMatch(/^(\* 1 EXISTS\r\n)+$/);
+    expect(stats.end).toBe('shutdown');
+  });
+});
+
 /** Resolves once `chunks` (filled by a 'data' listener on `socket`) hold at least n bytes. */
 function bytesIn(socket: net.Socket, chunks: Buffer[], n: number): Promise<void> {
   return new Promise((resolve) => {

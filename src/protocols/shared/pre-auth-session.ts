@@ -102,13 +102,14 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
 
   /**
    * Server shutdown. Before login: the goodbye at once, and close. Logged in: nothing until
-   * `graceOver`; then the goodbye where the relay knows a reply boundary, and close.
+   * `graceOver`; then the goodbye at the relay's first reply boundary (within
+   * limits.goodbyeWaitMs, else none), and close.
    */
   shutdown(graceOver: boolean): void {
     if (!this.#relay) return this.hangUp('shutdown');
     if (!graceOver) return;
     this.conn.endReason('shutdown');
-    this.#relay.goodbye(Buffer.from(this.lastWords('shutdown').map((l) => `${l}\r\n`).join('')));
+    this.#relay.goodbyeWhenQuiet(Buffer.from(this.lastWords('shutdown').map((l) => `${l}\r\n`).join('')), limits.goodbyeWaitMs);
   }
 
   async #commandLoop(): Promise<SpliceStats | undefined> {

@@ -55,6 +55,11 @@ export interface Splice {
    * then both sides end.
    */
   goodbye(words: Buffer, why?: SpliceEnd): void;
+  /**
+   * Server shutdown: the goodbye at the first reply boundary within `waitMs` (a keepalive that
+   * came a moment ago is followed by quiet), else at `waitMs` as goodbye() would.
+   */
+  goodbyeWhenQuiet(words: Buffer, waitMs: number): void;
 }
 
 /**
@@ -208,5 +213,15 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
     lingerTimer.unref();
   };
 
-  return { done, destroy: () => destroyBoth('destroyed'), goodbye };
+  const goodbyeWhenQuiet = (words: Buffer, waitMs: number): void => {
+    const until = Date.now() + waitMs;
+    const attempt = (): void => {
+      if (saidGoodbye) return;
+      if (atBoundary() || Date.now() >= until || client.destroyed || backend.destroyed) return goodbye(words);
+      setTimeout(attempt, limits.goodbyeRecheckMs).unref();
+    };
+    attempt();
+  };
+
+  return { done, destroy: () => destroyBoth('destroyed'), goodbye, goodbyeWhenQuiet };
 }
