@@ -202,7 +202,7 @@ describe('the admin console (guide §3) in a browser', { timeout: 60_000 }, () =
     await p.reload();
     expect(p.url()).toContain('/admin/sign-in');
     await second.close();
-    // A second sign-in needs a TOTP step the server has not seen: the authenticator may wait up to
-    // one 30-second step for it, so this test gets that step on top of the usual budget.
+    // A third code of the admin's key needs a TOTP step the server has not seen: late in a step the
+    // authenticator waits for the next one (up to 12 s), so this test gets a step on top of the usual budget.
   }, 60_000);
 });
