@@ -5,6 +5,7 @@ import { currentSecureContext, type SecureContextSource } from '../../core/secur
 import type { Ticket } from './connection-gate.js';
 import { ownEnds, type Peer, type ProxyProtocolGate } from './proxy-protocol.js';
 import { upgradeServerTls } from './tls-upgrade.js';
+import { ignoreError } from './ignore-error.js';
 
 /** What a listener can end on close(): a protocol session. */
 export interface Closable {
@@ -65,7 +66,7 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
   let accepting = true;
 
   const server = net.createServer({ noDelay: true }, (socket) => {
-    socket.on('error', () => {}); // sessions log what matters; an unhandled error must not crash
+    socket.on('error', ignoreError); // sessions log what matters; an unhandled error must not crash
     if (!accepting) {
       socket.destroy(); // accepted by the kernel as the listener closed
       return;
@@ -125,7 +126,7 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
       (tlsSocket) => {
         live.delete(pending);
         handshakes.delete(pending);
-        tlsSocket.on('error', () => {});
+        tlsSocket.on('error', ignoreError);
         const session = o.onConnection(tlsSocket, { ...info, tls: true });
         live.add(session);
         tlsSocket.once('close', () => live.delete(session));

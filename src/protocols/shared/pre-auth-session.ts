@@ -55,7 +55,8 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
     this.settings = settings;
     this.#protocol = o.protocol;
     this.#maxBadCommands = o.maxBadCommands;
-    this.conn = new ClientConnection({ ...settings, protocol: o.protocol, maxLineBytes: o.maxLineBytes, onTimeout: () => this.#timeout() });
+    const { socket, cid, tls, logger, secureContext, peer } = settings; // only these: the connection keeps its options
+    this.conn = new ClientConnection({ socket, cid, tls, logger, secureContext, peer, protocol: o.protocol, maxLineBytes: o.maxLineBytes, onTimeout: () => this.#timeout() });
   }
 
   /** Logged in (proxying). */
