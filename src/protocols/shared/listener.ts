@@ -100,7 +100,7 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
       if (!o.implicitTls) {
         const session = o.onConnection(socket, info);
         live.add(session);
-        socket.once('close', () => live.delete(session));
+        socket.on('close', () => live.delete(session)); // 'close' comes once: on(), no once() wrapper kept per session
         return;
       }
       handshake(socket, info, o.implicitTls);
@@ -129,8 +129,9 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
         tlsSocket.on('error', ignoreError);
         const session = o.onConnection(tlsSocket, { ...info, tls: true });
         live.add(session);
-        tlsSocket.once('close', () => live.delete(session));
-        socket.once('close', () => live.delete(session));
+        const forget = (): boolean => live.delete(session);
+        tlsSocket.on('close', forget);
+        socket.on('close', forget);
       },
       (err: Error) => {
         live.delete(pending);

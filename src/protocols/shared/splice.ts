@@ -78,7 +78,7 @@ function pipeUp(client: Duplex, backend: Duplex, note: (c: Buffer) => void): voi
       backend.once('drain', drained);
     }
   });
-  client.once('end', () => {
+  client.on('end', () => {
     if (!backend.writableEnded && !backend.destroyed) backend.end();
   });
   client.resume();
@@ -212,7 +212,7 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
       client.write(c);
     }
     // The end of the backend's stream ends the client's side, as pipe would.
-    backend.once('end', () => client.end());
+    backend.on('end', () => client.end()); // ('end' comes once: no once() wrapper kept per session)
     backend.resume();
   } else if (o.down) {
     backend.on('data', o.down).resume();
