@@ -12,6 +12,7 @@
 // --node-flags='--a --b': V8/node flags for the child (e.g. --max-semi-space-size=16).
 // --threads=1: also µs per login by thread name.
 // --side=passthrough|app: only that side (e.g. for a profile of one kind of login).
+// --tls=1: logins over implicit TLS (a full handshake each) instead of plaintext.
 // --perf=FILE: `perf record` (cpu-clock, call graphs) of each measured run; add
 //   --node-flags=--perf-basic-prof for JS names.
 // --strace=FILE: syscall counts of each measured run (strace -c; slows the child down).
@@ -93,8 +94,8 @@ try {
       const proc = await startChild(dir, ts.configPath, ts.port);
       try {
         for (const [side, target] of [
-          ['passthrough', env.target.twostep('plain')],
-          ['app code, repeated', env.target.twostep('tfa')],
+          ['passthrough', args.tls ? env.target.twostepTls('plain') : env.target.twostep('plain')],
+          ['app code, repeated', args.tls ? env.target.twostepTls('tfa') : env.target.twostep('tfa')],
         ].filter(([side]) => !args.side || side.startsWith(args.side))) {
           await run(target, 200, CLIENTS); // warm up
           const st = args.strace ? spawn('strace', ['-c', '-f', '-o', `${args.strace}.${side.replace(/\W+/g, '-')}`, '-p', String(proc.pid)], { stdio: 'ignore' }) : null;
