@@ -10,7 +10,11 @@
 //   turn, rounds times, with the same config (A/B of two builds in one run).
 // --prof=DIR: the child runs under `node --cpu-prof --cpu-prof-dir=DIR` (written at its exit).
 // --node-flags='--a --b': V8/node flags for the child (e.g. --max-semi-space-size=16).
-// --threads: also µs per login by thread name.
+// --threads=1: also µs per login by thread name.
+// --side=passthrough|app: only that side (e.g. for a profile of one kind of login).
+// --tls=1: logins over implicit TLS (a full handshake each) instead of plaintext.
+// --perf=FILE: `perf record` (cpu-clock, call graphs) of each measured run; add
+//   --node-flags=--perf-basic-prof for JS names.
 // --strace=FILE: syscall counts of each measured run (strace -c; slows the child down).
 // Note: more than [auth] user_failures concurrent passthrough logins of one user are refused
 // while their verdicts are pending (the throttle's hold), hence 8 clients by default.
@@ -90,12 +94,13 @@ try {
       const proc = await startChild(dir, ts.configPath, ts.port);
       try {
         for (const [side, target] of [
-          ['passthrough', env.target.twostep('plain')],
-          ['app code, repeated', env.target.twostep('tfa')],
-        ]) {
+          ['passthrough', args.tls ? env.target.twostepTls('plain') : env.target.twostep('plain')],
+          ['app code, repeated', args.tls ? env.target.twostepTls('tfa') : env.target.twostep('tfa')],
+        ].filter(([side]) => !args.side || side.startsWith(args.side))) {
           await run(target, 200, CLIENTS); // warm up
           const st = args.strace ? spawn('strace', ['-c', '-f', '-o', `${args.strace}.${side.replace(/\W+/g, '-')}`, '-p', String(proc.pid)], { stdio: 'ignore' }) : null;
-          if (st) await sleep(500);
+          const pf = args.perf ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '4000', '-g', '-o', `${args.perf}.${side.replace(/\W+/g, '-')}`, '-p', String(proc.pid)], { stdio: 'ignore' }) : null;
+          if (st || pf) await sleep(500);
           const t0 = args.threads ? threadsUs(proc.pid) : {};
           const c0 = cpuUs(proc.pid);
           const rate = await run(target, N, CLIENTS);
@@ -103,6 +108,10 @@ try {
           if (args.threads) {
             const t1 = threadsUs(proc.pid);
             console.log(Object.entries(t1).map(([k, v]) => `${k} ${((v - (t0[k] ?? 0)) / N).toFixed(0)}`).join(', '));
+          }
+          if (pf) {
+            pf.kill('SIGINT');
+            await new Promise((r) => pf.once('exit', r));
           }
           if (st) {
             st.kill('SIGINT');

@@ -17,7 +17,9 @@
 // --node22: a Node 22 binary (`npm i node@22` in a scratch folder); twostep's native modules are
 //   built for Node 20, so under Node 22 only the comparison server runs.
 // --base=DIR: a checkout with its own dist/ and node_modules (e.g. the commit before a src change),
-//   run as the variant `base` beside this checkout.
+//   run as the variant `base` beside this checkout. --base-workers=1: its `[server] workers` (give
+//   it when that checkout knows the key: otherwise it runs one worker per core and the figures
+//   are the supervisor's).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,7 +47,7 @@ const MIMALLOC = { LD_PRELOAD: 'libmimalloc.so.2' };
 /** id, what, and how the child runs: env, nodeArgs, hook (memory-variant-hooks), execPath, bare (comparison server mode), repoDir. */
 const VARIANTS = [
   { id: 'shipped', what: 'twostep as shipped (Node 20, glibc malloc)' },
-  ...(BASE ? [{ id: 'base', what: `twostep from ${BASE}`, repoDir: BASE }] : []),
+  ...(BASE ? [{ id: 'base', what: `twostep from ${BASE}`, repoDir: BASE, workers: arg('base-workers', '') ? Number(arg('base-workers', '')) : undefined }] : []),
   { id: 'mmap64', what: 'glibc mmap_threshold = 64 KiB', env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' } },
   { id: 'mmap16', what: 'glibc mmap_threshold = 16 KiB', env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=16384' } },
   { id: 'jemalloc', what: 'jemalloc 5.3 (LD_PRELOAD)', env: { LD_PRELOAD: 'libjemalloc.so.2' } },
@@ -102,7 +104,7 @@ async function startVariant(env, v, round, files) {
     const target = { port, tls: true, user: 'plain', password: 'plain-main-password' };
     return { pid: proc.pid, stop: () => stopChild(proc), login: target, fetch: target, out };
   }
-  const ts = await env.startTwostep({ name: `v-${v.id}-${round}`, execPath: v.execPath, nodeArgs: v.nodeArgs, env: childEnv, repoDir: v.repoDir });
+  const ts = await env.startTwostep({ name: `v-${v.id}-${round}`, execPath: v.execPath, nodeArgs: v.nodeArgs, env: childEnv, repoDir: v.repoDir, workers: v.workers });
   return { pid: ts.pid, stop: ts.stop, login: env.target.twostepTls('tfa', ts), fetch: env.target.twostepTls('plain', ts), out };
 }
 

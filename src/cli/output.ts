@@ -19,8 +19,13 @@ export const processIo: CliIo = {
 
 const current = new AsyncLocalStorage<CliIo>();
 
-/** Runs one CLI invocation with `io` as its streams (everything it awaits included). */
+/**
+ * Runs one CLI invocation with `io` as its streams (everything it awaits included). The process's
+ * own streams need no store (cliIo falls back to them): `twostep serve` then runs without
+ * AsyncLocalStorage turned on, whose hooks cost every promise and callback of every session.
+ */
 export function runWithIo<T>(io: CliIo, fn: () => T): T {
+  if (io === processIo && current.getStore() === undefined) return fn();
   return current.run(io, fn);
 }
 

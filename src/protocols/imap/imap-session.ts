@@ -4,7 +4,7 @@ import type { SessionSettings } from '../shared/front-end-server.js';
 import type { LineReader } from '../shared/line-reader.js';
 import type { ParseError } from '../shared/parse-error.js';
 import { PreAuthSession } from '../shared/pre-auth-session.js';
-import { commandTable, type HangUp, type LoginSteps } from '../shared/session-protocol.js';
+import { commandTable, type CommandSpec, type HangUp, type LoginSteps } from '../shared/session-protocol.js';
 import { AFTER_LOGIN, BEFORE_LOGIN } from '../shared/session-state.js';
 import { preAuthCapabilities } from './capabilities.js';
 import { clientNameFromId } from './client-name-from-id.js';
@@ -22,16 +22,20 @@ import { upstreamLogin, type UpstreamLoginResult } from './upstream-login.js';
  * login (upstream-login.ts). Nothing is parsed after login.
  */
 export class ImapSession extends PreAuthSession<ImapCommand> {
-  protected readonly commands = commandTable<ImapCommand>({
-    CAPABILITY: { states: BEFORE_LOGIN, run: (c) => this.#capability(c) },
-    NOOP: { states: BEFORE_LOGIN, run: (c) => this.conn.send(`${c.tag} OK ${imapText.noopOk}`) },
-    LOGOUT: { states: BEFORE_LOGIN, run: (c) => this.quit([`* BYE ${imapText.logoutBye}`, `${c.tag} OK ${imapText.logoutOk}`], 'logout') },
-    ID: { states: BEFORE_LOGIN, run: (c) => this.#id(c) },
-    STARTTLS: { states: BEFORE_LOGIN, run: (c) => this.#starttls(c) },
-    LOGIN: { states: BEFORE_LOGIN, run: (c) => this.#login(c) },
-    AUTHENTICATE: { states: BEFORE_LOGIN, run: (c) => this.#authenticate(c) },
+  static readonly #commands = commandTable<ImapCommand, ImapSession>({
+    CAPABILITY: { states: BEFORE_LOGIN, run: (s, c) => s.#capability(c) },
+    NOOP: { states: BEFORE_LOGIN, run: (s, c) => s.conn.send(`${c.tag} OK ${imapText.noopOk}`) },
+    LOGOUT: { states: BEFORE_LOGIN, run: (s, c) => s.quit([`* BYE ${imapText.logoutBye}`, `${c.tag} OK ${imapText.logoutOk}`], 'logout') },
+    ID: { states: BEFORE_LOGIN, run: (s, c) => s.#id(c) },
+    STARTTLS: { states: BEFORE_LOGIN, run: (s, c) => s.#starttls(c) },
+    LOGIN: { states: BEFORE_LOGIN, run: (s, c) => s.#login(c) },
+    AUTHENTICATE: { states: BEFORE_LOGIN, run: (s, c) => s.#authenticate(c) },
     ...Object.fromEntries([...POST_AUTH_COMMANDS].map((name) => [name, { states: AFTER_LOGIN }])),
   });
+
+  protected get commands(): ReadonlyMap<string, CommandSpec<ImapCommand, ImapSession>> {
+    return ImapSession.#commands;
+  }
 
   constructor(o: SessionSettings) {
     super(o, { protocol: 'imap', maxLineBytes: limits.preAuthLineBytes, maxBadCommands: limits.preAuthMaxBadCommands });

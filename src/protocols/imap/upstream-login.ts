@@ -6,6 +6,7 @@ import { encodeSaslPlain } from '../shared/sasl-plain.js';
 import { connectUpstream, startUpstreamTls } from '../shared/upstream-connect.js';
 import { withUpstreamDeadline, type UpstreamLoginParams } from '../shared/upstream-login-deadline.js';
 import { capabilityCode, readBackendResponse } from './read-backend-response.js';
+import { ignoreError } from '../shared/ignore-error.js';
 
 export type UpstreamLoginResult =
   | { ok: true; socket: net.Socket; capabilities: string; leftover: Buffer }
@@ -35,7 +36,7 @@ async function exchange(
   const connectMs = Math.min(limits.backendConnectMs, remaining());
   let socket = await (p.backend.spares ? p.backend.spares.take(connectMs) : connectUpstream(p.backend, connectMs));
   track(socket);
-  socket.on('error', () => {});
+  socket.on('error', ignoreError);
   let reader = new LineReader(socket, { maxLineBytes: limits.backendLineBytes });
   let n = 0;
   const nextTag = (): string => `TS${++n}`;
@@ -65,7 +66,7 @@ async function exchange(
     reader.detach(); // nothing may follow the OK in plaintext
     socket = await startUpstreamTls(socket, p.backend, remaining());
     track(socket);
-    socket.on('error', () => {});
+    socket.on('error', ignoreError);
     reader = new LineReader(socket, { maxLineBytes: limits.backendLineBytes });
     caps = null; // capabilities before TLS are not to be trusted (RFC 3501 §6.2.1)
   }

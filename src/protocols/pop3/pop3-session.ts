@@ -4,7 +4,7 @@ import type { SessionSettings } from '../shared/front-end-server.js';
 import type { LineReader } from '../shared/line-reader.js';
 import type { ParseError } from '../shared/parse-error.js';
 import { PreAuthSession } from '../shared/pre-auth-session.js';
-import { commandTable, type HangUp, type LoginSteps } from '../shared/session-protocol.js';
+import { commandTable, type CommandSpec, type HangUp, type LoginSteps } from '../shared/session-protocol.js';
 import { BEFORE_LOGIN } from '../shared/session-state.js';
 import { preAuthCapabilities, SASL_MECHANISMS } from './capabilities.js';
 import { parsePop3Command, type Pop3Command } from './pop3-command.js';
@@ -21,14 +21,18 @@ export class Pop3Session extends PreAuthSession<Pop3Command> {
   /** The name from USER, until PASS (or an AUTH, or STLS) takes it; other commands keep it, as Dovecot does. */
   #user: string | undefined;
 
-  protected readonly commands = commandTable<Pop3Command>({
-    CAPA: { states: BEFORE_LOGIN, run: (c) => this.#capa(c) },
-    QUIT: { states: BEFORE_LOGIN, run: () => this.quit([ok(pop3Text.quitOk)], 'quit') },
-    STLS: { states: BEFORE_LOGIN, run: (c) => this.#stls(c) },
-    USER: { states: BEFORE_LOGIN, run: (c) => this.#userCommand(c) },
-    PASS: { states: BEFORE_LOGIN, run: (c) => this.#pass(c) },
-    AUTH: { states: BEFORE_LOGIN, run: (c) => this.#auth(c) },
+  static readonly #commands = commandTable<Pop3Command, Pop3Session>({
+    CAPA: { states: BEFORE_LOGIN, run: (s, c) => s.#capa(c) },
+    QUIT: { states: BEFORE_LOGIN, run: (s) => s.quit([ok(pop3Text.quitOk)], 'quit') },
+    STLS: { states: BEFORE_LOGIN, run: (s, c) => s.#stls(c) },
+    USER: { states: BEFORE_LOGIN, run: (s, c) => s.#userCommand(c) },
+    PASS: { states: BEFORE_LOGIN, run: (s, c) => s.#pass(c) },
+    AUTH: { states: BEFORE_LOGIN, run: (s, c) => s.#auth(c) },
   });
+
+  protected get commands(): ReadonlyMap<string, CommandSpec<Pop3Command, Pop3Session>> {
+    return Pop3Session.#commands;
+  }
 
   constructor(o: SessionSettings) {
     super(o, { protocol: 'pop3', maxLineBytes: limits.pop3PreAuthLineBytes, maxBadCommands: limits.pop3PreAuthMaxBadCommands });

@@ -8,6 +8,7 @@ import { encodeSaslPlain } from '../shared/sasl-plain.js';
 import { connectUpstream, startUpstreamTls } from '../shared/upstream-connect.js';
 import { withUpstreamDeadline, type UpstreamLoginParams } from '../shared/upstream-login-deadline.js';
 import { readBackendReply } from './read-backend-reply.js';
+import { ignoreError } from '../shared/ignore-error.js';
 
 export type Pop3UpstreamLoginResult =
   | { ok: true; socket: net.Socket; leftover: Buffer }
@@ -35,7 +36,7 @@ async function exchange(
   const remaining = (): number => Math.max(1, deadline - Date.now());
   let socket = await connectUpstream(p.backend, Math.min(limits.backendConnectMs, remaining()));
   track(socket);
-  socket.on('error', () => {});
+  socket.on('error', ignoreError);
   let reader = new LineReader(socket, { maxLineBytes: limits.backendLineBytes });
 
   const greeting = await readBackendReply(reader);
@@ -51,7 +52,7 @@ async function exchange(
     reader.detach(); // nothing may follow the +OK in plaintext
     socket = await startUpstreamTls(socket, p.backend, remaining());
     track(socket);
-    socket.on('error', () => {});
+    socket.on('error', ignoreError);
     reader = new LineReader(socket, { maxLineBytes: limits.backendLineBytes });
   }
 

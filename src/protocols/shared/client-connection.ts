@@ -5,7 +5,7 @@ import { logSafeError } from '../../core/log-safe-error.js';
 import type { Logger } from '../../core/logger.js';
 import { currentSecureContext, type SecureContextSource } from '../../core/secure-context-holder.js';
 import type { Protocol } from '../../policy/types.js';
-import { LineReader } from './line-reader.js';
+import { LineReadError, LineReader } from './line-reader.js';
 import { SessionOver } from './session-over.js';
 import type { Splice, SpliceStats } from './splice.js';
 import { upgradeServerTls } from './tls-upgrade.js';
@@ -22,7 +22,7 @@ export interface ClientConnectionOptions {
   /** The protocol's pre-auth line cap (limits.preAuthLineBytes, limits.pop3PreAuthLineBytes). */
   maxLineBytes: number;
   /** The pre-auth or idle deadline passed; the session says goodbye its way (or not, once logged in). */
-  onTimeout(): void;
+  onTimeout: () => void;
   /** The client's ends when the listener knows better than the socket (a balancer's PROXY header). */
   peer?: ClientAddress;
 }
@@ -49,7 +49,9 @@ export class ClientConnection {
   readonly #started = Date.now();
   readonly #rawSocket: net.Socket;
   #socket: net.Socket;
-  #reader: LineReader;
+  /** Null once handed over to the relay (its byte count kept in #readBytes). */
+  #reader: LineReader | null;
+  #readBytes = 0;
   #tls: boolean;
   #upgrading = false;
   #closed = false;
@@ -87,17 +89,18 @@ export class ClientConnection {
     return this.#closed;
   }
 
-  /** The current reader (a new one after STARTTLS). */
+  /** The current reader (a new one after STARTTLS); none after the handover (a read fails as on a closed stream). */
   get reader(): LineReader {
+    if (!this.#reader) throw new LineReadError('closed');
     return this.#reader;
   }
 
   /** Arms the pre-auth deadlines; true when the client spoke before our greeting (an early talker). */
   start(): boolean {
     this.log.debug({ event: LogEvent.connect, tls: this.#tls });
-    this.#overallTimer = setTimeout(() => this.#o.onTimeout(), limits.preAuthTimeoutMs);
+    this.#overallTimer = setTimeout(this.#o.onTimeout, limits.preAuthTimeoutMs);
     this.armIdle();
-    return this.#reader.buffered > 0;
+    return this.reader.buffered > 0;
   }
 
   /** Sends one line (CRLF added). */
@@ -114,8 +117,8 @@ export class ClientConnection {
 
   /** Re-arms the idle deadline (after each command or SASL response). */
   armIdle(): void {
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => this.#o.onTimeout(), limits.preAuthIdleMs);
+    if (this.#idleTimer) this.#idleTimer.refresh();
+    else this.#idleTimer = setTimeout(this.#o.onTimeout, limits.preAuthIdleMs);
   }
 
   /**
@@ -124,8 +127,8 @@ export class ClientConnection {
    * handshake closes the connection and throws SessionOver.
    */
   async startTls(): Promise<void> {
-    const total = this.#reader.totalBytes;
-    const injected = this.#reader.detach();
+    const total = this.reader.totalBytes;
+    const injected = this.reader.detach();
     if (injected.length) this.log.warn({ event: LogEvent.starttlsInjection, bytes: injected.length });
     this.#upgrading = true;
     try {
@@ -145,23 +148,28 @@ export class ClientConnection {
 
   /** Stops reading the client and its idle deadline while the login runs. */
   holdInput(): void {
-    this.#reader.pause();
+    this.#reader?.pause();
     clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
   }
 
   /** Reads the client again with a fresh idle deadline (after a failed login). */
   resumeInput(): void {
-    this.#reader.resume();
+    this.#reader?.resume();
     this.armIdle();
   }
 
   /**
    * Hands the client connection over to the relay: clears the pre-auth deadlines, stops the
-   * reader and returns the socket with the bytes the client pipelined after its login.
+   * reader and returns the socket with the bytes the client pipelined after its login. The
+   * reader is dropped (only its byte count is kept): a logged-in session holds what its relay needs.
    */
   handOver(): { socket: net.Socket; pending: Buffer } {
     this.stopTimers();
-    return { socket: this.#socket, pending: this.#reader.detach() };
+    const reader = this.reader;
+    this.#reader = null;
+    this.#readBytes = reader.totalBytes;
+    return { socket: this.#socket, pending: reader.detach() };
   }
 
   /** Keeps the relay and the backend socket of a logged-in session, for destroy(). */
@@ -187,7 +195,7 @@ export class ClientConnection {
     this.#closeReason = reason;
     this.#closed = true;
     this.stopTimers();
-    this.#reader.detach();
+    this.#reader?.detach();
     const sock = this.#socket;
     sock.resume(); // read and drop whatever still comes, so the peer's FIN is seen
     sock.end();
@@ -220,7 +228,7 @@ export class ClientConnection {
   closeFields(stats: SpliceStats | undefined): Record<string, unknown> {
     return {
       reason: this.#destroyReason ?? (stats ? stats.end : this.#closeReason),
-      bytesIn: this.#reader.totalBytes + (stats?.upBytes ?? 0),
+      bytesIn: (this.#reader ? this.#reader.totalBytes : this.#readBytes) + (stats?.upBytes ?? 0),
       bytesOut: this.#bytesOut + (stats?.downBytes ?? 0),
       durationMs: Date.now() - this.#started,
     };
@@ -229,6 +237,7 @@ export class ClientConnection {
   stopTimers(): void {
     clearTimeout(this.#overallTimer);
     clearTimeout(this.#idleTimer);
+    this.#overallTimer = this.#idleTimer = undefined;
   }
 
   #newReader(socket: net.Socket, initialTotalBytes: number): LineReader {

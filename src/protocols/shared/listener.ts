@@ -5,6 +5,7 @@ import { currentSecureContext, type SecureContextSource } from '../../core/secur
 import type { Ticket } from './connection-gate.js';
 import { ownEnds, type Peer, type ProxyProtocolGate } from './proxy-protocol.js';
 import { upgradeServerTls } from './tls-upgrade.js';
+import { ignoreError } from './ignore-error.js';
 
 /** What a listener can end on close(): a protocol session. */
 export interface Closable {
@@ -65,7 +66,7 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
   let accepting = true;
 
   const server = net.createServer({ noDelay: true }, (socket) => {
-    socket.on('error', () => {}); // sessions log what matters; an unhandled error must not crash
+    socket.on('error', ignoreError); // sessions log what matters; an unhandled error must not crash
     if (!accepting) {
       socket.destroy(); // accepted by the kernel as the listener closed
       return;
@@ -99,7 +100,7 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
       if (!o.implicitTls) {
         const session = o.onConnection(socket, info);
         live.add(session);
-        socket.once('close', () => live.delete(session));
+        socket.on('close', () => live.delete(session)); // 'close' comes once: on(), no once() wrapper kept per session
         return;
       }
       handshake(socket, info, o.implicitTls);
@@ -125,11 +126,12 @@ export function startListener(o: ListenerOptions): Promise<Listener> {
       (tlsSocket) => {
         live.delete(pending);
         handshakes.delete(pending);
-        tlsSocket.on('error', () => {});
+        tlsSocket.on('error', ignoreError);
         const session = o.onConnection(tlsSocket, { ...info, tls: true });
         live.add(session);
-        tlsSocket.once('close', () => live.delete(session));
-        socket.once('close', () => live.delete(session));
+        const forget = (): boolean => live.delete(session);
+        tlsSocket.on('close', forget);
+        socket.on('close', forget);
       },
       (err: Error) => {
         live.delete(pending);

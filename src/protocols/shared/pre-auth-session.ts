@@ -39,7 +39,8 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
   #relay: Splice | undefined;
   #unregister: (() => void) | undefined;
 
-  protected abstract readonly commands: ReadonlyMap<string, CommandSpec<C>>;
+  /** The protocol's command table: one per class (a static), not one per session. */
+  protected abstract readonly commands: ReadonlyMap<string, CommandSpec<C, this>>;
   protected abstract greeting(): string[];
   /** The next command off the reader; null for a line that is none (idle deadline left as is). Throws ParseError. */
   protected abstract readCommand(reader: LineReader): Promise<C | null>;
@@ -54,7 +55,8 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
     this.settings = settings;
     this.#protocol = o.protocol;
     this.#maxBadCommands = o.maxBadCommands;
-    this.conn = new ClientConnection({ ...settings, protocol: o.protocol, maxLineBytes: o.maxLineBytes, onTimeout: () => this.#timeout() });
+    const { socket, cid, tls, logger, secureContext, peer } = settings; // only these: the connection keeps its options
+    this.conn = new ClientConnection({ socket, cid, tls, logger, secureContext, peer, protocol: o.protocol, maxLineBytes: o.maxLineBytes, onTimeout: () => this.#timeout() });
   }
 
   /** Logged in (proxying). */
@@ -127,7 +129,7 @@ export abstract class PreAuthSession<C extends { name: string }> implements Fron
       this.conn.armIdle();
       const spec = this.commands.get(command.name);
       if (!spec?.run || !spec.states.includes(this.#state)) this.badCommand(this.refuseCommand(command, spec !== undefined));
-      else await spec.run(command);
+      else await spec.run(this, command);
       if (this.#relay) return this.#relay.done;
     }
   }

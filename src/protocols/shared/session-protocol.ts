@@ -8,11 +8,14 @@ import type { UpstreamCredentials } from './upstream-login-deadline.js';
  * command reader: its command table, its refusal table (HangUp), its login and SASL words.
  */
 
-/** One entry of a protocol's command table. */
-export interface CommandSpec<C> {
+/**
+ * One entry of a protocol's command table. The table is the class's, shared by its sessions
+ * (none builds its own), so `run` is given the session it runs in.
+ */
+export interface CommandSpec<C, S = unknown> {
   /** The states in which the command runs; in any other it gets the protocol's "not now" refusal. */
   states: readonly SessionState[];
-  run?(cmd: C): Promise<void> | void;
+  run?(session: S, cmd: C): Promise<void> | void;
 }
 
 /** Why a session ends before login; the protocol says its last words for each (refusal table). */
@@ -48,7 +51,7 @@ export interface SaslReplies {
 }
 
 /** Builds a command table (a Map: no prototype keys answer for a client's command name). */
-export function commandTable<C>(entries: Record<string, CommandSpec<C>>): ReadonlyMap<string, CommandSpec<C>> {
+export function commandTable<C, S>(entries: Record<string, CommandSpec<C, S>>): ReadonlyMap<string, CommandSpec<C, S>> {
   return new Map(Object.entries(entries));
 }
 

@@ -63,6 +63,33 @@ export interface Splice {
 }
 
 /**
+ * Client → backend: what `client.pipe(backend)` does, in one 'data' listener that also counts
+ * (pipe adds eight listeners and a second 'data' one per session): write each chunk, pause the
+ * client while the backend's buffer is full, end the backend when the client ends. Chunks that
+ * come after the backend is gone are dropped (the close handlers end the session).
+ */
+function pipeUp(client: Duplex, backend: Duplex, note: (c: Buffer) => void): void {
+  let waiting = false;
+  const drained = (): void => {
+    waiting = false;
+    client.resume();
+  };
+  client.on('data', (c: Buffer) => {
+    note(c);
+    if (backend.destroyed || backend.writableEnded) return;
+    if (!backend.write(c) && !waiting) {
+      waiting = true;
+      client.pause();
+      backend.once('drain', drained);
+    }
+  });
+  client.on('end', () => {
+    if (!backend.writableEnded && !backend.destroyed) backend.end();
+  });
+  client.resume();
+}
+
+/**
  * Copies bytes both ways with backpressure, counts them, ends both sides when either ends,
  * destroys both on an error or idle timeout. Nothing is parsed.
  * Backend → client (the bulk: FETCH) goes without a copy when the backend socket reads into a
@@ -87,6 +114,10 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
     down += view.length;
     last = downTail.at = Date.now();
     downTail.lineEnd = view[view.length - 1] === LF && !LITERAL_AT_END.test(view.toString('latin1', Math.max(0, view.length - 24)));
+  };
+  const noteUp = (c: Buffer): void => {
+    up += c.length;
+    last = Date.now();
   };
   let saidGoodbye = false;
 
@@ -139,10 +170,6 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
     lingerTimer.unref();
   };
 
-  client.on('data', (c: Buffer) => {
-    up += c.length;
-    last = Date.now();
-  });
   // Set while the client has not taken a chunk yet: the reused buffer it came from is held.
   let held = false;
   const written = (): void => {
@@ -173,8 +200,16 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
   });
   client.on('close', () => onClosed('client'));
   backend.on('close', () => onClosed('backend'));
-  if (o.up) client.on('data', o.up).resume(); // (a 'data' listener alone does not resume a paused stream)
-  else client.pipe(backend);
+  if (o.up) {
+    const relayUp = o.up;
+    client.on('data', (c: Buffer) => {
+      noteUp(c);
+      relayUp(c);
+    });
+    client.resume(); // (a 'data' listener alone does not resume a paused stream)
+  } else {
+    pipeUp(client, backend, noteUp);
+  }
   if (direct) {
     // Bytes read before the splice and not consumed yet go first.
     for (let c = backend.read() as Buffer | null; c !== null; c = backend.read() as Buffer | null) {
@@ -182,7 +217,7 @@ export function splice(client: Duplex, backend: Duplex, o: SpliceOptions): Splic
       client.write(c);
     }
     // The end of the backend's stream ends the client's side, as pipe would.
-    backend.once('end', () => client.end());
+    backend.on('end', () => client.end()); // ('end' comes once: no once() wrapper kept per session)
     backend.resume();
   } else if (o.down) {
     backend.on('data', o.down).resume();

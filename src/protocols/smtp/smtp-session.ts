@@ -4,7 +4,7 @@ import { limits } from '../../core/limits.js';
 import type { SessionSettings } from '../shared/front-end-server.js';
 import type { LineReader } from '../shared/line-reader.js';
 import { PreAuthSession } from '../shared/pre-auth-session.js';
-import { commandTable, type HangUp, type LoginSteps } from '../shared/session-protocol.js';
+import { commandTable, type CommandSpec, type HangUp, type LoginSteps } from '../shared/session-protocol.js';
 import { SessionOver } from '../shared/session-over.js';
 import { AFTER_LOGIN, BEFORE_LOGIN } from '../shared/session-state.js';
 import type { Splice } from '../shared/splice.js';
@@ -44,17 +44,21 @@ export class SmtpSession extends PreAuthSession<SmtpCommand> {
   /** The backend extensions the client's last EHLO was shown (null: Postfix could not be asked). */
   #extensions: string[] | null = null;
 
-  protected readonly commands = commandTable<SmtpCommand>({
-    EHLO: { states: BEFORE_LOGIN, run: (c) => this.#hello(c) },
-    HELO: { states: BEFORE_LOGIN, run: (c) => this.#hello(c) },
-    STARTTLS: { states: BEFORE_LOGIN, run: (c) => this.#starttls(c) },
-    AUTH: { states: BEFORE_LOGIN, run: (c) => this.#auth(c) },
+  static readonly #commands = commandTable<SmtpCommand, SmtpSession>({
+    EHLO: { states: BEFORE_LOGIN, run: (s, c) => s.#hello(c) },
+    HELO: { states: BEFORE_LOGIN, run: (s, c) => s.#hello(c) },
+    STARTTLS: { states: BEFORE_LOGIN, run: (s, c) => s.#starttls(c) },
+    AUTH: { states: BEFORE_LOGIN, run: (s, c) => s.#auth(c) },
     // RFC 5321 §4.1.1.9: NOOP may carry a string; RSET takes none.
-    RSET: { states: BEFORE_LOGIN, run: (c) => (c.arg ? void this.badCommand(smtpReply.noArguments('RSET')) : this.conn.send(smtpReply.ok)) },
-    NOOP: { states: BEFORE_LOGIN, run: () => this.conn.send(smtpReply.ok) },
-    QUIT: { states: BEFORE_LOGIN, run: () => this.quit([smtpReply.bye], 'quit') },
+    RSET: { states: BEFORE_LOGIN, run: (s, c) => (c.arg ? void s.badCommand(smtpReply.noArguments('RSET')) : s.conn.send(smtpReply.ok)) },
+    NOOP: { states: BEFORE_LOGIN, run: (s) => s.conn.send(smtpReply.ok) },
+    QUIT: { states: BEFORE_LOGIN, run: (s) => s.quit([smtpReply.bye], 'quit') },
     ...Object.fromEntries(TRANSACTION_COMMANDS.map((name) => [name, { states: AFTER_LOGIN }])),
   });
+
+  protected get commands(): ReadonlyMap<string, CommandSpec<SmtpCommand, SmtpSession>> {
+    return SmtpSession.#commands;
+  }
 
   constructor(o: SmtpSessionOptions) {
     super(o, { protocol: 'smtp', maxLineBytes: limits.smtpLineBytes, maxBadCommands: limits.preAuthMaxBadCommands });
