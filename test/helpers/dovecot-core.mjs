@@ -96,11 +96,8 @@ auth_debug = no
 auth_debug_passwords = no
 # Login lines (with rip=) stay on: they are info-level messages of the login processes.
 verbose_ssl = no
-# IDLE keepalive ("* OK Still here") every 30 minutes instead of 2: Dovecot sends the first at a
-# moment of its own within the interval, and one that lands just before a shutdown's goodbye
-# makes the relay close that session without a word (by design: it cannot tell a reply from a
-# pause). Tests about the goodbye need the quiet IDLE of a real client between keepalives.
-imap_idle_notify_interval = 30 mins
+# imap_idle_notify_interval stays at Dovecot's 2 minutes: its keepalive ("* OK Still here") may
+# come just before a shutdown's goodbye, and the relay then waits for the quiet moment after it.
 
 # Who may pass the real client address (IMAP ID x-originating-ip, POP3 XCLIENT).
 login_trusted_networks = ${p.trustedNetworks}

@@ -135,3 +135,46 @@ it('says goodbye before login at once, to logged-in sessions at the end of the g
   const closes = logLines.filter((l) => l.event === 'close').map((l) => `${String(l.proto)} ${String(l.reason)}`);
   expect(closes.sort()).toEqual(['imap shutdown', 'imap shutdown', 'pop3 shutdown', 'pop3 shutdown', 'smtp shutdown', 'smtp shutdown']);
 }, GRACE_MS + 30_000);
+
+it("says the goodbye to sessions in IDLE even when Dovecot's keepalive came a moment before it", async () => {
+  // Dovecot sends "* OK Still here" every second here: with 8 sessions, some keepalive lands within
+  // limits.goodbyeQuietMs (250 ms) before the goodbye nearly every time. The relay waits for the
+  // quiet moment after it (it cannot tell a keepalive from the start of a reply) and says its BYE.
+  const chatty = await startDovecot({ users: [{ user: 'bob', password: 'bob-main-pw' }], master: MASTER, extraConf: 'imap_idle_notify_interval = 1 secs' });
+  const logger = createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });
+  const front = await startImapServer({
+    authenticator: passthrough,
+    logger,
+    master: { user: MASTER.user, password: new Secret(MASTER.password) },
+    secureContext: createSecureContext({ cert: sharedTestCert().certPem, key: sharedTestCert().keyPem }),
+    allowPlaintext: true,
+    listen: { host: '127.0.0.1', port: 0 },
+    backend: { host: '127.0.0.1', port: chatty.imapPort, tls: 'none' },
+  });
+  const sessions: RawImapClient[] = [];
+  try {
+    for (let i = 0; i < 8; i++) {
+      const c = await RawImapClient.connect({ port: port(front) });
+      sessions.push(c);
+      await c.greeting();
+      expect(await c.command('LOGIN bob bob-main-pw')).toMatch(/^t1 OK/m);
+      expect(await c.command('SELECT INBOX')).toMatch(/^t2 OK/m);
+      c.write('t3 IDLE\r\n');
+      await c.until(/^\+ idling/);
+    }
+    // Dovecot's keepalives keep their phase (one a second from each IDLE's start), and the goodbye
+    // comes a whole 2 s after shutdown(): started 100 ms after session 0's keepalive, the goodbye
+    // lands 100 ms after another of its keepalives (not a wait for something: it sets the phase).
+    await sessions[0]?.until(/^\* OK Still here/, 10_000);
+    await new Promise((r) => setTimeout(r, 100));
+    const grace = 4_000; // the goodbye 2 s in, the cut at 3 s
+    const done = front.shutdown(grace);
+    const byes = await Promise.all(sessions.map((c) => c.idleBye(grace + 10_000)));
+    expect(byes).toEqual(Array(8).fill('* BYE Server shutting down.'));
+    await done;
+  } finally {
+    for (const c of sessions) c.close();
+    await front.close();
+    await chatty.stop();
+  }
+}, 60_000);
