@@ -73,6 +73,19 @@ describe('config/systemd/twostep.service', () => {
     }
     expect(unit).not.toMatch(/^MemoryDenyWriteExecute=yes/m); // V8's JIT needs W+X pages
   });
+
+  it("caps V8's young generation through NODE_OPTIONS, which this Node accepts (a typo there stops the service)", () => {
+    const nodeOptions = /^Environment=NODE_OPTIONS=(.+)$/m.exec(unit)?.[1];
+    expect(nodeOptions).toBe('--max-semi-space-size=2');
+    // Allocates enough to grow the young generation to its cap, then reports the new space's size.
+    const script = "const v8=require('v8');let a=[];for(let i=0;i<3e6;i++){a.push({i});if(a.length>1e5)a=[]}" +
+      "process.stdout.write(String(v8.getHeapSpaceStatistics().find((s)=>s.space_name==='new_space').space_size))";
+    const capped = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, NODE_OPTIONS: nodeOptions }, encoding: 'utf8' });
+    expect(capped.status, capped.stderr).toBe(0);
+    const uncapped = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8' });
+    expect(Number(capped.stdout)).toBeLessThanOrEqual(4 * 1024 * 1024); // two semi-spaces of 2 MiB
+    expect(Number(uncapped.stdout)).toBeGreaterThan(Number(capped.stdout));
+  });
 });
 
 describe('config/fail2ban', () => {
