@@ -129,7 +129,7 @@ try {
     targets: rec.targets,
     notes: rec.notes,
   };
-  fs.writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(mergedWithLastRun(results), null, 2)}\n`);
   log('wrote bench/results.json');
 } catch (err) {
   exitCode = 1;
@@ -138,3 +138,27 @@ try {
   await cleanup();
 }
 process.exit(exitCode);
+
+/**
+ * --only (not --quick) re-runs some scenarios of the last full run: their rows, targets and notes
+ * replace the old ones in results.json, the rest stays, and `reruns` says which came when. A quick
+ * run, or one with no full run before it, is written as it is.
+ */
+function mergedWithLastRun(results) {
+  if (!only || quick) return results;
+  let last;
+  try {
+    last = JSON.parse(fs.readFileSync(path.join(here, 'results.json'), 'utf8'));
+  } catch {
+    return results;
+  }
+  if (last.quick) return results;
+  const mine = (x) => only.includes(x.scenario);
+  return {
+    ...last,
+    results: [...last.results.filter((x) => !mine(x)), ...results.results],
+    targets: [...last.targets.filter((x) => !mine(x)), ...results.targets],
+    notes: [...last.notes.filter((x) => !mine(x)), ...results.notes],
+    reruns: [...(last.reruns ?? []), { at: results.at, scenarios: only, seconds: results.seconds, machine: results.machine }],
+  };
+}
