@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { sweepPortHolds } from './helpers/ports.mjs';
 import { makeTestCert, type TestCert } from './helpers/tls.mjs';
 
 declare module 'vitest' {
@@ -44,5 +45,6 @@ export default function setup(project: TestProject): () => void {
     if (saved === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = saved;
     rmSync(root, { recursive: true, force: true });
+    sweepPortHolds(); // the workers' port holds (test/helpers/ports.mjs): they end without their exit handlers
   };
 }

@@ -2,3 +2,5 @@
 export declare function freePort(host?: string): Promise<number>;
 /** `count` distinct free ports. */
 export declare function freePorts(count: number, host?: string): Promise<number[]>;
+/** Removes the port holds of processes that are gone (the test run's global teardown). */
+export declare function sweepPortHolds(): void;

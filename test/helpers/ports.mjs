@@ -1,6 +1,6 @@
 // Free loopback TCP ports for test servers (and the demo's --check run).
 // Plain JS so that scripts/demo-backend.mjs can use it without a TypeScript step.
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 
@@ -94,6 +94,42 @@ function reserve(port) {
     }
   }
   return false;
+}
+
+/**
+ * Removes the holds of processes that are gone, and the folder once empty. vitest ends its
+ * workers without their 'exit' handlers, so the test run's global teardown calls this.
+ */
+export function sweepPortHolds() {
+  let names = [];
+  try {
+    names = readdirSync(RESERVED);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = join(RESERVED, name);
+    const holder = Number(readFileSafe(file));
+    if (holder > 0 ? alive(holder) : justMade(file)) continue; // empty: being written, unless it is old
+    try {
+      unlinkSync(file);
+    } catch {
+      /* gone already */
+    }
+  }
+  try {
+    rmdirSync(RESERVED);
+  } catch {
+    /* not empty: a process still holds ports */
+  }
+}
+
+function justMade(file) {
+  try {
+    return Date.now() - statSync(file).mtimeMs < 10_000;
+  } catch {
+    return false;
+  }
 }
 
 function readFileSafe(file) {
