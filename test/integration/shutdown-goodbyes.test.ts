@@ -33,6 +33,8 @@ const GRACE_MS = 10_000;
 let dovecot: DovecotInstance;
 let postfix: PostfixInstance;
 let fronts: { imap: FrontEnd; pop3: FrontEnd; smtp: FrontEnd };
+/** What every front end here is started with (but its backend). */
+let common: Omit<Parameters<typeof startImapServer>[0], 'backend'>;
 const logLines: Record<string, unknown>[] = [];
 
 /** Every user passes through: Dovecot and Postfix judge the password (bob's). */
@@ -52,7 +54,7 @@ beforeAll(async () => {
       },
     }),
   });
-  const common = {
+  common = {
     authenticator: passthrough,
     logger,
     master: { user: MASTER.user, password: new Secret(MASTER.password) },
@@ -141,14 +143,9 @@ it("says the goodbye to sessions in IDLE even when Dovecot's keepalive came a mo
   // limits.goodbyeQuietMs (250 ms) before the goodbye nearly every time. The relay waits for the
   // quiet moment after it (it cannot tell a keepalive from the start of a reply) and says its BYE.
   const chatty = await startDovecot({ users: [{ user: 'bob', password: 'bob-main-pw' }], master: MASTER, extraConf: 'imap_idle_notify_interval = 1 secs' });
-  const logger = createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });
   const front = await startImapServer({
-    authenticator: passthrough,
-    logger,
-    master: { user: MASTER.user, password: new Secret(MASTER.password) },
-    secureContext: createSecureContext({ cert: sharedTestCert().certPem, key: sharedTestCert().keyPem }),
-    allowPlaintext: true,
-    listen: { host: '127.0.0.1', port: 0 },
+    ...common,
+    logger: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
     backend: { host: '127.0.0.1', port: chatty.imapPort, tls: 'none' },
   });
   const sessions: RawImapClient[] = [];
