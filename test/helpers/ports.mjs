@@ -3,6 +3,7 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { isAlive } from './daemon-tools.mjs';
 
 /**
  * Where to look: below the kernel's ephemeral range. Ports from that range (what binding port 0
@@ -49,15 +50,6 @@ const RESERVED = process.env.TWOSTEP_TEST_PORTS_DIR ?? '/tmp/twostep-test-ports'
 const mine = new Set();
 let cleanupSet = false;
 
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
-}
-
 /** True when this process now holds `port` (or the folder cannot be used: slices only, as before). */
 function reserve(port) {
   const file = join(RESERVED, String(port));
@@ -85,7 +77,7 @@ function reserve(port) {
       if (err.code !== 'EEXIST') return err.code === 'EACCES' || err.code === 'EROFS' || err.code === 'ENOENT';
       const holder = Number(readFileSafe(file));
       // Empty: its holder is between creating and writing it.
-      if (!(holder > 0) || holder === process.pid || alive(holder)) return false;
+      if (!(holder > 0) || holder === process.pid || isAlive(holder)) return false;
       try {
         unlinkSync(file); // its holder died without cleaning up
       } catch {
@@ -110,7 +102,7 @@ export function sweepPortHolds() {
   for (const name of names) {
     const file = join(RESERVED, name);
     const holder = Number(readFileSafe(file));
-    if (holder > 0 ? alive(holder) : justMade(file)) continue; // empty: being written, unless it is old
+    if (holder > 0 ? isAlive(holder) : justMade(file)) continue; // empty: being written, unless it is old
     try {
       unlinkSync(file);
     } catch {
